@@ -1,0 +1,1 @@
+//! Only the `tests/` of this crate matter; they run under `--cfg loom`.

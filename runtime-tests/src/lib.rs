@@ -1,0 +1,37 @@
+//! One behaviour suite for `ephemeral`, written once and run on every executor.
+//!
+//! Each test in `tests/` takes an [`Executor`] and runs the same scenario on smol, tokio
+//! (multi-thread), async-std and a single-threaded executor.
+#![cfg(not(loom))]
+
+use core::future::Future;
+use core::time::Duration;
+
+/// A way to drive the suite's futures: a spawner/timer pair and a `block_on`.
+pub trait Executor {
+    /// Spawner and timer handed to the code under test.
+    type Rt: ephemeral::runtime::Spawner + ephemeral::runtime::Timer + Clone;
+    /// The executor's name, for failure messages.
+    const NAME: &'static str;
+    /// The runtime handle.
+    fn rt(&self) -> Self::Rt;
+    /// Runs `future` to completion on this executor.
+    fn block_on<F: Future<Output = ()> + Send + 'static>(&self, future: F);
+}
+
+/// Fails the calling test if `future` does not finish within `limit` of real time.
+pub async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> T {
+    futures_lite::future::or(async { Some(future.await) }, async {
+        async_io_sleep(limit).await;
+        None
+    })
+    .await
+    .unwrap_or_else(|| panic!("did not finish within {limit:?}"))
+}
+
+async fn async_io_sleep(limit: Duration) {
+    ephemeral::runtime::Timer::sleep(&ephemeral::runtime::Smol, limit).await;
+}
+
+mod executors;
+pub use executors::{AsyncStdExec, SingleThread, SingleThreadExec, SmolExec, TokioExec};

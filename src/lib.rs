@@ -1,0 +1,50 @@
+//! Bounded, observable, self-cleaning async execution with signal-based coordination.
+//!
+//! *Fire... and don't quite forget.* `ephemeral` is the Rust edition of the .NET library
+//! Mostlylucid.Ephemeral. Its foundation is the [`Window`]: a fixed-capacity, lock-free
+//! record of operations, pending, running and recently finished, that evicts by count and
+//! by age, can pin what matters, and answers snapshot queries without blocking writers
+//! and without allocating per operation.
+//!
+//! The crate is runtime-agnostic: everything that needs an executor goes through the
+//! [`runtime::Spawner`] and [`runtime::Timer`] traits, with adapters for smol, tokio and
+//! async-std behind features. Without the default `std` feature it is `no_std + alloc`.
+//!
+//! ```
+//! use core::time::Duration;
+//! use ephemeral::{Options, State, Window};
+//!
+//! let window: Window<u32, &str> = Window::new(&Options::default().max_tracked(100)).unwrap();
+//! let id = window.insert(7, Duration::ZERO).unwrap();
+//! let item = window.start(id, Duration::from_millis(1)).unwrap();
+//! let state = if item % 2 == 0 { State::Completed } else { State::Faulted };
+//! window.finish(id, state, "odd input", Duration::from_millis(3)).unwrap();
+//! assert_eq!(window.failed(Duration::from_millis(4)).len(), 1);
+//! ```
+#![cfg_attr(not(feature = "std"), no_std)]
+#![warn(
+    missing_docs,
+    unsafe_op_in_unsafe_fn,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc
+)]
+
+extern crate alloc;
+
+mod operation;
+mod options;
+pub mod runtime;
+mod slab;
+mod sync;
+mod window;
+
+pub use operation::{OperationId, Snapshot, State};
+pub use options::{Options, OptionsError};
+pub use window::{FinishError, InsertError, Window, WindowError};
+
+/// Internals exposed only to the loom models in `loom-tests` (built with `--cfg loom`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_api {
+    pub use crate::slab::{COMPLETED, FREE, Refused, Slab, Word};
+}

@@ -1,0 +1,157 @@
+//! What an operation is to an observer: its id, its state, and a snapshot of its record.
+
+use core::fmt;
+use core::num::NonZeroU64;
+use core::time::Duration;
+
+/// Names one operation for as long as it is tracked, and never another one afterwards.
+///
+/// An id packs the index of the slot that holds the operation (low 32 bits) and that
+/// slot's generation (high 32 bits). Lookup is O(1); when the operation is evicted and
+/// its slot reused, the generation differs, so the old id answers "unknown" instead of
+/// naming the newcomer. Generations start at 1, so an id is never zero.
+///
+/// ```
+/// use ephemeral::{Options, Window};
+///
+/// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
+/// let id = window.insert("job", core::time::Duration::ZERO).unwrap();
+/// assert_eq!(window.get(id, core::time::Duration::ZERO).unwrap().id, id);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OperationId(NonZeroU64);
+
+impl OperationId {
+    pub(crate) fn new(index: u32, generation: u32) -> Self {
+        let packed = (u64::from(generation) << 32) | u64::from(index);
+        match NonZeroU64::new(packed) {
+            Some(raw) => Self(raw),
+            // Generations skip zero (see `slab::next_generation`), so this arm is dead.
+            None => unreachable!("operation generation is never zero"),
+        }
+    }
+
+    pub(crate) fn from_raw(raw: u64) -> Option<Self> {
+        NonZeroU64::new(raw).map(Self)
+    }
+
+    pub(crate) fn index(self) -> u32 {
+        self.0.get() as u32
+    }
+
+    pub(crate) fn generation(self) -> u32 {
+        (self.0.get() >> 32) as u32
+    }
+
+    /// The packed value, stable for the id's lifetime; useful as a log or map key.
+    ///
+    /// ```
+    /// # use ephemeral::{Options, Window};
+    /// # let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert(1, core::time::Duration::ZERO).unwrap();
+    /// assert_ne!(id.as_u64(), 0);
+    /// ```
+    pub fn as_u64(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for OperationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "op#{}.{}", self.index(), self.generation())
+    }
+}
+
+impl fmt::Display for OperationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Where an operation is in its life: `Pending -> Running -> Completed | Faulted | Cancelled`.
+///
+/// A pending operation may also be cancelled before it starts.
+///
+/// ```
+/// use ephemeral::State;
+///
+/// assert!(State::Faulted.is_finished());
+/// assert!(!State::Running.is_finished());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// Accepted and waiting for a worker.
+    Pending,
+    /// Its body is running.
+    Running,
+    /// Its body returned success.
+    Completed,
+    /// Its body returned an error or panicked.
+    Faulted,
+    /// It was cancelled, before or while running.
+    Cancelled,
+}
+
+impl State {
+    /// Whether the operation has reached one of its terminal states.
+    ///
+    /// ```
+    /// assert!(ephemeral::State::Cancelled.is_finished());
+    /// ```
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Faulted | Self::Cancelled)
+    }
+}
+
+/// A copy of one operation's record, taken without blocking the operation's writers.
+///
+/// Every field comes from the same operation: a snapshot never mixes the data of an
+/// evicted operation with that of the one reusing its slot. Times are the clock's
+/// monotonic readings (see [`Timer::now`](crate::runtime::Timer::now)).
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{Options, State, Window};
+///
+/// let window: Window<&str, &str> = Window::new(&Options::default()).unwrap();
+/// let id = window.insert("job", Duration::from_millis(1)).unwrap();
+/// window.start(id, Duration::from_millis(2)).unwrap();
+/// window.finish(id, State::Faulted, "disk full", Duration::from_millis(5)).unwrap();
+///
+/// let snap = window.get(id, Duration::from_millis(6)).unwrap();
+/// assert_eq!(snap.state, State::Faulted);
+/// assert_eq!(snap.outcome, Some("disk full"));
+/// assert_eq!(snap.duration(), Some(Duration::from_millis(3)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot<O> {
+    /// The operation's id.
+    pub id: OperationId,
+    /// Its state when the snapshot was taken.
+    pub state: State,
+    /// Whether it is pinned against eviction.
+    pub pinned: bool,
+    /// When it was accepted.
+    pub enqueued_at: Duration,
+    /// When its body started, if it did.
+    pub started_at: Option<Duration>,
+    /// When it reached its terminal state, if it has.
+    pub finished_at: Option<Duration>,
+    /// What the operation recorded when it finished, if it has.
+    pub outcome: Option<O>,
+}
+
+impl<O> Snapshot<O> {
+    /// How long the body ran: from start to finish, if both happened.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// # let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::ZERO).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().duration(), None);
+    /// ```
+    pub fn duration(&self) -> Option<Duration> {
+        Some(self.finished_at?.saturating_sub(self.started_at?))
+    }
+}

@@ -1,0 +1,289 @@
+//! Configuration shared by every structure in the crate, validated when a structure is built.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::slab::MAX_SLOTS;
+
+/// How a coordinator or [`Window`](crate::Window) is sized and how long it remembers.
+///
+/// Build it from [`Options::default`] with the builder methods; values are checked by
+/// [`Options::validate`] when a structure is built, so a bad value is an
+/// [`OptionsError`] at construction, never a panic later.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::Options;
+///
+/// let options = Options::default()
+///     .max_concurrency(8)
+///     .max_tracked(200)
+///     .max_operation_lifetime(Duration::from_secs(300));
+/// assert!(options.validate().is_ok());
+/// assert_eq!(options.max_concurrency, 8);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// How many bodies may run at once. Default: the machine's available parallelism
+    /// under `std`, 1 without it.
+    pub max_concurrency: usize,
+    /// How many accepted items may wait for a worker before `enqueue` waits. Default 1024.
+    pub queue_capacity: usize,
+    /// How many finished operations the window keeps (count eviction). Default 200, as in
+    /// the original's `MaxTrackedOperations`.
+    pub max_tracked: usize,
+    /// How long a finished operation stays visible after it finished (age eviction).
+    /// Default 5 minutes.
+    pub max_operation_lifetime: Duration,
+    /// How many operations may be pinned at once; `None` means a quarter of `max_tracked`.
+    pub pin_budget: Option<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_concurrency: default_concurrency(),
+            queue_capacity: 1024,
+            max_tracked: 200,
+            max_operation_lifetime: Duration::from_secs(5 * 60),
+            pin_budget: None,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+#[cfg(not(feature = "std"))]
+fn default_concurrency() -> usize {
+    1
+}
+
+impl Options {
+    /// Sets [`max_concurrency`](Self::max_concurrency).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_concurrency(4);
+    /// assert_eq!(options.max_concurrency, 4);
+    /// ```
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = n;
+        self
+    }
+
+    /// Sets [`queue_capacity`](Self::queue_capacity).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().queue_capacity(64);
+    /// assert_eq!(options.queue_capacity, 64);
+    /// ```
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n;
+        self
+    }
+
+    /// Sets [`max_tracked`](Self::max_tracked), the window size.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_tracked(50);
+    /// assert_eq!(options.max_tracked, 50);
+    /// ```
+    pub fn max_tracked(mut self, n: usize) -> Self {
+        self.max_tracked = n;
+        self
+    }
+
+    /// Sets [`max_operation_lifetime`](Self::max_operation_lifetime).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let options = ephemeral::Options::default().max_operation_lifetime(Duration::from_secs(1));
+    /// assert_eq!(options.max_operation_lifetime, Duration::from_secs(1));
+    /// ```
+    pub fn max_operation_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_operation_lifetime = lifetime;
+        self
+    }
+
+    /// Sets [`pin_budget`](Self::pin_budget).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().pin_budget(8);
+    /// assert_eq!(options.effective_pin_budget(), 8);
+    /// ```
+    pub fn pin_budget(mut self, n: usize) -> Self {
+        self.pin_budget = Some(n);
+        self
+    }
+
+    /// The pin budget in force: the one set, or a quarter of the window.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_tracked(200);
+    /// assert_eq!(options.effective_pin_budget(), 50);
+    /// ```
+    pub fn effective_pin_budget(&self) -> usize {
+        self.pin_budget.unwrap_or(self.max_tracked / 4)
+    }
+
+    /// How many operation slots a structure built from these options holds: room for a
+    /// full queue, every running body, a full window and every pin, so steady-state work
+    /// never needs more.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default()
+    ///     .queue_capacity(10).max_concurrency(2).max_tracked(20).pin_budget(5);
+    /// assert_eq!(options.slot_capacity(), Ok(37));
+    /// ```
+    pub fn slot_capacity(&self) -> Result<usize, OptionsError> {
+        let total = [
+            self.max_concurrency,
+            self.max_tracked,
+            self.effective_pin_budget(),
+        ]
+        .into_iter()
+        .try_fold(self.queue_capacity, usize::checked_add);
+        match total {
+            Some(total) if total <= MAX_SLOTS => Ok(total),
+            _ => Err(OptionsError::TooManySlots { max: MAX_SLOTS }),
+        }
+    }
+
+    /// Checks every value; structures call this when they are built.
+    ///
+    /// ```
+    /// use ephemeral::{Options, OptionsError};
+    ///
+    /// let bad = Options::default().max_concurrency(0);
+    /// assert_eq!(bad.validate(), Err(OptionsError::ZeroConcurrency));
+    /// ```
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if self.max_concurrency == 0 {
+            return Err(OptionsError::ZeroConcurrency);
+        }
+        if self.queue_capacity == 0 {
+            return Err(OptionsError::ZeroQueue);
+        }
+        if self.max_tracked == 0 {
+            return Err(OptionsError::ZeroWindow);
+        }
+        if self.max_operation_lifetime.is_zero() {
+            return Err(OptionsError::ZeroLifetime);
+        }
+        let pin_budget = self.effective_pin_budget();
+        if pin_budget > self.max_tracked {
+            return Err(OptionsError::PinBudgetExceedsWindow {
+                pin_budget,
+                max_tracked: self.max_tracked,
+            });
+        }
+        self.slot_capacity().map(drop)
+    }
+}
+
+/// Why a set of [`Options`] was refused.
+///
+/// ```
+/// use ephemeral::{Options, OptionsError};
+///
+/// let err = Options::default().max_tracked(4).pin_budget(5).validate().unwrap_err();
+/// assert_eq!(err, OptionsError::PinBudgetExceedsWindow { pin_budget: 5, max_tracked: 4 });
+/// assert_eq!(err.to_string(), "pin budget 5 is larger than the window (max_tracked 4)");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// `max_concurrency` is 0: nothing could ever run.
+    ZeroConcurrency,
+    /// `queue_capacity` is 0: nothing could ever be accepted.
+    ZeroQueue,
+    /// `max_tracked` is 0: the window could show nothing.
+    ZeroWindow,
+    /// `max_operation_lifetime` is zero: finished operations would vanish at once.
+    ZeroLifetime,
+    /// More pins than the window holds.
+    PinBudgetExceedsWindow {
+        /// The pin budget asked for.
+        pin_budget: usize,
+        /// The window size.
+        max_tracked: usize,
+    },
+    /// Queue, concurrency, window and pins add up to more slots than an id can index.
+    TooManySlots {
+        /// The most slots a structure can hold.
+        max: usize,
+    },
+}
+
+impl fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroConcurrency => f.write_str("max_concurrency must be at least 1"),
+            Self::ZeroQueue => f.write_str("queue_capacity must be at least 1"),
+            Self::ZeroWindow => f.write_str("max_tracked (the window size) must be at least 1"),
+            Self::ZeroLifetime => f.write_str("max_operation_lifetime must be longer than zero"),
+            Self::PinBudgetExceedsWindow {
+                pin_budget,
+                max_tracked,
+            } => write!(
+                f,
+                "pin budget {pin_budget} is larger than the window (max_tracked {max_tracked})"
+            ),
+            Self::TooManySlots { max } => write!(
+                f,
+                "queue_capacity + max_concurrency + max_tracked + pin budget exceeds {max} slots"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for OptionsError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_original() {
+        let options = Options::default();
+        assert_eq!(options.validate(), Ok(()));
+        assert_eq!(options.max_tracked, 200);
+        assert_eq!(options.max_operation_lifetime, Duration::from_secs(300));
+        assert!(options.max_concurrency >= 1);
+    }
+
+    #[test]
+    fn each_bad_value_is_named_by_its_own_error() {
+        let base = Options::default;
+        assert_eq!(
+            base().max_concurrency(0).validate(),
+            Err(OptionsError::ZeroConcurrency)
+        );
+        assert_eq!(
+            base().queue_capacity(0).validate(),
+            Err(OptionsError::ZeroQueue)
+        );
+        assert_eq!(
+            base().max_tracked(0).validate(),
+            Err(OptionsError::ZeroWindow)
+        );
+        assert_eq!(
+            base().max_operation_lifetime(Duration::ZERO).validate(),
+            Err(OptionsError::ZeroLifetime)
+        );
+        assert_eq!(
+            base().queue_capacity(usize::MAX).validate(),
+            Err(OptionsError::TooManySlots { max: MAX_SLOTS })
+        );
+    }
+
+    #[test]
+    fn default_pin_budget_follows_the_window() {
+        let options = Options::default().max_tracked(1);
+        assert_eq!(options.effective_pin_budget(), 0);
+        assert_eq!(options.validate(), Ok(()));
+    }
+}

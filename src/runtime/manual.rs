@@ -1,0 +1,131 @@
+//! A clock that moves only when told to, for deterministic tests of time-based behaviour.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use event_listener::{Event, EventListener};
+
+use super::Timer;
+use crate::slab::to_nanos;
+use crate::sync::{Arc, AtomicU64, Ordering};
+
+/// A [`Timer`] whose time advances only through [`advance`](Self::advance).
+///
+/// Sleepers wake when an `advance` carries the clock past their deadline, not before and
+/// not by polling. Clones share one clock.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::runtime::{ManualClock, Timer};
+///
+/// let clock = ManualClock::new();
+/// let sleeper = clock.clone();
+/// let handle = std::thread::spawn(move || {
+///     futures_lite::future::block_on(sleeper.sleep(Duration::from_secs(60)));
+///     sleeper.now()
+/// });
+/// clock.advance(Duration::from_secs(61));
+/// assert_eq!(handle.join().unwrap(), Duration::from_secs(61));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Current time in nanoseconds; only `advance` writes it.
+    now: AtomicU64,
+    /// Notified after every `advance`.
+    ticked: Event,
+}
+
+impl ManualClock {
+    /// A clock reading zero.
+    ///
+    /// ```
+    /// use ephemeral::runtime::{ManualClock, Timer};
+    /// assert_eq!(ManualClock::new().now(), core::time::Duration::ZERO);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `by` and wakes every sleeper whose deadline has come.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::runtime::{ManualClock, Timer};
+    ///
+    /// let clock = ManualClock::new();
+    /// clock.advance(Duration::from_millis(5));
+    /// assert_eq!(clock.now(), Duration::from_millis(5));
+    /// ```
+    pub fn advance(&self, by: Duration) {
+        let by = to_nanos(by);
+        let _ = self
+            .inner
+            .now
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                Some(now.saturating_add(by))
+            });
+        self.inner.ticked.notify(usize::MAX);
+    }
+}
+
+impl Timer for ManualClock {
+    type Sleep = ManualSleep;
+
+    fn sleep(&self, duration: Duration) -> ManualSleep {
+        ManualSleep {
+            clock: self.clone(),
+            deadline: to_nanos(self.now() + duration),
+            listener: None,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.inner.now.load(Ordering::Acquire))
+    }
+}
+
+/// The future [`ManualClock::sleep`] returns.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::runtime::{ManualClock, Timer};
+///
+/// let clock = ManualClock::new();
+/// let sleep = clock.sleep(Duration::ZERO);
+/// futures_lite::future::block_on(sleep); // a zero sleep is already due
+/// ```
+#[derive(Debug)]
+pub struct ManualSleep {
+    clock: ManualClock,
+    deadline: u64,
+    listener: Option<EventListener>,
+}
+
+impl Future for ManualSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.clock.inner.now.load(Ordering::Acquire) >= self.deadline {
+                self.listener = None;
+                return Poll::Ready(());
+            }
+            match self.listener.as_mut() {
+                // Listen first, then re-check the time, so an advance between the
+                // check and the listen is not missed.
+                None => self.listener = Some(self.clock.inner.ticked.listen()),
+                Some(listener) => match Pin::new(listener).poll(cx) {
+                    Poll::Ready(()) => self.listener = None,
+                    Poll::Pending => return Poll::Pending,
+                },
+            }
+        }
+    }
+}

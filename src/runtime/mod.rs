@@ -1,0 +1,90 @@
+//! The seam between this crate and an executor: [`Spawner`] and [`Timer`].
+//!
+//! Coordinators are generic over these two traits and name no runtime. Adapters for
+//! smol ([`Smol`]), tokio ([`Tokio`]) and async-std ([`AsyncStd`]) live behind the
+//! features of the same names; [`ManualClock`] makes time deterministic in tests. Any
+//! other executor (an embedded one, a custom pool) plugs in by implementing the traits.
+
+use core::future::Future;
+use core::time::Duration;
+
+mod manual;
+pub use manual::{ManualClock, ManualSleep};
+
+#[cfg(any(feature = "smol", feature = "tokio", feature = "async-std"))]
+mod monotonic;
+
+#[cfg(any(feature = "smol", feature = "async-std"))]
+mod io_timer;
+#[cfg(any(feature = "smol", feature = "async-std"))]
+pub use io_timer::IoSleep;
+
+#[cfg(feature = "smol")]
+mod smol;
+#[cfg(feature = "smol")]
+pub use self::smol::Smol;
+
+#[cfg(feature = "tokio")]
+mod tokio;
+#[cfg(feature = "tokio")]
+pub use self::tokio::{NoTokioRuntime, Tokio};
+
+#[cfg(feature = "async-std")]
+mod async_std;
+#[cfg(feature = "async-std")]
+pub use self::async_std::AsyncStd;
+
+/// Runs futures in the background. A coordinator spawns its workers through this once,
+/// at construction; it never spawns a task per item.
+///
+/// ```
+/// use core::future::Future;
+/// use ephemeral::runtime::Spawner;
+///
+/// /// Runs each future to completion on a fresh thread (fine for a demo).
+/// struct ThreadPerTask;
+///
+/// impl Spawner for ThreadPerTask {
+///     fn spawn<F>(&self, future: F)
+///     where
+///         F: Future<Output = ()> + Send + 'static,
+///     {
+///         std::thread::spawn(move || futures_lite::future::block_on(future));
+///     }
+/// }
+///
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// ThreadPerTask.spawn(async move { tx.send(42).unwrap() });
+/// assert_eq!(rx.recv().unwrap(), 42);
+/// ```
+pub trait Spawner: Send + Sync + 'static {
+    /// Starts `future` in the background; its output is discarded and it is never joined.
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+}
+
+/// A monotonic clock that can also sleep.
+///
+/// `now` is a `Duration` from an origin of the timer's choosing; only differences
+/// between readings of one timer mean anything.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::runtime::{ManualClock, Timer};
+///
+/// let clock = ManualClock::new();
+/// let before = clock.now();
+/// clock.advance(Duration::from_secs(2));
+/// assert_eq!(clock.now() - before, Duration::from_secs(2));
+/// ```
+pub trait Timer: Send + Sync + 'static {
+    /// The future [`sleep`](Self::sleep) returns.
+    type Sleep: Future<Output = ()> + Send;
+
+    /// A future that completes once `duration` has passed on this timer.
+    fn sleep(&self, duration: Duration) -> Self::Sleep;
+
+    /// The current reading: monotonic, never decreasing.
+    fn now(&self) -> Duration;
+}

@@ -1,0 +1,619 @@
+//! A lock-free, fixed-capacity slab of operation slots.
+//!
+//! Every operation lives in one slot from `insert` to eviction. The slab never grows:
+//! all slots are allocated by [`Slab::new`], so steady-state traffic allocates nothing.
+//!
+//! # The state word
+//!
+//! Each slot has one `AtomicU64` that every transition goes through:
+//!
+//! ```text
+//!  63            32 31        16 15     5   4         3        2..0
+//! +----------------+------------+--------+---------+--------+-------+
+//! |   generation   |  readers   |  zero  | DISPLCD | PINNED | phase |
+//! +----------------+------------+--------+---------+--------+-------+
+//! ```
+//!
+//! * `phase`: `FREE`, `PENDING`, `CLAIMED` (taken by a worker or a canceller, reads as
+//!   pending), `RUNNING`, `COMPLETED`, `FAULTED`, `CANCELLED`, or `EVICTED` (gone, but
+//!   a reader still holds the slot; the last reader out frees it).
+//! * `PINNED`: exempt from count and age eviction. `DISPLACED`: pinned and pushed out of
+//!   the window's ring (the window decides what these mean; the slab only stores them).
+//! * `readers`: snapshot readers inside the slot. While non-zero the slot cannot be
+//!   reused, so a reader sees one operation whole or not at all.
+//! * `generation`: bumped on every reuse (skipping 0); an [`OperationId`] carries the
+//!   generation it was issued with, so a stale id never matches a reused slot.
+//!
+//! # Who may touch the cells
+//!
+//! * `input`: the inserter until it publishes `PENDING`; then whoever wins the CAS
+//!   `PENDING -> CLAIMED`.
+//! * `outcome`: the claimant until it publishes a terminal phase; after that it is only
+//!   read (by readers who hold a reader count) until the slot is freed, and freeing
+//!   requires the reader count to be zero.
+//!
+//! # Free list
+//!
+//! Free slots form a Treiber stack (R. K. Treiber, "Systems Programming: Coping with
+//! Parallelism", IBM RJ 5118, 1986) threaded through the slots' `next_free` links. The
+//! head word packs a 32-bit modification tag above the 32-bit slot index; every push and
+//! pop bumps the tag, so a pop that read a stale head cannot succeed after the head was
+//! popped and pushed back meanwhile (the ABA problem; the tag is the "version counter"
+//! of IBM System/370's compare-double-and-swap idiom).
+
+use alloc::boxed::Box;
+use core::time::Duration;
+
+use crate::operation::{OperationId, State};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, spin_hint};
+
+pub(crate) const FREE: u64 = 0;
+pub(crate) const PENDING: u64 = 1;
+pub(crate) const CLAIMED: u64 = 2;
+pub(crate) const RUNNING: u64 = 3;
+pub(crate) const COMPLETED: u64 = 4;
+pub(crate) const FAULTED: u64 = 5;
+pub(crate) const CANCELLED: u64 = 6;
+pub(crate) const EVICTED: u64 = 7;
+
+const PHASE_MASK: u64 = 0b111;
+pub(crate) const PINNED: u64 = 1 << 3;
+pub(crate) const DISPLACED: u64 = 1 << 4;
+const READER_ONE: u64 = 1 << 16;
+const READER_MASK: u64 = 0xFFFF << 16;
+const GEN_SHIFT: u32 = 32;
+
+/// Marks the end of the free list.
+const NIL: u32 = u32::MAX;
+
+/// The largest number of slots a slab can hold (one index is reserved for `NIL`).
+pub(crate) const MAX_SLOTS: usize = NIL as usize;
+
+/// A decoded state word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Word(pub(crate) u64);
+
+impl Word {
+    fn new(generation: u32, phase: u64) -> Self {
+        Self((u64::from(generation) << GEN_SHIFT) | phase)
+    }
+    pub(crate) fn phase(self) -> u64 {
+        self.0 & PHASE_MASK
+    }
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> GEN_SHIFT) as u32
+    }
+    pub(crate) fn readers(self) -> u64 {
+        (self.0 & READER_MASK) >> 16
+    }
+    pub(crate) fn has(self, flag: u64) -> bool {
+        self.0 & flag != 0
+    }
+    pub(crate) fn with_phase(self, phase: u64) -> Self {
+        Self((self.0 & !PHASE_MASK) | phase)
+    }
+    pub(crate) fn with(self, flag: u64, on: bool) -> Self {
+        if on {
+            Self(self.0 | flag)
+        } else {
+            Self(self.0 & !flag)
+        }
+    }
+    /// The word that ends this operation's life: `FREE` when no reader is inside,
+    /// otherwise `EVICTED`, whose last reader frees the slot. Flags are cleared.
+    pub(crate) fn retired(self) -> Self {
+        let cleared = self.with(PINNED, false).with(DISPLACED, false);
+        if self.readers() == 0 {
+            cleared.with_phase(FREE)
+        } else {
+            cleared.with_phase(EVICTED)
+        }
+    }
+    /// A live operation: between insert and eviction.
+    pub(crate) fn is_live(self) -> bool {
+        !matches!(self.phase(), FREE | EVICTED)
+    }
+    pub(crate) fn is_finished(self) -> bool {
+        matches!(self.phase(), COMPLETED | FAULTED | CANCELLED)
+    }
+    pub(crate) fn state(self) -> Option<State> {
+        Some(match self.phase() {
+            PENDING | CLAIMED => State::Pending,
+            RUNNING => State::Running,
+            COMPLETED => State::Completed,
+            FAULTED => State::Faulted,
+            CANCELLED => State::Cancelled,
+            _ => return None,
+        })
+    }
+}
+
+fn next_generation(generation: u32) -> u32 {
+    match generation.wrapping_add(1) {
+        0 => 1,
+        next => next,
+    }
+}
+
+/// The phase that stores a terminal `state`; `None` for states that are not terminal.
+pub(crate) fn terminal_phase(state: State) -> Option<u64> {
+    match state {
+        State::Completed => Some(COMPLETED),
+        State::Faulted => Some(FAULTED),
+        State::Cancelled => Some(CANCELLED),
+        State::Pending | State::Running => None,
+    }
+}
+
+pub(crate) fn to_nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Timestamps are stored as nanoseconds plus one so that zero can mean "not yet".
+fn stamp(at: Duration) -> u64 {
+    to_nanos(at).saturating_add(1)
+}
+
+fn unstamp(raw: u64) -> Option<Duration> {
+    raw.checked_sub(1).map(Duration::from_nanos)
+}
+
+struct Slot<I, O> {
+    /// The state word described in the module docs; every transition CASes it.
+    state: AtomicU64,
+    /// Next free slot while this one is on the free list; written by the pusher only.
+    next_free: AtomicU32,
+    /// Stamps (see [`stamp`]); written by the owner of the phase before publishing it.
+    enqueued_at: AtomicU64,
+    started_at: AtomicU64,
+    finished_at: AtomicU64,
+    input: UnsafeCell<Option<I>>,
+    outcome: UnsafeCell<Option<O>>,
+}
+
+/// What a reader sees of one live operation while it holds the slot.
+pub(crate) struct View<'a, O> {
+    pub(crate) id: OperationId,
+    pub(crate) word: Word,
+    pub(crate) enqueued_at: Duration,
+    pub(crate) started_at: Option<Duration>,
+    pub(crate) finished_at: Option<Duration>,
+    pub(crate) outcome: Option<&'a O>,
+}
+
+/// Why a transition on an id was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The id names no live operation: never issued, or evicted (its slot may be reused).
+    Unknown,
+    /// The operation is live but not in a phase the transition starts from.
+    Phase(Word),
+}
+
+/// The fixed-capacity, lock-free slab. See the module docs for the protocol.
+pub(crate) struct Slab<I, O> {
+    slots: Box<[Slot<I, O>]>,
+    /// Treiber stack head: `tag << 32 | index` (index `NIL` when empty).
+    free_head: AtomicU64,
+}
+
+// SAFETY: the slab hands `I` values from the inserting thread to the claiming thread and
+// drops `O` values on whichever thread frees a slot, so both must be `Send`. Shared
+// access to `O` (snapshot readers cloning it) happens from many threads, hence `O: Sync`.
+// Every cell access is serialised by the state-word protocol described in the module docs.
+unsafe impl<I: Send, O: Send + Sync> Sync for Slab<I, O> {}
+// SAFETY: moving the slab moves the `I` and `O` values it owns; they are `Send`.
+unsafe impl<I: Send, O: Send> Send for Slab<I, O> {}
+
+impl<I, O> Slab<I, O> {
+    /// Allocates `capacity` free slots; the only allocation the slab ever makes.
+    pub(crate) fn new(capacity: usize) -> Self {
+        debug_assert!(capacity <= MAX_SLOTS);
+        let slots = (0..capacity)
+            .map(|i| Slot {
+                state: AtomicU64::new(Word::new(0, FREE).0),
+                next_free: AtomicU32::new(if i + 1 < capacity { i as u32 + 1 } else { NIL }),
+                enqueued_at: AtomicU64::new(0),
+                started_at: AtomicU64::new(0),
+                finished_at: AtomicU64::new(0),
+                input: UnsafeCell::new(None),
+                outcome: UnsafeCell::new(None),
+            })
+            .collect();
+        let head = if capacity == 0 { NIL } else { 0 };
+        Self {
+            slots,
+            free_head: AtomicU64::new(u64::from(head)),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn slot(&self, index: u32) -> Option<&Slot<I, O>> {
+        self.slots.get(index as usize)
+    }
+
+    /// The current state word of the slot at `index` (for scans).
+    pub(crate) fn word_at(&self, index: usize) -> Word {
+        Word(self.slots[index].state.load(Ordering::Acquire))
+    }
+
+    fn pop_free(&self) -> Option<u32> {
+        let mut head = self.free_head.load(Ordering::Acquire);
+        loop {
+            let index = head as u32;
+            let slot = self.slot(index)?;
+            let next = slot.next_free.load(Ordering::Relaxed);
+            let tag = (head >> 32).wrapping_add(1);
+            let new = (tag << 32) | u64::from(next);
+            match self.free_head.compare_exchange_weak(
+                head,
+                new,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(index),
+                Err(seen) => head = seen,
+            }
+        }
+    }
+
+    fn push_free(&self, index: u32) {
+        let slot = &self.slots[index as usize];
+        let mut head = self.free_head.load(Ordering::Relaxed);
+        loop {
+            slot.next_free.store(head as u32, Ordering::Relaxed);
+            let tag = (head >> 32).wrapping_add(1);
+            let new = (tag << 32) | u64::from(index);
+            match self.free_head.compare_exchange_weak(
+                head,
+                new,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(seen) => head = seen,
+            }
+        }
+    }
+
+    /// Takes a free slot for a new pending operation, or hands `input` back when none is free.
+    pub(crate) fn insert(&self, input: I, now: Duration) -> Result<OperationId, I> {
+        let Some(index) = self.pop_free() else {
+            return Err(input);
+        };
+        let slot = &self.slots[index as usize];
+        // A free slot's word is only ever stored by its (single) freer, before the push
+        // that the pop above synchronised with.
+        let generation = next_generation(Word(slot.state.load(Ordering::Relaxed)).generation());
+        // SAFETY: the slot came off the free list, so this thread owns it exclusively: its
+        // phase is FREE, readers refuse FREE slots, and no one else holds its index.
+        slot.input.with_mut(|cell| unsafe { *cell = Some(input) });
+        slot.enqueued_at.store(stamp(now), Ordering::Relaxed);
+        slot.started_at.store(0, Ordering::Relaxed);
+        slot.finished_at.store(0, Ordering::Relaxed);
+        slot.state
+            .store(Word::new(generation, PENDING).0, Ordering::Release);
+        Ok(OperationId::new(index, generation))
+    }
+
+    /// Runs a CAS loop on `id`'s state word: `step` maps the current word to the next one
+    /// or refuses. Returns `(old, new)` on success. A step that retires the operation
+    /// (see [`Word::retired`]) with no reader inside frees the slot before returning.
+    pub(crate) fn transition(
+        &self,
+        id: OperationId,
+        mut step: impl FnMut(Word) -> Result<Word, Refused>,
+    ) -> Result<(Word, Word), Refused> {
+        let slot = self.slot(id.index()).ok_or(Refused::Unknown)?;
+        let mut current = Word(slot.state.load(Ordering::Acquire));
+        loop {
+            if current.generation() != id.generation() || !current.is_live() {
+                return Err(Refused::Unknown);
+            }
+            let next = step(current)?;
+            match slot.state.compare_exchange_weak(
+                current.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if next.phase() == FREE {
+                        // We retired it with no reader inside: the slot is ours to free.
+                        self.reclaim(id.index());
+                    }
+                    return Ok((current, next));
+                }
+                Err(seen) => current = Word(seen),
+            }
+        }
+    }
+
+    /// Wins `PENDING -> CLAIMED` and takes the input out; the caller now owns the operation.
+    pub(crate) fn claim(&self, id: OperationId) -> Result<I, Refused> {
+        self.transition(id, |w| match w.phase() {
+            PENDING => Ok(w.with_phase(CLAIMED)),
+            _ => Err(Refused::Phase(w)),
+        })?;
+        let slot = &self.slots[id.index() as usize];
+        // SAFETY: winning PENDING -> CLAIMED makes this thread the input's only owner;
+        // the inserter's writes happen-before via its Release store and our AcqRel CAS.
+        let input = slot.input.with_mut(|cell| unsafe { (*cell).take() });
+        // The inserter always stores `Some`, and only a claimant takes it.
+        input.ok_or(Refused::Unknown)
+    }
+
+    /// Publishes `CLAIMED -> RUNNING` with the start time.
+    pub(crate) fn mark_running(&self, id: OperationId, now: Duration) -> Result<(), Refused> {
+        let slot = self.slot(id.index()).ok_or(Refused::Unknown)?;
+        slot.started_at.store(stamp(now), Ordering::Relaxed);
+        self.transition(id, |w| match w.phase() {
+            CLAIMED => Ok(w.with_phase(RUNNING)),
+            _ => Err(Refused::Phase(w)),
+        })
+        .map(drop)
+    }
+
+    /// Records `outcome` and publishes the terminal `phase` for an operation the caller
+    /// claimed (`CLAIMED` or `RUNNING`). On refusal the outcome is handed back.
+    pub(crate) fn finish(
+        &self,
+        id: OperationId,
+        phase: u64,
+        outcome: O,
+        now: Duration,
+    ) -> Result<Word, (Refused, O)> {
+        debug_assert!(matches!(phase, COMPLETED | FAULTED | CANCELLED));
+        let Some(slot) = self.slot(id.index()) else {
+            return Err((Refused::Unknown, outcome));
+        };
+        let current = Word(slot.state.load(Ordering::Acquire));
+        if current.generation() != id.generation() || !current.is_live() {
+            return Err((Refused::Unknown, outcome));
+        }
+        if !matches!(current.phase(), CLAIMED | RUNNING) {
+            return Err((Refused::Phase(current), outcome));
+        }
+        // SAFETY: the phase is CLAIMED or RUNNING for this generation, and only the
+        // claimant calls `finish` (crate-internal), so the outcome cell is ours. Readers
+        // touch it only after seeing a terminal phase, published below with Release.
+        slot.outcome
+            .with_mut(|cell| unsafe { *cell = Some(outcome) });
+        slot.finished_at.store(stamp(now), Ordering::Relaxed);
+        match self.transition(id, |w| Ok(w.with_phase(phase))) {
+            Ok((_, new)) => Ok(new),
+            // Only readers and pins race with a claimant on its word and neither changes
+            // the generation, so this arm is defensive: the phase was not published.
+            Err(refused) => {
+                // SAFETY: the terminal phase was never published, so the cell is still ours.
+                let outcome = slot.outcome.with_mut(|cell| unsafe { (*cell).take() });
+                match outcome {
+                    Some(outcome) => Err((refused, outcome)),
+                    None => unreachable!("the outcome was stored above"),
+                }
+            }
+        }
+    }
+
+    /// Drops what the slot still owns and puts it back on the free list.
+    fn reclaim(&self, index: u32) {
+        let slot = &self.slots[index as usize];
+        // SAFETY: the caller moved the word to FREE with no readers inside, and a FREE
+        // slot that is not on the free list is reachable by no one else.
+        let (input, outcome) = slot.outcome.with_mut(|outcome| {
+            slot.input
+                .with_mut(|input| unsafe { ((*input).take(), (*outcome).take()) })
+        });
+        drop((input, outcome));
+        self.push_free(index);
+    }
+
+    /// Reads the operation in slot `index` (of generation `expected`, if given) without
+    /// blocking its writers: `f` sees one operation whole, or `read` returns `None`.
+    pub(crate) fn read<R>(
+        &self,
+        index: u32,
+        expected: Option<u32>,
+        f: impl FnOnce(View<'_, O>) -> R,
+    ) -> Option<R> {
+        let slot = self.slot(index)?;
+        let mut current = Word(slot.state.load(Ordering::Acquire));
+        loop {
+            if !current.is_live() || expected.is_some_and(|g| g != current.generation()) {
+                return None;
+            }
+            if current.readers() == READER_MASK >> 16 {
+                // 65,535 readers inside one slot: wait for one to leave rather than overflow.
+                spin_hint();
+                current = Word(slot.state.load(Ordering::Acquire));
+                continue;
+            }
+            match slot.state.compare_exchange_weak(
+                current.0,
+                current.0 + READER_ONE,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(seen) => current = Word(seen),
+            }
+        }
+        let id = OperationId::new(index, current.generation());
+        let outcome = if current.is_finished() {
+            // SAFETY: the phase we joined is terminal, so the outcome was written before
+            // it was published (our Acquire CAS sees that write), and it is not written
+            // again or dropped until the slot is freed, which our reader count prevents.
+            slot.outcome.with(|cell| unsafe { (*cell).as_ref() })
+        } else {
+            None
+        };
+        let started_at = if matches!(current.phase(), PENDING | CLAIMED) {
+            None
+        } else {
+            unstamp(slot.started_at.load(Ordering::Relaxed))
+        };
+        let view = View {
+            id,
+            word: current,
+            enqueued_at: unstamp(slot.enqueued_at.load(Ordering::Relaxed)).unwrap_or_default(),
+            started_at,
+            finished_at: if current.is_finished() {
+                unstamp(slot.finished_at.load(Ordering::Relaxed))
+            } else {
+                None
+            },
+            outcome,
+        };
+        let result = f(view);
+        self.leave(index);
+        Some(result)
+    }
+
+    fn leave(&self, index: u32) {
+        let slot = &self.slots[index as usize];
+        let before = Word(slot.state.fetch_sub(READER_ONE, Ordering::AcqRel));
+        if before.phase() == EVICTED && before.readers() == 1 {
+            // The operation was evicted while we read it and we were the last reader:
+            // no one else can reach the slot now, so freeing it falls to us.
+            slot.state
+                .store(before.with_phase(FREE).0 - READER_ONE, Ordering::Relaxed);
+            self.reclaim(index);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    const T0: Duration = Duration::ZERO;
+
+    fn run_to(slab: &Slab<String, String>, id: OperationId, state: State) {
+        slab.claim(id).unwrap();
+        slab.mark_running(id, T0).unwrap();
+        slab.finish(id, terminal_phase(state).unwrap(), String::from("done"), T0)
+            .unwrap();
+    }
+
+    #[test]
+    fn insert_hands_the_input_back_when_every_slot_is_taken() {
+        let slab: Slab<u32, ()> = Slab::new(2);
+        slab.insert(1, T0).unwrap();
+        slab.insert(2, T0).unwrap();
+        assert_eq!(slab.insert(3, T0), Err(3));
+    }
+
+    #[test]
+    fn a_reused_slot_never_answers_for_the_old_id() {
+        let slab: Slab<String, String> = Slab::new(1);
+        let old = slab.insert(String::from("a"), T0).unwrap();
+        run_to(&slab, old, State::Completed);
+        slab.transition(old, |w| Ok(w.retired())).unwrap();
+        let new = slab.insert(String::from("b"), T0).unwrap();
+        assert_eq!(old.index(), new.index());
+        assert!(new.generation() > old.generation());
+        assert!(
+            slab.read(old.index(), Some(old.generation()), |_| ())
+                .is_none()
+        );
+        assert_eq!(slab.claim(old), Err(Refused::Unknown));
+        assert_eq!(slab.claim(new).unwrap(), "b");
+    }
+
+    #[test]
+    fn claim_is_won_once() {
+        let slab: Slab<u8, ()> = Slab::new(1);
+        let id = slab.insert(7, T0).unwrap();
+        assert_eq!(slab.claim(id), Ok(7));
+        assert!(matches!(slab.claim(id), Err(Refused::Phase(_))));
+    }
+
+    #[test]
+    fn finish_refuses_an_operation_nobody_claimed_and_returns_the_outcome() {
+        let slab: Slab<u8, String> = Slab::new(1);
+        let id = slab.insert(7, T0).unwrap();
+        let (refused, outcome) = slab
+            .finish(id, COMPLETED, String::from("x"), T0)
+            .unwrap_err();
+        assert!(matches!(refused, Refused::Phase(_)));
+        assert_eq!(outcome, "x");
+    }
+
+    #[test]
+    fn eviction_while_read_is_completed_by_the_last_reader() {
+        let slab: Slab<String, String> = Slab::new(1);
+        let id = slab.insert(String::from("a"), T0).unwrap();
+        run_to(&slab, id, State::Faulted);
+        let seen = slab.read(id.index(), Some(id.generation()), |view| {
+            // Evict from inside the read: the slot must stay intact until we leave.
+            slab.transition(id, |w| Ok(w.retired())).unwrap();
+            assert_eq!(slab.word_at(0).phase(), EVICTED);
+            assert!(slab.insert(String::from("b"), T0).is_err());
+            view.outcome.cloned()
+        });
+        assert_eq!(seen, Some(Some(String::from("done"))));
+        assert_eq!(slab.word_at(0).phase(), FREE);
+        assert_eq!(slab.word_at(0).readers(), 0);
+        assert!(slab.insert(String::from("b"), T0).is_ok());
+    }
+
+    #[test]
+    fn view_shows_only_the_times_its_phase_has_published() {
+        let slab: Slab<u8, u8> = Slab::new(1);
+        let id = slab.insert(1, Duration::from_secs(1)).unwrap();
+        let pending = slab
+            .read(id.index(), None, |v| {
+                (v.enqueued_at, v.started_at, v.finished_at, v.word.state())
+            })
+            .unwrap();
+        assert_eq!(
+            pending,
+            (Duration::from_secs(1), None, None, Some(State::Pending))
+        );
+        slab.claim(id).unwrap();
+        slab.mark_running(id, Duration::from_secs(2)).unwrap();
+        slab.finish(id, COMPLETED, 9, Duration::from_secs(3))
+            .unwrap();
+        let done = slab
+            .read(id.index(), None, |v| {
+                (v.started_at, v.finished_at, v.outcome.copied())
+            })
+            .unwrap();
+        assert_eq!(
+            done,
+            (
+                Some(Duration::from_secs(2)),
+                Some(Duration::from_secs(3)),
+                Some(9)
+            )
+        );
+    }
+
+    #[test]
+    fn free_list_hands_out_every_slot_exactly_once() {
+        let slab: Slab<usize, ()> = Slab::new(8);
+        let mut ids: Vec<OperationId> = (0..8).map(|i| slab.insert(i, T0).unwrap()).collect();
+        ids.sort_by_key(|id| id.index());
+        ids.dedup_by_key(|id| id.index());
+        assert_eq!(ids.len(), 8);
+        assert!(slab.insert(99, T0).is_err());
+    }
+
+    #[test]
+    fn dropping_the_slab_drops_inputs_and_outcomes_it_still_holds() {
+        let marker = alloc::sync::Arc::new(());
+        let slab: Slab<alloc::sync::Arc<()>, alloc::sync::Arc<()>> = Slab::new(2);
+        slab.insert(marker.clone(), T0).unwrap();
+        let id = slab.insert(marker.clone(), T0).unwrap();
+        slab.claim(id).unwrap();
+        slab.finish(id, CANCELLED, marker.clone(), T0).unwrap();
+        assert_eq!(alloc::sync::Arc::strong_count(&marker), 3);
+        drop(slab);
+        assert_eq!(alloc::sync::Arc::strong_count(&marker), 1);
+    }
+}

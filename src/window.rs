@@ -1,0 +1,975 @@
+//! The observable window: every tracked operation, and the last `max_tracked` finished ones.
+//!
+//! Finished operations enter a ring of `max_tracked` cells in completion order: the
+//! finisher takes a completion ticket `t` (one `fetch_add`) and swaps its id into cell
+//! `t % max_tracked`, pushing out the operation that finished `max_tracked` completions
+//! earlier, which is the oldest in the window. The push-out evicts it, unless it is
+//! pinned: then it is *displaced* (kept outside the ring, counted against the pin budget)
+//! until it is unpinned or evicted. Placing is wait-free and the bound is physical: the
+//! ring has `max_tracked` cells, so the window never lists more finished operations than
+//! that, plus the pinned ones.
+//!
+//! Age eviction runs when a finish or a read finds that the earliest known expiry has
+//! passed (one atomic load otherwise); reads also hide anything already expired, so what
+//! a reader sees is exact even before memory is reclaimed.
+//!
+//! Pending and running operations are never evicted: they are not in the ring, and the
+//! slab refuses to retire them.
+//!
+//! Completion order is the order of tickets. If a finisher were preempted between taking
+//! its ticket and swapping for longer than `max_tracked` other completions, the two would
+//! land in the same cell in the opposite order and the later-ticketed one would be pushed
+//! out first; the bound still holds.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::fmt;
+use core::time::Duration;
+
+use crate::operation::{OperationId, Snapshot, State};
+use crate::options::{Options, OptionsError};
+use crate::slab::{
+    CANCELLED, DISPLACED, PINNED, Refused, Slab, View, Word, terminal_phase, to_nanos,
+};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+
+/// A bounded, self-cleaning record of operations: pending, running, and recently finished.
+///
+/// `I` is what an operation carries in (handed back by [`start`](Self::start)); `O` is
+/// what it records when it finishes (an error, a result, a reason). The window allocates
+/// all its slots when it is built and never again; [`insert`](Self::insert),
+/// [`start`](Self::start), [`finish`](Self::finish) and eviction allocate nothing. No
+/// method blocks: every transition is a compare-and-swap on the operation's state word.
+///
+/// The window holds no clock: every call that depends on time takes `now`, the caller's
+/// monotonic reading (a coordinator passes its [`Timer`](crate::runtime::Timer)'s).
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{Options, State, Window};
+///
+/// let window: Window<&str, &str> = Window::new(&Options::default().max_tracked(2)).unwrap();
+/// let t = Duration::from_millis;
+/// for (n, name) in ["a", "b", "c"].into_iter().enumerate() {
+///     let id = window.insert(name, t(n as u64)).unwrap();
+///     let input = window.start(id, t(n as u64)).unwrap();
+///     window.finish(id, State::Completed, input, t(n as u64 + 1)).unwrap();
+/// }
+/// // A window of 2 keeps the two most recent completions; "a" was evicted.
+/// let kept: Vec<_> = window.completed(t(10)).into_iter().map(|s| s.outcome.unwrap()).collect();
+/// assert_eq!(kept, ["b", "c"]);
+/// ```
+pub struct Window<I, O> {
+    slab: Slab<I, O>,
+    /// The ring: cell `t % len` holds the raw id of the operation given completion
+    /// ticket `t`, or 0. Written only by `swap` in `place`; read by queries and sweeps.
+    cells: Box<[AtomicU64]>,
+    /// Completion tickets handed out so far; `fetch_add` by finishers only.
+    tickets: AtomicU64,
+    /// Pins currently held; reserved before the PINNED bit is set, released when it clears.
+    pins: AtomicUsize,
+    pin_budget: usize,
+    lifetime: Duration,
+    /// Nanoseconds at which the earliest unpinned finished operation may expire
+    /// (`u64::MAX`: none known). Lowered by finishers and unpins, reset by sweeps.
+    next_expiry: AtomicU64,
+}
+
+/// Why [`Window::insert`] refused an item; the item comes back inside.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{InsertError, Options, Window};
+///
+/// // 1 queued + 1 running + 1 in the window + 0 pins = 3 slots.
+/// let options = Options::default().queue_capacity(1).max_concurrency(1).max_tracked(1);
+/// let window: Window<u32, ()> = Window::new(&options).unwrap();
+/// for item in 0..3 {
+///     window.insert(item, Duration::ZERO).unwrap();
+/// }
+/// assert_eq!(window.insert(3, Duration::ZERO), Err(InsertError::Full(3)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertError<I> {
+    /// Every slot holds a live operation: wait for some to finish and leave the window.
+    Full(I),
+}
+
+impl<I> InsertError<I> {
+    /// The refused item.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::InsertError::Full(5).into_inner(), 5);
+    /// ```
+    pub fn into_inner(self) -> I {
+        match self {
+            Self::Full(item) => item,
+        }
+    }
+}
+
+/// Why an operation-id call on a [`Window`] was refused.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{Options, State, Window, WindowError};
+///
+/// let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+/// let id = window.insert((), Duration::ZERO).unwrap();
+/// assert_eq!(window.evict(id), Err(WindowError::WrongState { id, state: State::Pending }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WindowError {
+    /// No operation with this id is tracked: it was evicted, or never existed here.
+    Unknown(OperationId),
+    /// The operation exists but its state does not allow the call (for example, evicting
+    /// a running operation, or starting one twice).
+    WrongState {
+        /// The operation.
+        id: OperationId,
+        /// Its state when the call was refused.
+        state: State,
+    },
+    /// Every pin in the budget is taken; unpin something first.
+    PinBudgetExhausted {
+        /// The window's pin budget.
+        budget: usize,
+    },
+}
+
+impl fmt::Display for WindowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown(id) => write!(f, "operation {id} is unknown (evicted or never tracked)"),
+            Self::WrongState { id, state } => {
+                write!(f, "operation {id} is {state:?}, which does not allow this")
+            }
+            Self::PinBudgetExhausted { budget } => {
+                write!(f, "all {budget} pins are taken")
+            }
+        }
+    }
+}
+
+impl core::error::Error for WindowError {}
+
+/// Why [`Window::finish`] refused; the outcome comes back inside.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{FinishError, Options, State, Window};
+///
+/// let window: Window<(), &str> = Window::new(&Options::default()).unwrap();
+/// let id = window.insert((), Duration::ZERO).unwrap();
+/// let err = window.finish(id, State::Completed, "early", Duration::ZERO).unwrap_err();
+/// assert!(matches!(err, FinishError::Refused { outcome: "early", .. }));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishError<O> {
+    /// The state passed is not terminal (`Pending` or `Running`).
+    NotTerminal {
+        /// The state passed.
+        state: State,
+        /// The outcome, handed back.
+        outcome: O,
+    },
+    /// The operation is unknown, or was not started.
+    Refused {
+        /// Why.
+        error: WindowError,
+        /// The outcome, handed back.
+        outcome: O,
+    },
+}
+
+impl<I, O> Window<I, O> {
+    /// Builds a window sized by `options`: `options.slot_capacity()` slots, a ring of
+    /// `max_tracked`, `effective_pin_budget()` pins, `max_operation_lifetime`.
+    ///
+    /// ```
+    /// use ephemeral::{Options, OptionsError, Window};
+    ///
+    /// assert!(Window::<(), ()>::new(&Options::default()).is_ok());
+    /// let err = Window::<(), ()>::new(&Options::default().max_tracked(0)).err();
+    /// assert_eq!(err, Some(OptionsError::ZeroWindow));
+    /// ```
+    pub fn new(options: &Options) -> Result<Self, OptionsError> {
+        options.validate()?;
+        let slots = options.slot_capacity()?;
+        Ok(Self {
+            slab: Slab::new(slots),
+            cells: (0..options.max_tracked)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            tickets: AtomicU64::new(0),
+            pins: AtomicUsize::new(0),
+            pin_budget: options.effective_pin_budget(),
+            lifetime: options.max_operation_lifetime,
+            next_expiry: AtomicU64::new(u64::MAX),
+        })
+    }
+
+    /// How many operations the window can track at once (all states together).
+    ///
+    /// ```
+    /// # use ephemeral::{Options, Window};
+    /// let options = Options::default();
+    /// let window: Window<(), ()> = Window::new(&options).unwrap();
+    /// assert_eq!(Ok(window.capacity()), options.slot_capacity());
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.slab.capacity()
+    }
+
+    /// Starts tracking a pending operation that carries `input`.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert("job", Duration::ZERO).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().state, State::Pending);
+    /// ```
+    pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, InsertError<I>> {
+        self.slab.insert(input, now).map_err(InsertError::Full)
+    }
+
+    /// Moves a pending operation to `Running` and hands its input to the caller, who now
+    /// owns the operation until [`finish`](Self::finish).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window, WindowError, State};
+    /// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert("job", Duration::ZERO).unwrap();
+    /// assert_eq!(window.start(id, Duration::ZERO), Ok("job"));
+    /// assert_eq!(window.start(id, Duration::ZERO), Err(WindowError::WrongState { id, state: State::Running }));
+    /// ```
+    pub fn start(&self, id: OperationId, now: Duration) -> Result<I, WindowError> {
+        let input = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
+        self.slab
+            .mark_running(id, now)
+            .map_err(|r| self.explain(id, r))?;
+        Ok(input)
+    }
+
+    /// Records `outcome` for a running operation, moves it to the terminal `state`, and
+    /// places it in the window (evicting the oldest unpinned finished operation if the
+    /// window is full).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<(), &str> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::ZERO).unwrap();
+    /// window.start(id, Duration::ZERO).unwrap();
+    /// window.finish(id, State::Faulted, "timeout", Duration::from_secs(1)).unwrap();
+    /// assert_eq!(window.failed(Duration::from_secs(1)).len(), 1);
+    /// ```
+    pub fn finish(
+        &self,
+        id: OperationId,
+        state: State,
+        outcome: O,
+        now: Duration,
+    ) -> Result<(), FinishError<O>> {
+        let Some(phase) = terminal_phase(state) else {
+            return Err(FinishError::NotTerminal { state, outcome });
+        };
+        match self.slab.finish(id, phase, outcome, now) {
+            Ok(_) => {
+                self.place(id, now);
+                Ok(())
+            }
+            Err((refused, outcome)) => Err(FinishError::Refused {
+                error: self.explain(id, refused),
+                outcome,
+            }),
+        }
+    }
+
+    /// Cancels a pending operation before it starts: it becomes `Cancelled` with
+    /// `outcome` recorded, enters the window, and its input is handed back.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<&str, &str> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert("job", Duration::ZERO).unwrap();
+    /// assert_eq!(window.cancel(id, "shutting down", Duration::ZERO), Ok("job"));
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().state, State::Cancelled);
+    /// ```
+    pub fn cancel(&self, id: OperationId, outcome: O, now: Duration) -> Result<I, WindowError> {
+        let input = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
+        // We hold the claim, so finishing it cannot be refused.
+        if let Err((refused, _)) = self.slab.finish(id, CANCELLED, outcome, now) {
+            return Err(self.explain(id, refused));
+        }
+        self.place(id, now);
+        Ok(input)
+    }
+
+    /// Pins an operation: neither count nor age eviction will remove it until
+    /// [`unpin`](Self::unpin) or [`evict`](Self::evict). Pinning a pinned operation is a
+    /// no-op. Pins are limited to the budget, so they cannot grow memory.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window, WindowError};
+    /// let window: Window<(), ()> = Window::new(&Options::default().pin_budget(1)).unwrap();
+    /// let a = window.insert((), Duration::ZERO).unwrap();
+    /// let b = window.insert((), Duration::ZERO).unwrap();
+    /// window.pin(a).unwrap();
+    /// assert_eq!(window.pin(b), Err(WindowError::PinBudgetExhausted { budget: 1 }));
+    /// ```
+    pub fn pin(&self, id: OperationId) -> Result<(), WindowError> {
+        if self.peek(id)?.has(PINNED) {
+            return Ok(());
+        }
+        let mut held = self.pins.load(Ordering::Relaxed);
+        loop {
+            if held >= self.pin_budget {
+                return Err(WindowError::PinBudgetExhausted {
+                    budget: self.pin_budget,
+                });
+            }
+            match self.pins.compare_exchange_weak(
+                held,
+                held + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => held = seen,
+            }
+        }
+        let pinned = self.slab.transition(id, |w| {
+            if w.has(PINNED) {
+                Err(Refused::Phase(w))
+            } else {
+                Ok(w.with(PINNED, true))
+            }
+        });
+        match pinned {
+            Ok(_) => Ok(()),
+            Err(refused) => {
+                self.pins.fetch_sub(1, Ordering::Relaxed);
+                match refused {
+                    // Someone else pinned it meanwhile: it is pinned, as asked.
+                    Refused::Phase(_) => Ok(()),
+                    Refused::Unknown => Err(WindowError::Unknown(id)),
+                }
+            }
+        }
+    }
+
+    /// Unpins an operation. If it was pushed out of the window while pinned, it is
+    /// evicted now: only the pin was keeping it. Unpinning an unpinned operation is a no-op.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<(), ()> = Window::new(&Options::default().max_tracked(1).pin_budget(1)).unwrap();
+    /// let t = Duration::ZERO;
+    /// let old = window.insert((), t).unwrap();
+    /// window.start(old, t).unwrap();
+    /// window.finish(old, State::Completed, (), t).unwrap();
+    /// window.pin(old).unwrap();
+    /// let new = window.insert((), t).unwrap();
+    /// window.start(new, t).unwrap();
+    /// window.finish(new, State::Completed, (), t).unwrap(); // pushes `old` out; the pin keeps it
+    /// assert!(window.get(old, t).is_some());
+    /// window.unpin(old).unwrap();
+    /// assert!(window.get(old, t).is_none());
+    /// ```
+    pub fn unpin(&self, id: OperationId) -> Result<(), WindowError> {
+        let unpinned = self.slab.transition(id, |w| {
+            if !w.has(PINNED) {
+                Err(Refused::Phase(w))
+            } else if w.has(DISPLACED) {
+                Ok(w.retired())
+            } else {
+                Ok(w.with(PINNED, false))
+            }
+        });
+        match unpinned {
+            Ok((_, new)) => {
+                self.pins.fetch_sub(1, Ordering::Relaxed);
+                if new.is_finished() {
+                    // It may already be past its lifetime; let the next finish or read check.
+                    self.next_expiry.fetch_min(0, Ordering::Release);
+                }
+                Ok(())
+            }
+            Err(Refused::Phase(_)) => Ok(()),
+            Err(Refused::Unknown) => Err(WindowError::Unknown(id)),
+        }
+    }
+
+    /// Evicts a finished operation now, pinned or not (its pin is released). Pending and
+    /// running operations are never evicted.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window, WindowError};
+    /// let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let t = Duration::ZERO;
+    /// let id = window.insert((), t).unwrap();
+    /// window.start(id, t).unwrap();
+    /// window.finish(id, State::Completed, (), t).unwrap();
+    /// window.evict(id).unwrap();
+    /// assert_eq!(window.evict(id), Err(WindowError::Unknown(id)));
+    /// ```
+    pub fn evict(&self, id: OperationId) -> Result<(), WindowError> {
+        let evicted = self.slab.transition(id, |w| {
+            if w.is_finished() {
+                Ok(w.retired())
+            } else {
+                Err(Refused::Phase(w))
+            }
+        });
+        match evicted {
+            Ok((old, _)) => {
+                if old.has(PINNED) {
+                    self.pins.fetch_sub(1, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+            Err(refused) => Err(self.explain(id, refused)),
+        }
+    }
+
+    /// How many pins are held now.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::ZERO).unwrap();
+    /// window.pin(id).unwrap();
+    /// assert_eq!(window.pinned_count(), 1);
+    /// ```
+    pub fn pinned_count(&self) -> usize {
+        self.pins.load(Ordering::Relaxed)
+    }
+
+    /// Evicts every unpinned finished operation whose lifetime has passed at `now`.
+    /// Finishes and reads already do this when it is due; call it to reclaim memory
+    /// during a quiet spell.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let options = Options::default().max_operation_lifetime(Duration::from_secs(1));
+    /// let window: Window<(), ()> = Window::new(&options).unwrap();
+    /// let id = window.insert((), Duration::ZERO).unwrap();
+    /// window.start(id, Duration::ZERO).unwrap();
+    /// window.finish(id, State::Completed, (), Duration::ZERO).unwrap();
+    /// window.expire(Duration::from_secs(1));
+    /// assert!(window.get(id, Duration::from_secs(1)).is_none());
+    /// ```
+    pub fn expire(&self, now: Duration) {
+        self.next_expiry.swap(u64::MAX, Ordering::Acquire);
+        let mut earliest = u64::MAX;
+        for cell in self.cells.iter() {
+            let Some(id) = OperationId::from_raw(cell.load(Ordering::Acquire)) else {
+                continue;
+            };
+            let expiry = self.slab.read(id.index(), Some(id.generation()), |v| {
+                (!v.word.has(PINNED)).then(|| v.finished_at.map(|at| at + self.lifetime))
+            });
+            match expiry.flatten().flatten() {
+                Some(expiry) if expiry <= now => {
+                    // Refused if it got pinned meanwhile; then it stays.
+                    let _ = self.slab.transition(id, |w| {
+                        if w.has(PINNED) {
+                            Err(Refused::Phase(w))
+                        } else {
+                            Ok(w.retired())
+                        }
+                    });
+                }
+                Some(expiry) => earliest = earliest.min(to_nanos(expiry)),
+                None => {}
+            }
+        }
+        self.next_expiry.fetch_min(earliest, Ordering::Release);
+    }
+
+    /// Calls `f` with a snapshot of every tracked operation, without allocating: pending
+    /// and running ones first (in slot order), then pinned ones pushed out of the window,
+    /// then the window's finished operations from oldest to newest.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// window.insert(1, Duration::ZERO).unwrap();
+    /// let mut pending = 0;
+    /// window.visit(Duration::ZERO, |s| pending += usize::from(s.state == ephemeral::State::Pending));
+    /// assert_eq!(pending, 1);
+    /// ```
+    pub fn visit(&self, now: Duration, mut f: impl FnMut(Snapshot<&O>)) {
+        self.expire_if_due(now);
+        for index in 0..self.slab.capacity() {
+            let word = self.slab.word_at(index);
+            if word.is_live() && (!word.is_finished() || word.has(DISPLACED)) {
+                // Slot indices fit in u32: the slab is built with at most MAX_SLOTS slots.
+                self.slab.read(index as u32, Some(word.generation()), |v| {
+                    if !v.word.is_finished() || v.word.has(DISPLACED) {
+                        f(snapshot_of(v));
+                    }
+                });
+            }
+        }
+        let end = self.tickets.load(Ordering::Acquire);
+        let len = self.cells.len() as u64;
+        for ticket in end.saturating_sub(len)..end {
+            let cell = &self.cells[(ticket % len) as usize];
+            let Some(id) = OperationId::from_raw(cell.load(Ordering::Acquire)) else {
+                continue;
+            };
+            self.slab.read(id.index(), Some(id.generation()), |v| {
+                if !v.word.has(DISPLACED) && !self.expired(&v, now) {
+                    f(snapshot_of(v));
+                }
+            });
+        }
+    }
+
+    /// A snapshot of one operation, or `None` if it is unknown (evicted, expired, or
+    /// never tracked). An evicted id never answers with the operation reusing its slot.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert(1, Duration::from_secs(3)).unwrap();
+    /// assert_eq!(window.get(id, Duration::from_secs(4)).unwrap().enqueued_at, Duration::from_secs(3));
+    /// ```
+    pub fn get(&self, id: OperationId, now: Duration) -> Option<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        self.expire_if_due(now);
+        self.slab
+            .read(id.index(), Some(id.generation()), |v| {
+                (!self.expired(&v, now)).then(|| owned(snapshot_of(v)))
+            })
+            .flatten()
+    }
+
+    /// Snapshots of every tracked operation, in [`visit`](Self::visit) order.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// window.insert(1, Duration::ZERO).unwrap();
+    /// assert_eq!(window.snapshot(Duration::ZERO).len(), 1);
+    /// ```
+    pub fn snapshot(&self, now: Duration) -> Vec<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        self.collect(now, |_| true)
+    }
+
+    /// Snapshots of the operations whose bodies are running now.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert(1, Duration::ZERO).unwrap();
+    /// window.start(id, Duration::ZERO).unwrap();
+    /// assert_eq!(window.running(Duration::ZERO)[0].id, id);
+    /// ```
+    pub fn running(&self, now: Duration) -> Vec<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        self.collect(now, |s| s.state == State::Running)
+    }
+
+    /// Snapshots of the operations waiting to start.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// window.insert(1, Duration::ZERO).unwrap();
+    /// assert_eq!(window.pending(Duration::ZERO).len(), 1);
+    /// ```
+    pub fn pending(&self, now: Duration) -> Vec<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        self.collect(now, |s| s.state == State::Pending)
+    }
+
+    /// Snapshots of the window's successfully completed operations, oldest first.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert(1, Duration::ZERO).unwrap();
+    /// window.start(id, Duration::ZERO).unwrap();
+    /// window.finish(id, State::Completed, (), Duration::ZERO).unwrap();
+    /// assert_eq!(window.completed(Duration::ZERO).len(), 1);
+    /// ```
+    pub fn completed(&self, now: Duration) -> Vec<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        self.collect(now, |s| s.state == State::Completed)
+    }
+
+    /// Snapshots of the window's faulted operations, oldest first.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<u8, &str> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert(1, Duration::ZERO).unwrap();
+    /// window.start(id, Duration::ZERO).unwrap();
+    /// window.finish(id, State::Faulted, "boom", Duration::ZERO).unwrap();
+    /// assert_eq!(window.failed(Duration::ZERO)[0].outcome, Some("boom"));
+    /// ```
+    pub fn failed(&self, now: Duration) -> Vec<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        self.collect(now, |s| s.state == State::Faulted)
+    }
+
+    fn collect(&self, now: Duration, keep: impl Fn(&Snapshot<&O>) -> bool) -> Vec<Snapshot<O>>
+    where
+        O: Clone,
+    {
+        let mut out = Vec::new();
+        self.visit(now, |s| {
+            if keep(&s) {
+                out.push(owned(s));
+            }
+        });
+        out
+    }
+
+    /// Swaps a just-finished operation into its ring cell and pushes out the occupant.
+    fn place(&self, id: OperationId, now: Duration) {
+        let ticket = self.tickets.fetch_add(1, Ordering::AcqRel);
+        let cell = &self.cells[(ticket % self.cells.len() as u64) as usize];
+        let pushed_out = cell.swap(id.as_u64(), Ordering::AcqRel);
+        if let Some(old) = OperationId::from_raw(pushed_out) {
+            // Evict it, or mark it displaced if pinned. `Unknown`: already evicted by
+            // id or by age, so nothing is left to do.
+            let _ = self.slab.transition(old, |w| {
+                Ok(if w.has(PINNED) {
+                    w.with(DISPLACED, true)
+                } else {
+                    w.retired()
+                })
+            });
+        }
+        self.next_expiry
+            .fetch_min(to_nanos(now + self.lifetime), Ordering::Release);
+        self.expire_if_due(now);
+    }
+
+    fn expire_if_due(&self, now: Duration) {
+        if to_nanos(now) >= self.next_expiry.load(Ordering::Acquire) {
+            self.expire(now);
+        }
+    }
+
+    fn expired(&self, view: &View<'_, O>, now: Duration) -> bool {
+        !view.word.has(PINNED) && view.finished_at.is_some_and(|at| at + self.lifetime <= now)
+    }
+
+    fn peek(&self, id: OperationId) -> Result<Word, WindowError> {
+        self.slab
+            .read(id.index(), Some(id.generation()), |v| v.word)
+            .ok_or(WindowError::Unknown(id))
+    }
+
+    fn explain(&self, id: OperationId, refused: Refused) -> WindowError {
+        match refused {
+            Refused::Phase(word) => match word.state() {
+                Some(state) => WindowError::WrongState { id, state },
+                None => WindowError::Unknown(id),
+            },
+            Refused::Unknown => WindowError::Unknown(id),
+        }
+    }
+}
+
+fn snapshot_of<'a, O>(v: View<'a, O>) -> Snapshot<&'a O> {
+    Snapshot {
+        id: v.id,
+        // `read` only admits live words, whose state is always defined.
+        state: v.word.state().unwrap_or(State::Pending),
+        pinned: v.word.has(PINNED),
+        enqueued_at: v.enqueued_at,
+        started_at: v.started_at,
+        finished_at: v.finished_at,
+        outcome: v.outcome,
+    }
+}
+
+fn owned<O: Clone>(s: Snapshot<&O>) -> Snapshot<O> {
+    Snapshot {
+        id: s.id,
+        state: s.state,
+        pinned: s.pinned,
+        enqueued_at: s.enqueued_at,
+        started_at: s.started_at,
+        finished_at: s.finished_at,
+        outcome: s.outcome.cloned(),
+    }
+}
+
+impl<I, O> fmt::Debug for Window<I, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Window")
+            .field("capacity", &self.slab.capacity())
+            .field("max_tracked", &self.cells.len())
+            .field("pins", &self.pinned_count())
+            .field("pin_budget", &self.pin_budget)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+    use alloc::vec;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn window(max_tracked: usize, pins: usize) -> Window<u32, String> {
+        let options = Options::default()
+            .queue_capacity(4)
+            .max_concurrency(2)
+            .max_tracked(max_tracked)
+            .pin_budget(pins)
+            .max_operation_lifetime(ms(100));
+        Window::new(&options).unwrap()
+    }
+
+    /// Inserts, starts and finishes one operation at `at`.
+    fn run(w: &Window<u32, String>, n: u32, state: State, at: Duration) -> OperationId {
+        let id = w.insert(n, at).unwrap();
+        assert_eq!(w.start(id, at), Ok(n));
+        w.finish(id, state, alloc::format!("op{n}"), at).unwrap();
+        id
+    }
+
+    fn outcomes(list: Vec<Snapshot<String>>) -> Vec<String> {
+        list.into_iter().filter_map(|s| s.outcome).collect()
+    }
+
+    #[test]
+    fn count_eviction_keeps_the_newest_in_completion_order() {
+        let w = window(3, 0);
+        let ids: Vec<_> = (0..5)
+            .map(|n| run(&w, n, State::Completed, ms(1)))
+            .collect();
+        assert_eq!(outcomes(w.completed(ms(1))), ["op2", "op3", "op4"]);
+        assert!(w.get(ids[0], ms(1)).is_none());
+        assert!(w.get(ids[1], ms(1)).is_none());
+    }
+
+    #[test]
+    fn evicted_slots_are_reused_and_old_ids_stay_unknown() {
+        let w = window(1, 0);
+        let first = run(&w, 0, State::Completed, ms(1));
+        // Far more operations than slots: every slot is reused many times.
+        let mut last = first;
+        for n in 1..100 {
+            last = run(&w, n, State::Completed, ms(1));
+        }
+        assert!(w.get(first, ms(1)).is_none());
+        assert_eq!(w.evict(first), Err(WindowError::Unknown(first)));
+        assert_eq!(w.pin(first), Err(WindowError::Unknown(first)));
+        assert_eq!(w.get(last, ms(1)).unwrap().outcome.as_deref(), Some("op99"));
+    }
+
+    #[test]
+    fn pending_and_running_operations_are_never_evicted() {
+        let w = window(1, 0);
+        let pending = w.insert(100, ms(0)).unwrap();
+        let running = w.insert(101, ms(0)).unwrap();
+        w.start(running, ms(0)).unwrap();
+        for n in 0..10 {
+            run(&w, n, State::Faulted, ms(0));
+        }
+        // Long past the lifetime, too.
+        let late = ms(10_000);
+        w.expire(late);
+        assert_eq!(w.get(pending, late).unwrap().state, State::Pending);
+        assert_eq!(w.get(running, late).unwrap().state, State::Running);
+        assert_eq!(
+            w.evict(running),
+            Err(WindowError::WrongState {
+                id: running,
+                state: State::Running
+            })
+        );
+        assert_eq!(w.pending(late).len(), 1);
+        assert_eq!(w.running(late).len(), 1);
+    }
+
+    #[test]
+    fn age_eviction_counts_from_completion_and_is_exact_on_reads() {
+        let w = window(10, 0);
+        let id = w.insert(1, ms(0)).unwrap();
+        w.start(id, ms(0)).unwrap();
+        w.finish(id, State::Completed, String::from("x"), ms(50))
+            .unwrap();
+        assert!(
+            w.get(id, ms(149)).is_some(),
+            "lifetime runs from completion, not enqueue"
+        );
+        assert!(
+            w.get(id, ms(150)).is_none(),
+            "gone the moment its lifetime has passed"
+        );
+        assert!(w.completed(ms(150)).is_empty());
+    }
+
+    #[test]
+    fn age_eviction_reclaims_slots_when_a_later_finish_finds_it_due() {
+        let w = window(10, 0);
+        let old = run(&w, 1, State::Completed, ms(0));
+        run(&w, 2, State::Completed, ms(200));
+        // The finish at 200 ms swept `old` out; its slot is free again.
+        assert!(w.get(old, ms(200)).is_none());
+        let free = (0..w.capacity()).filter(|&i| w.slab.word_at(i).phase() == crate::slab::FREE);
+        assert_eq!(free.count(), w.capacity() - 1);
+    }
+
+    #[test]
+    fn a_pinned_operation_survives_count_and_age_eviction_until_unpinned() {
+        let w = window(2, 1);
+        let pinned = run(&w, 0, State::Faulted, ms(0));
+        w.pin(pinned).unwrap();
+        for n in 1..6 {
+            run(&w, n, State::Completed, ms(0));
+        }
+        w.expire(ms(1_000));
+        let snap = w.get(pinned, ms(1_000)).unwrap();
+        assert!(snap.pinned);
+        assert_eq!(snap.outcome.as_deref(), Some("op0"));
+        // The window holds at most max_tracked finished operations plus the pinned one.
+        assert!(w.snapshot(ms(1)).len() <= 3);
+        w.unpin(pinned).unwrap();
+        assert!(
+            w.get(pinned, ms(1)).is_none(),
+            "it was displaced, so unpinning evicts it"
+        );
+        assert_eq!(w.pinned_count(), 0);
+    }
+
+    #[test]
+    fn unpinning_inside_the_window_returns_it_to_age_eviction() {
+        let w = window(4, 1);
+        let id = run(&w, 0, State::Completed, ms(0));
+        w.pin(id).unwrap();
+        assert!(w.get(id, ms(500)).is_some());
+        w.unpin(id).unwrap();
+        assert!(w.get(id, ms(500)).is_none());
+    }
+
+    #[test]
+    fn the_pin_budget_is_a_clear_error_and_pins_are_returned_on_evict() {
+        let w = window(4, 2);
+        let a = run(&w, 0, State::Completed, ms(0));
+        let b = run(&w, 1, State::Completed, ms(0));
+        let c = run(&w, 2, State::Completed, ms(0));
+        w.pin(a).unwrap();
+        w.pin(a).unwrap();
+        w.pin(b).unwrap();
+        assert_eq!(w.pin(c), Err(WindowError::PinBudgetExhausted { budget: 2 }));
+        w.evict(b).unwrap();
+        assert_eq!(w.pinned_count(), 1);
+        w.pin(c).unwrap();
+    }
+
+    #[test]
+    fn cancel_hands_the_input_back_and_records_a_cancelled_operation() {
+        let w = window(4, 0);
+        let id = w.insert(9, ms(0)).unwrap();
+        assert_eq!(w.cancel(id, String::from("stop"), ms(1)), Ok(9));
+        let snap = w.get(id, ms(1)).unwrap();
+        assert_eq!((snap.state, snap.started_at), (State::Cancelled, None));
+        assert_eq!(
+            w.cancel(id, String::from("again"), ms(1)),
+            Err(WindowError::WrongState {
+                id,
+                state: State::Cancelled
+            })
+        );
+    }
+
+    #[test]
+    fn finish_refuses_non_terminal_states_and_unstarted_operations() {
+        let w = window(4, 0);
+        let id = w.insert(1, ms(0)).unwrap();
+        let err = w
+            .finish(id, State::Completed, String::from("a"), ms(0))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            FinishError::Refused {
+                error: WindowError::WrongState {
+                    id,
+                    state: State::Pending
+                },
+                outcome: String::from("a")
+            }
+        );
+        w.start(id, ms(0)).unwrap();
+        let err = w
+            .finish(id, State::Running, String::from("b"), ms(0))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            FinishError::NotTerminal {
+                state: State::Running,
+                outcome: String::from("b")
+            }
+        );
+    }
+
+    #[test]
+    fn snapshot_lists_live_work_first_then_finished_oldest_first() {
+        let w = window(4, 0);
+        run(&w, 0, State::Completed, ms(0));
+        run(&w, 1, State::Faulted, ms(0));
+        let running = w.insert(2, ms(0)).unwrap();
+        w.start(running, ms(0)).unwrap();
+        let states: Vec<_> = w.snapshot(ms(0)).into_iter().map(|s| s.state).collect();
+        assert_eq!(
+            states,
+            vec![State::Running, State::Completed, State::Faulted]
+        );
+        assert_eq!(outcomes(w.failed(ms(0))), ["op1"]);
+    }
+
+    #[test]
+    fn a_full_window_refuses_insert_with_the_item() {
+        let w = window(1, 0);
+        let capacity = w.capacity();
+        for n in 0..capacity as u32 {
+            w.insert(n, ms(0)).unwrap();
+        }
+        assert_eq!(w.insert(77, ms(0)), Err(InsertError::Full(77)));
+    }
+}
