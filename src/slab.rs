@@ -47,18 +47,18 @@ use core::time::Duration;
 use crate::operation::{OperationId, State};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, spin_hint};
 
-pub(crate) const FREE: u64 = 0;
-pub(crate) const PENDING: u64 = 1;
-pub(crate) const CLAIMED: u64 = 2;
-pub(crate) const RUNNING: u64 = 3;
-pub(crate) const COMPLETED: u64 = 4;
-pub(crate) const FAULTED: u64 = 5;
-pub(crate) const CANCELLED: u64 = 6;
-pub(crate) const EVICTED: u64 = 7;
+pub const FREE: u64 = 0;
+pub const PENDING: u64 = 1;
+pub const CLAIMED: u64 = 2;
+pub const RUNNING: u64 = 3;
+pub const COMPLETED: u64 = 4;
+pub const FAULTED: u64 = 5;
+pub const CANCELLED: u64 = 6;
+pub const EVICTED: u64 = 7;
 
 const PHASE_MASK: u64 = 0b111;
-pub(crate) const PINNED: u64 = 1 << 3;
-pub(crate) const DISPLACED: u64 = 1 << 4;
+pub const PINNED: u64 = 1 << 3;
+pub const DISPLACED: u64 = 1 << 4;
 const READER_ONE: u64 = 1 << 16;
 const READER_MASK: u64 = 0xFFFF << 16;
 const GEN_SHIFT: u32 = 32;
@@ -67,32 +67,32 @@ const GEN_SHIFT: u32 = 32;
 const NIL: u32 = u32::MAX;
 
 /// The largest number of slots a slab can hold (one index is reserved for `NIL`).
-pub(crate) const MAX_SLOTS: usize = NIL as usize;
+pub const MAX_SLOTS: usize = NIL as usize;
 
 /// A decoded state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Word(pub(crate) u64);
+pub struct Word(pub u64);
 
 impl Word {
     fn new(generation: u32, phase: u64) -> Self {
         Self((u64::from(generation) << GEN_SHIFT) | phase)
     }
-    pub(crate) fn phase(self) -> u64 {
+    pub fn phase(self) -> u64 {
         self.0 & PHASE_MASK
     }
-    pub(crate) fn generation(self) -> u32 {
+    pub fn generation(self) -> u32 {
         (self.0 >> GEN_SHIFT) as u32
     }
-    pub(crate) fn readers(self) -> u64 {
+    pub fn readers(self) -> u64 {
         (self.0 & READER_MASK) >> 16
     }
-    pub(crate) fn has(self, flag: u64) -> bool {
+    pub fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
     }
-    pub(crate) fn with_phase(self, phase: u64) -> Self {
+    pub fn with_phase(self, phase: u64) -> Self {
         Self((self.0 & !PHASE_MASK) | phase)
     }
-    pub(crate) fn with(self, flag: u64, on: bool) -> Self {
+    pub fn with(self, flag: u64, on: bool) -> Self {
         if on {
             Self(self.0 | flag)
         } else {
@@ -101,7 +101,7 @@ impl Word {
     }
     /// The word that ends this operation's life: `FREE` when no reader is inside,
     /// otherwise `EVICTED`, whose last reader frees the slot. Flags are cleared.
-    pub(crate) fn retired(self) -> Self {
+    pub fn retired(self) -> Self {
         let cleared = self.with(PINNED, false).with(DISPLACED, false);
         if self.readers() == 0 {
             cleared.with_phase(FREE)
@@ -110,13 +110,13 @@ impl Word {
         }
     }
     /// A live operation: between insert and eviction.
-    pub(crate) fn is_live(self) -> bool {
+    pub fn is_live(self) -> bool {
         !matches!(self.phase(), FREE | EVICTED)
     }
-    pub(crate) fn is_finished(self) -> bool {
+    pub fn is_finished(self) -> bool {
         matches!(self.phase(), COMPLETED | FAULTED | CANCELLED)
     }
-    pub(crate) fn state(self) -> Option<State> {
+    pub fn state(self) -> Option<State> {
         Some(match self.phase() {
             PENDING | CLAIMED => State::Pending,
             RUNNING => State::Running,
@@ -136,7 +136,7 @@ fn next_generation(generation: u32) -> u32 {
 }
 
 /// The phase that stores a terminal `state`; `None` for states that are not terminal.
-pub(crate) fn terminal_phase(state: State) -> Option<u64> {
+pub fn terminal_phase(state: State) -> Option<u64> {
     match state {
         State::Completed => Some(COMPLETED),
         State::Faulted => Some(FAULTED),
@@ -145,7 +145,7 @@ pub(crate) fn terminal_phase(state: State) -> Option<u64> {
     }
 }
 
-pub(crate) fn to_nanos(at: Duration) -> u64 {
+pub fn to_nanos(at: Duration) -> u64 {
     u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -172,18 +172,18 @@ struct Slot<I, O> {
 }
 
 /// What a reader sees of one live operation while it holds the slot.
-pub(crate) struct View<'a, O> {
-    pub(crate) id: OperationId,
-    pub(crate) word: Word,
-    pub(crate) enqueued_at: Duration,
-    pub(crate) started_at: Option<Duration>,
-    pub(crate) finished_at: Option<Duration>,
-    pub(crate) outcome: Option<&'a O>,
+pub struct View<'a, O> {
+    pub id: OperationId,
+    pub word: Word,
+    pub enqueued_at: Duration,
+    pub started_at: Option<Duration>,
+    pub finished_at: Option<Duration>,
+    pub outcome: Option<&'a O>,
 }
 
 /// Why a transition on an id was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refused {
+pub enum Refused {
     /// The id names no live operation: never issued, or evicted (its slot may be reused).
     Unknown,
     /// The operation is live but not in a phase the transition starts from.
@@ -191,7 +191,7 @@ pub(crate) enum Refused {
 }
 
 /// The fixed-capacity, lock-free slab. See the module docs for the protocol.
-pub(crate) struct Slab<I, O> {
+pub struct Slab<I, O> {
     slots: Box<[Slot<I, O>]>,
     /// Treiber stack head: `tag << 32 | index` (index `NIL` when empty).
     free_head: AtomicU64,
@@ -207,7 +207,7 @@ unsafe impl<I: Send, O: Send> Send for Slab<I, O> {}
 
 impl<I, O> Slab<I, O> {
     /// Allocates `capacity` free slots; the only allocation the slab ever makes.
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         debug_assert!(capacity <= MAX_SLOTS);
         let slots = (0..capacity)
             .map(|i| Slot {
@@ -227,7 +227,7 @@ impl<I, O> Slab<I, O> {
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.slots.len()
     }
 
@@ -236,7 +236,7 @@ impl<I, O> Slab<I, O> {
     }
 
     /// The current state word of the slot at `index` (for scans).
-    pub(crate) fn word_at(&self, index: usize) -> Word {
+    pub fn word_at(&self, index: usize) -> Word {
         Word(self.slots[index].state.load(Ordering::Acquire))
     }
 
@@ -280,7 +280,7 @@ impl<I, O> Slab<I, O> {
     }
 
     /// Takes a free slot for a new pending operation, or hands `input` back when none is free.
-    pub(crate) fn insert(&self, input: I, now: Duration) -> Result<OperationId, I> {
+    pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, I> {
         let Some(index) = self.pop_free() else {
             return Err(input);
         };
@@ -302,7 +302,7 @@ impl<I, O> Slab<I, O> {
     /// Runs a CAS loop on `id`'s state word: `step` maps the current word to the next one
     /// or refuses. Returns `(old, new)` on success. A step that retires the operation
     /// (see [`Word::retired`]) with no reader inside frees the slot before returning.
-    pub(crate) fn transition(
+    pub fn transition(
         &self,
         id: OperationId,
         mut step: impl FnMut(Word) -> Result<Word, Refused>,
@@ -333,7 +333,7 @@ impl<I, O> Slab<I, O> {
     }
 
     /// Wins `PENDING -> CLAIMED` and takes the input out; the caller now owns the operation.
-    pub(crate) fn claim(&self, id: OperationId) -> Result<I, Refused> {
+    pub fn claim(&self, id: OperationId) -> Result<I, Refused> {
         self.transition(id, |w| match w.phase() {
             PENDING => Ok(w.with_phase(CLAIMED)),
             _ => Err(Refused::Phase(w)),
@@ -347,7 +347,7 @@ impl<I, O> Slab<I, O> {
     }
 
     /// Publishes `CLAIMED -> RUNNING` with the start time.
-    pub(crate) fn mark_running(&self, id: OperationId, now: Duration) -> Result<(), Refused> {
+    pub fn mark_running(&self, id: OperationId, now: Duration) -> Result<(), Refused> {
         let slot = self.slot(id.index()).ok_or(Refused::Unknown)?;
         slot.started_at.store(stamp(now), Ordering::Relaxed);
         self.transition(id, |w| match w.phase() {
@@ -359,7 +359,7 @@ impl<I, O> Slab<I, O> {
 
     /// Records `outcome` and publishes the terminal `phase` for an operation the caller
     /// claimed (`CLAIMED` or `RUNNING`). On refusal the outcome is handed back.
-    pub(crate) fn finish(
+    pub fn finish(
         &self,
         id: OperationId,
         phase: u64,
@@ -413,7 +413,7 @@ impl<I, O> Slab<I, O> {
 
     /// Reads the operation in slot `index` (of generation `expected`, if given) without
     /// blocking its writers: `f` sees one operation whole, or `read` returns `None`.
-    pub(crate) fn read<R>(
+    pub fn read<R>(
         &self,
         index: u32,
         expected: Option<u32>,
@@ -602,6 +602,46 @@ mod tests {
         ids.dedup_by_key(|id| id.index());
         assert_eq!(ids.len(), 8);
         assert!(slab.insert(99, T0).is_err());
+    }
+
+    /// Under miri this checks the protocol for data races on real threads.
+    #[test]
+    fn threads_reusing_slots_under_readers_never_race() {
+        extern crate std;
+        let slab: alloc::sync::Arc<Slab<u64, u64>> = alloc::sync::Arc::new(Slab::new(2));
+        let rounds = if cfg!(miri) { 20 } else { 2_000 };
+        let workers: Vec<_> = (0..2u64)
+            .map(|t| {
+                let slab = slab.clone();
+                std::thread::spawn(move || {
+                    for n in 0..rounds {
+                        let value = t * 1_000_000 + n;
+                        let Ok(id) = slab.insert(value, Duration::from_nanos(value)) else {
+                            continue;
+                        };
+                        assert_eq!(slab.claim(id), Ok(value));
+                        slab.mark_running(id, T0).unwrap();
+                        slab.finish(id, COMPLETED, value, T0).unwrap();
+                        slab.transition(id, |w| Ok(w.retired())).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..rounds {
+            for index in 0..2 {
+                // Whatever we see must be one operation: its outcome was written by the
+                // operation whose enqueue time we read.
+                slab.read(index, None, |v| {
+                    if let Some(&outcome) = v.outcome {
+                        assert_eq!(v.enqueued_at, Duration::from_nanos(outcome));
+                    }
+                });
+            }
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(slab.word_at(0).readers() + slab.word_at(1).readers(), 0);
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! Models (b), (c) and (d): the window's eviction racing pins, readers and other finishers.
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use ephemeral::{OperationId, Options, State, Window, WindowError};
+use loom::sync::Arc;
+use loom::thread;
+
+const T: Duration = Duration::from_millis(1);
+
+fn window(max_concurrency: usize, pins: usize) -> Arc<Window<u32, u32>> {
+    let options = Options::default()
+        .queue_capacity(1)
+        .max_concurrency(max_concurrency)
+        .max_tracked(1)
+        .pin_budget(pins);
+    Arc::new(Window::new(&options).unwrap())
+}
+
+fn started(w: &Window<u32, u32>, n: u32) -> OperationId {
+    let id = w.insert(n, Duration::from_millis(u64::from(n))).unwrap();
+    assert_eq!(w.start(id, T), Ok(n));
+    id
+}
+
+fn finished(w: &Window<u32, u32>, n: u32) -> OperationId {
+    let id = started(w, n);
+    w.finish(id, State::Completed, n, T).unwrap();
+    id
+}
+
+/// (b) A finish that pushes `old` out of a window of 1 races `pin(old)`.
+#[test]
+fn a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned() {
+    loom::model(|| {
+        let w = window(1, 1);
+        let old = finished(&w, 1);
+        let newer = started(&w, 2);
+
+        let finisher = {
+            let w = w.clone();
+            thread::spawn(move || w.finish(newer, State::Completed, 2, T).unwrap())
+        };
+        let pinned = w.pin(old);
+        finisher.join().unwrap();
+
+        match pinned {
+            Ok(()) => {
+                let snap = w.get(old, T).expect("a pinned operation was evicted");
+                assert!(snap.pinned);
+                assert_eq!(w.pinned_count(), 1);
+            }
+            Err(e) => {
+                assert_eq!(e, WindowError::Unknown(old));
+                assert!(w.get(old, T).is_none());
+                assert_eq!(w.pinned_count(), 0, "a refused pin kept its budget");
+            }
+        }
+        // Either way, from here an evicted `old` cannot be pinned.
+        if w.get(old, T).is_none() {
+            assert_eq!(w.pin(old), Err(WindowError::Unknown(old)));
+        }
+    });
+}
+
+/// (c) A reader of `old` races its eviction and the reuse of its slot by a new operation.
+#[test]
+fn a_snapshot_sees_the_old_operation_whole_or_not_at_all() {
+    loom::model(|| {
+        let w = window(1, 0);
+        let old = finished(&w, 1);
+        let next = started(&w, 2);
+
+        let writer = {
+            let w = w.clone();
+            thread::spawn(move || {
+                // Pushes `old` out of the window, then reuses its slot (the free list is
+                // LIFO) for operation 3, which also finishes.
+                w.finish(next, State::Completed, 2, T).unwrap();
+                if let Ok(reuse) = w.insert(3, Duration::from_millis(3)) {
+                    w.start(reuse, T).unwrap();
+                    w.finish(reuse, State::Faulted, 3, T).unwrap();
+                }
+            })
+        };
+        if let Some(snap) = w.get(old, T) {
+            assert_eq!(snap.id, old);
+            assert_eq!(snap.state, State::Completed);
+            assert_eq!(snap.outcome, Some(1));
+            assert_eq!(snap.enqueued_at, Duration::from_millis(1));
+        }
+        writer.join().unwrap();
+        assert!(w.get(old, T).is_none());
+    });
+}
+
+/// (d) Two threads finish into a window of 1 at once.
+#[test]
+fn two_finishers_never_leave_more_than_the_window_holds() {
+    loom::model(|| {
+        let w = window(2, 0);
+        let a = started(&w, 1);
+        let b = started(&w, 2);
+
+        let other = {
+            let w = w.clone();
+            thread::spawn(move || {
+                w.finish(b, State::Completed, 2, T).unwrap();
+                assert!(w.completed(T).len() <= 1);
+            })
+        };
+        w.finish(a, State::Completed, 1, T).unwrap();
+        assert!(w.completed(T).len() <= 1);
+        other.join().unwrap();
+
+        let alive = [a, b].iter().filter(|&&id| w.get(id, T).is_some()).count();
+        assert_eq!(alive, 1, "exactly one finished operation is left");
+        assert_eq!(w.completed(T).len(), 1);
+        // Every other slot was given back: a full set of inserts fits, one more does not.
+        for n in 0..w.capacity() - 1 {
+            w.insert(10 + n as u32, T).expect("a slot leaked");
+        }
+        assert!(w.insert(99, T).is_err());
+    });
+}
