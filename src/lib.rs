@@ -42,6 +42,11 @@ pub use operation::{OperationId, Snapshot, State};
 pub use options::{Options, OptionsError};
 pub use window::{FinishError, InsertError, Window, WindowError};
 
+/// Compiles and runs the README's Rust examples as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// Internals exposed only to the loom models in `loom-tests` (built with `--cfg loom`).
 #[cfg(loom)]
 #[doc(hidden)]
