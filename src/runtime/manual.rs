@@ -21,9 +21,10 @@ use crate::sync::{Arc, AtomicU64, Ordering};
 /// use ephemeral::runtime::{ManualClock, Timer};
 ///
 /// let clock = ManualClock::new();
+/// let sleep = clock.sleep(Duration::from_secs(60)); // due at 60 s on this clock
 /// let sleeper = clock.clone();
 /// let handle = std::thread::spawn(move || {
-///     futures_lite::future::block_on(sleeper.sleep(Duration::from_secs(60)));
+///     futures_lite::future::block_on(sleep);
 ///     sleeper.now()
 /// });
 /// clock.advance(Duration::from_secs(61));
@@ -127,5 +128,36 @@ impl Future for ManualSleep {
                 },
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom), feature = "std"))]
+mod tests {
+    use super::*;
+    use futures_lite::future;
+
+    #[test]
+    fn a_sleep_wakes_when_an_advance_reaches_its_deadline_and_not_before() {
+        let clock = ManualClock::new();
+        let mut sleep = core::pin::pin!(clock.sleep(Duration::from_millis(10)));
+        assert!(future::block_on(future::poll_once(sleep.as_mut())).is_none());
+        clock.advance(Duration::from_millis(9));
+        assert!(future::block_on(future::poll_once(sleep.as_mut())).is_none());
+        clock.advance(Duration::from_millis(1));
+        assert!(future::block_on(future::poll_once(sleep.as_mut())).is_some());
+    }
+
+    #[test]
+    fn an_advance_from_another_thread_wakes_a_parked_sleeper() {
+        extern crate std;
+        let clock = ManualClock::new();
+        let sleep = clock.sleep(Duration::from_secs(1));
+        let waiter = std::thread::spawn(move || future::block_on(sleep));
+        while !waiter.is_finished() {
+            clock.advance(Duration::from_millis(100));
+            std::thread::yield_now();
+        }
+        waiter.join().unwrap();
+        assert!(clock.now() >= Duration::from_secs(1));
     }
 }
