@@ -31,6 +31,7 @@
 
 extern crate alloc;
 
+mod coordinator;
 mod operation;
 mod options;
 pub mod runtime;
@@ -38,7 +39,12 @@ mod slab;
 mod sync;
 mod window;
 
-pub use operation::{OperationId, Snapshot, State};
+pub use coordinator::{
+    BodyOutput, CancelCause, ConcurrencyError, EnqueueError, ForEachExt, Outcome,
+    PANIC_MESSAGE_CAPACITY, PanicMessage, Summary, Totals, WorkCoordinator, WorkCoordinatorBuilder,
+    for_each, for_each_spawned, for_each_stream,
+};
+pub use operation::{OpContext, OperationId, Snapshot, State};
 pub use options::{Options, OptionsError};
 pub use window::{FinishError, InsertError, Window, WindowError};
 

@@ -155,3 +155,72 @@ impl<O> Snapshot<O> {
         Some(self.finished_at?.saturating_sub(self.started_at?))
     }
 }
+
+/// What a body gets besides its item: its operation's id and cooperative cancellation.
+///
+/// Cheap to clone (one reference count) and `'static`, so a body may move it into
+/// whatever it awaits.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let coordinator = WorkCoordinator::new(Smol, |n: u32, ctx: OpContext| async move {
+///         assert!(!ctx.is_cancelled());
+///         let _ = (n, ctx.id());
+///     }, Options::default()).unwrap();
+///     coordinator.enqueue(1).await.unwrap();
+///     coordinator.complete();
+///     coordinator.drain().await;
+/// });
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct OpContext {
+    id: OperationId,
+    control: crate::sync::Arc<crate::coordinator::Control>,
+}
+
+impl OpContext {
+    pub(crate) fn new(
+        id: OperationId,
+        control: crate::sync::Arc<crate::coordinator::Control>,
+    ) -> Self {
+        Self { id, control }
+    }
+
+    /// The id of the operation this body runs as.
+    pub fn id(&self) -> OperationId {
+        self.id
+    }
+
+    /// Whether the coordinator has been cancelled. The body will be dropped at its next
+    /// `.await` anyway; checking lets long synchronous stretches stop early.
+    pub fn is_cancelled(&self) -> bool {
+        self.control.is_cancelled()
+    }
+
+    /// Completes once the coordinator is cancelled; for racing against in a `select`.
+    pub async fn cancelled(&self) {
+        loop {
+            if self.is_cancelled() {
+                return;
+            }
+            event_listener::listener!(self.control.cancel => cancel);
+            if self.is_cancelled() {
+                return;
+            }
+            cancel.await;
+        }
+    }
+}
+
+impl fmt::Debug for OpContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpContext")
+            .field("id", &self.id)
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}

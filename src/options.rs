@@ -28,6 +28,9 @@ pub struct Options {
     /// How many bodies may run at once. Default: the machine's available parallelism
     /// under `std`, 1 without it.
     pub max_concurrency: usize,
+    /// The most `set_max_concurrency` may raise concurrency to at run time; workers are
+    /// spawned for it once, at construction. `None` means `max_concurrency`.
+    pub concurrency_ceiling: Option<usize>,
     /// How many accepted items may wait for a worker before `enqueue` waits. Default 1024.
     pub queue_capacity: usize,
     /// How many finished operations the window keeps (count eviction). Default 200, as in
@@ -44,6 +47,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             max_concurrency: default_concurrency(),
+            concurrency_ceiling: None,
             queue_capacity: 1024,
             max_tracked: 200,
             max_operation_lifetime: Duration::from_secs(5 * 60),
@@ -72,6 +76,27 @@ impl Options {
     pub fn max_concurrency(mut self, n: usize) -> Self {
         self.max_concurrency = n;
         self
+    }
+
+    /// Sets [`concurrency_ceiling`](Self::concurrency_ceiling).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_concurrency(2).concurrency_ceiling(16);
+    /// assert_eq!(options.effective_concurrency_ceiling(), 16);
+    /// ```
+    pub fn concurrency_ceiling(mut self, n: usize) -> Self {
+        self.concurrency_ceiling = Some(n);
+        self
+    }
+
+    /// The ceiling in force: the one set, or `max_concurrency`.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_concurrency(3);
+    /// assert_eq!(options.effective_concurrency_ceiling(), 3);
+    /// ```
+    pub fn effective_concurrency_ceiling(&self) -> usize {
+        self.concurrency_ceiling.unwrap_or(self.max_concurrency)
     }
 
     /// Sets [`queue_capacity`](Self::queue_capacity).
@@ -130,8 +155,8 @@ impl Options {
     }
 
     /// How many operation slots a structure built from these options holds: room for a
-    /// full queue, every running body, a full window and every pin, so steady-state work
-    /// never needs more.
+    /// full queue, every worker's operation (up to the concurrency ceiling), a full window
+    /// and every pin, so steady-state work never needs more.
     ///
     /// ```
     /// let options = ephemeral::Options::default()
@@ -163,6 +188,12 @@ impl Options {
     pub fn validate(&self) -> Result<(), OptionsError> {
         if self.max_concurrency == 0 {
             return Err(OptionsError::ZeroConcurrency);
+        }
+        if self.effective_concurrency_ceiling() < self.max_concurrency {
+            return Err(OptionsError::CeilingBelowConcurrency {
+                ceiling: self.effective_concurrency_ceiling(),
+                max_concurrency: self.max_concurrency,
+            });
         }
         if self.queue_capacity == 0 {
             return Err(OptionsError::ZeroQueue);
@@ -198,6 +229,13 @@ impl Options {
 pub enum OptionsError {
     /// `max_concurrency` is 0: nothing could ever run.
     ZeroConcurrency,
+    /// `concurrency_ceiling` is below `max_concurrency`.
+    CeilingBelowConcurrency {
+        /// The ceiling asked for.
+        ceiling: usize,
+        /// The starting concurrency.
+        max_concurrency: usize,
+    },
     /// `queue_capacity` is 0: nothing could ever be accepted.
     ZeroQueue,
     /// `max_tracked` is 0: the window could show nothing.
@@ -222,6 +260,13 @@ impl fmt::Display for OptionsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ZeroConcurrency => f.write_str("max_concurrency must be at least 1"),
+            Self::CeilingBelowConcurrency {
+                ceiling,
+                max_concurrency,
+            } => write!(
+                f,
+                "concurrency_ceiling {ceiling} is below max_concurrency {max_concurrency}"
+            ),
             Self::ZeroQueue => f.write_str("queue_capacity must be at least 1"),
             Self::ZeroWindow => f.write_str("max_tracked (the window size) must be at least 1"),
             Self::ZeroLifetime => f.write_str("max_operation_lifetime must be longer than zero"),

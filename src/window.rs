@@ -310,6 +310,24 @@ impl<I, O> Window<I, O> {
         Ok(input)
     }
 
+    /// Takes a pending operation back out without recording it (an enqueue that lost a
+    /// race for the intake); its slot is free again and its id unknown.
+    pub(crate) fn withdraw(&self, id: OperationId) -> Option<I> {
+        let input = self.slab.claim(id).ok()?;
+        // We hold the claim; retiring it frees the slot (no outcome was ever written).
+        let _ = self.slab.transition(id, |w| Ok(w.retired()));
+        Some(input)
+    }
+
+    /// Calls `f` with a borrowed snapshot of `id`, if it is tracked.
+    pub(crate) fn inspect(&self, id: OperationId, now: Duration, f: impl FnOnce(Snapshot<&O>)) {
+        self.slab.read(id.index(), Some(id.generation()), |v| {
+            if !self.expired(&v, now) {
+                f(snapshot_of(v));
+            }
+        });
+    }
+
     /// Pins an operation: neither count nor age eviction will remove it until
     /// [`unpin`](Self::unpin) or [`evict`](Self::evict). Pinning a pinned operation is a
     /// no-op. Pins are limited to the budget, so they cannot grow memory.

@@ -11,8 +11,8 @@ use core::time::Duration;
 mod manual;
 pub use manual::{ManualClock, ManualSleep};
 
-#[cfg(any(feature = "smol", feature = "tokio", feature = "async-std"))]
-mod monotonic;
+#[cfg(feature = "std")]
+pub(crate) mod monotonic;
 
 #[cfg(any(feature = "smol", feature = "async-std"))]
 mod io_timer;

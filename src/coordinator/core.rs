@@ -1,0 +1,466 @@
+//! The machinery every coordinator shares, written once: intake, gate, workers,
+//! lifecycle, counters and the finalisation callback.
+//!
+//! An item's path: `try_enqueue` writes it into a free window slot (`Pending`) and
+//! pushes the slot's id onto the bounded intake queue (Vyukov's bounded MPMC array
+//! queue, as implemented by `concurrent-queue`), then wakes one worker through
+//! `event-listener`. A worker pops the id, takes a gate permit, starts the operation,
+//! runs the body future inline (no task per item), and records the outcome, which
+//! places the operation in the window. No step allocates; waits use stack listeners.
+
+use alloc::boxed::Box;
+use core::future::Future;
+use core::time::Duration;
+
+use atomic_waker::AtomicWaker;
+use concurrent_queue::{ConcurrentQueue, PushError};
+use event_listener::{Event, listener};
+
+use super::gate::Gate;
+use super::guard::{Cancel, Guarded};
+use super::{BodyOutput, CancelCause, EnqueueError, Outcome};
+use crate::operation::{OpContext, OperationId, Snapshot, State};
+use crate::options::{Options, OptionsError};
+use crate::runtime::{Spawner, Timer};
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::window::Window;
+
+/// The type-free half of a coordinator: flags, wake-ups, gate, counters. Bodies see it
+/// through their [`OpContext`].
+pub(crate) struct Control {
+    pub(crate) gate: Gate,
+    /// Set once by `complete` (or `cancel`); enqueue refuses from then on.
+    closed: AtomicBool,
+    /// Set once by `cancel`; running bodies are dropped, waiting items cancelled.
+    pub(crate) cancelled: AtomicBool,
+    /// Set by `pause`, cleared by `resume`; workers start nothing while set.
+    paused: AtomicBool,
+    /// Intake gained an item, or closed, or resumed.
+    work: Event,
+    /// Intake or window gained room, or closed.
+    space: Event,
+    /// `in_flight` reached zero.
+    idle: Event,
+    /// `cancel` happened (for `OpContext::cancelled`).
+    pub(crate) cancel: Event,
+    /// One per worker: the waker of the body it is running, woken by `cancel`.
+    running: Box<[AtomicWaker]>,
+    /// Accepted items not yet terminal; incremented before an id is pushed.
+    in_flight: AtomicUsize,
+    totals: [AtomicU64; 4],
+}
+
+const ENQUEUED: usize = 0;
+const COMPLETED: usize = 1;
+const FAILED: usize = 2;
+const CANCELLED: usize = 3;
+
+impl Control {
+    pub(crate) fn new(limit: usize, workers: usize) -> Self {
+        Self {
+            // Options validation keeps both under u32::MAX (slot indices are u32).
+            gate: Gate::new(limit as u32),
+            closed: AtomicBool::new(false),
+            cancelled: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            work: Event::new(),
+            space: Event::new(),
+            idle: Event::new(),
+            cancel: Event::new(),
+            running: (0..workers).map(|_| AtomicWaker::new()).collect(),
+            in_flight: AtomicUsize::new(0),
+            totals: core::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    fn count(&self, which: usize) {
+        self.totals[which].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn total(&self, which: usize) -> u64 {
+        self.totals[which].load(Ordering::Relaxed)
+    }
+
+    /// One accepted item became terminal.
+    fn settled(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+}
+
+/// Counts as one item in flight while alive; see [`Core::hold`].
+pub(crate) struct Hold(Arc<Control>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.settled();
+    }
+}
+
+/// Counts since a coordinator was built. Every accepted item is counted once as
+/// enqueued and, once terminal, once as completed, failed or cancelled.
+///
+/// ```
+/// let totals = ephemeral::Totals::default();
+/// assert_eq!(totals.enqueued, totals.completed + totals.failed + totals.cancelled);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Items accepted.
+    pub enqueued: u64,
+    /// Operations whose body succeeded.
+    pub completed: u64,
+    /// Operations whose body returned an error or panicked.
+    pub failed: u64,
+    /// Operations cancelled before or while running.
+    pub cancelled: u64,
+}
+
+/// Called with each operation's snapshot as it becomes terminal.
+pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>;
+
+/// Everything a coordinator shares with its workers.
+pub(crate) struct Core<T, E, R> {
+    pub(crate) control: Arc<Control>,
+    pub(crate) window: Window<T, Outcome<E>>,
+    intake: ConcurrentQueue<OperationId>,
+    pub(crate) rt: R,
+    ceiling: usize,
+    on_finalized: Option<Finalized<E>>,
+}
+
+impl<T, E, R> Core<T, E, R>
+where
+    T: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    pub(crate) fn new(
+        rt: R,
+        options: &Options,
+        on_finalized: Option<Finalized<E>>,
+    ) -> Result<Self, OptionsError> {
+        let window = Window::new(options)?;
+        let ceiling = options.effective_concurrency_ceiling();
+        Ok(Self {
+            control: Arc::new(Control::new(options.max_concurrency, ceiling)),
+            window,
+            intake: ConcurrentQueue::bounded(options.queue_capacity),
+            rt,
+            ceiling,
+            on_finalized,
+        })
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        self.rt.now()
+    }
+
+    /// Spawns one worker per unit of the concurrency ceiling; the gate decides how many
+    /// may run bodies at a time.
+    pub(crate) fn spawn_workers<B, Fut>(self: &Arc<Self>, body: B)
+    where
+        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send,
+        Fut::Output: BodyOutput<Error = E>,
+    {
+        let body = Arc::new(body);
+        for worker in 0..self.ceiling {
+            let (core, body) = (self.clone(), body.clone());
+            self.rt
+                .spawn(async move { core.work(worker, &*body).await });
+        }
+    }
+
+    async fn work<B, Fut>(&self, worker: usize, body: &B)
+    where
+        B: Fn(T, OpContext) -> Fut,
+        Fut: Future,
+        Fut::Output: BodyOutput<Error = E>,
+    {
+        let control = &*self.control;
+        while let Some(id) = self.next_pending().await {
+            if !control.gate.acquire(|| control.is_cancelled()).await {
+                self.cancel_pending(id);
+                continue;
+            }
+            self.run(id, worker, body).await;
+            control.gate.release();
+        }
+    }
+
+    /// The next pending id, waiting while the intake is empty or paused; `None` once the
+    /// intake is closed and empty.
+    async fn next_pending(&self) -> Option<OperationId> {
+        let control = &*self.control;
+        loop {
+            if let Some(next) = self.poll_intake() {
+                return next;
+            }
+            listener!(control.work => more);
+            if let Some(next) = self.poll_intake() {
+                return next;
+            }
+            more.await;
+        }
+    }
+
+    /// `Some(Some(id))`: work; `Some(None)`: closed and empty, stop; `None`: wait.
+    fn poll_intake(&self) -> Option<Option<OperationId>> {
+        let control = &*self.control;
+        if control.paused.load(Ordering::Acquire) && !control.is_cancelled() {
+            return None;
+        }
+        match self.intake.pop() {
+            Ok(id) => {
+                control.space.notify(1);
+                Some(Some(id))
+            }
+            Err(_) if self.intake.is_closed() => Some(None),
+            Err(_) => None,
+        }
+    }
+
+    async fn run<B, Fut>(&self, id: OperationId, worker: usize, body: &B)
+    where
+        B: Fn(T, OpContext) -> Fut,
+        Fut: Future,
+        Fut::Output: BodyOutput<Error = E>,
+    {
+        let Ok(input) = self.window.start(id, self.now()) else {
+            // Only this worker holds the popped id, so start cannot be refused; if it
+            // ever were, the operation is not ours to settle.
+            return;
+        };
+        let control = &*self.control;
+        let context = OpContext::new(id, self.control.clone());
+        let cancel = Cancel {
+            flag: &control.cancelled,
+            waker: &control.running[worker],
+        };
+        let (state, outcome) = Guarded::new(body(input, context), Some(cancel))
+            .await
+            .settle();
+        // We started it, so finishing cannot be refused.
+        let _ = self.window.finish(id, state, outcome, self.now());
+        self.settle(id, state);
+    }
+
+    /// Counts a terminal operation, reports it, and wakes whoever waits on room or idleness.
+    fn settle(&self, id: OperationId, state: State) {
+        let control = &*self.control;
+        control.count(match state {
+            State::Completed => COMPLETED,
+            State::Cancelled => CANCELLED,
+            _ => FAILED,
+        });
+        if let Some(report) = &self.on_finalized {
+            self.window
+                .inspect(id, self.now(), |snapshot| report(&snapshot));
+        }
+        // Finishing may have evicted an operation and freed its slot.
+        control.space.notify(1);
+        control.settled();
+    }
+
+    fn cancel_pending(&self, id: OperationId) {
+        let cancelled = Outcome::Cancelled(CancelCause::Coordinator);
+        if self.window.cancel(id, cancelled, self.now()).is_ok() {
+            self.settle(id, State::Cancelled);
+        }
+    }
+
+    pub(crate) fn try_enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
+        let control = &*self.control;
+        if control.closed.load(Ordering::Acquire) {
+            return Err(EnqueueError::Closed(item));
+        }
+        if self.intake.is_full() {
+            return Err(EnqueueError::Full(item));
+        }
+        let id = match self.window.insert(item, self.now()) {
+            Ok(id) => id,
+            Err(refused) => return Err(EnqueueError::Full(refused.into_inner())),
+        };
+        control.in_flight.fetch_add(1, Ordering::AcqRel);
+        match self.intake.push(id) {
+            Ok(()) => {
+                control.count(ENQUEUED);
+                control.work.notify(1);
+                Ok(id)
+            }
+            Err(refused) => {
+                // Lost a race for the last place, or with `complete`: take the item back
+                // out of the window without recording an operation.
+                let item = self.window.withdraw(id);
+                control.settled();
+                let Some(item) = item else {
+                    unreachable!("an id that was never pushed is still pending")
+                };
+                Err(match refused {
+                    PushError::Full(_) => EnqueueError::Full(item),
+                    PushError::Closed(_) => EnqueueError::Closed(item),
+                })
+            }
+        }
+    }
+
+    pub(crate) async fn enqueue(&self, mut item: T) -> Result<OperationId, EnqueueError<T>> {
+        loop {
+            match self.try_enqueue(item) {
+                Err(EnqueueError::Full(back)) => item = back,
+                done => return done,
+            }
+            listener!(self.control.space => room);
+            match self.try_enqueue(item) {
+                Err(EnqueueError::Full(back)) => item = back,
+                done => return done,
+            }
+            room.await;
+        }
+    }
+
+    pub(crate) fn complete(&self) {
+        let control = &*self.control;
+        if !control.closed.swap(true, Ordering::AcqRel) {
+            self.intake.close();
+            control.work.notify(usize::MAX);
+            control.space.notify(usize::MAX);
+        }
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.complete();
+        let control = &*self.control;
+        if control.cancelled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        control.cancel.notify(usize::MAX);
+        control.gate.open_all();
+        control.work.notify(usize::MAX);
+        for waker in control.running.iter() {
+            waker.wake();
+        }
+        while let Ok(id) = self.intake.pop() {
+            self.cancel_pending(id);
+        }
+    }
+
+    pub(crate) async fn drain(&self) {
+        let control = &*self.control;
+        loop {
+            if control.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            listener!(control.idle => idle);
+            if control.in_flight.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    /// Keeps `drain` waiting until the returned guard is dropped (a feeder still running).
+    pub(crate) fn hold(&self) -> Hold {
+        self.control.in_flight.fetch_add(1, Ordering::AcqRel);
+        Hold(self.control.clone())
+    }
+
+    pub(crate) fn pause(&self) {
+        self.control.paused.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn resume(&self) {
+        self.control.paused.store(false, Ordering::Release);
+        self.control.work.notify(usize::MAX);
+    }
+
+    pub(crate) fn is_paused(&self) -> bool {
+        self.control.paused.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_completed(&self) -> bool {
+        self.control.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_max_concurrency(&self, n: usize) -> Result<(), ConcurrencyError> {
+        if n == 0 {
+            return Err(ConcurrencyError::Zero);
+        }
+        if n > self.ceiling {
+            return Err(ConcurrencyError::AboveCeiling {
+                requested: n,
+                ceiling: self.ceiling,
+            });
+        }
+        // n <= ceiling, which validation keeps within u32.
+        self.control.gate.set_limit(n as u32);
+        Ok(())
+    }
+
+    pub(crate) fn max_concurrency(&self) -> usize {
+        self.control.gate.limit()
+    }
+
+    pub(crate) fn active_count(&self) -> usize {
+        self.control.gate.running()
+    }
+
+    pub(crate) fn pending_count(&self) -> usize {
+        let in_flight = self.control.in_flight.load(Ordering::Acquire);
+        in_flight.saturating_sub(self.active_count())
+    }
+
+    pub(crate) fn totals(&self) -> Totals {
+        let c = &*self.control;
+        Totals {
+            enqueued: c.total(ENQUEUED),
+            completed: c.total(COMPLETED),
+            failed: c.total(FAILED),
+            cancelled: c.total(CANCELLED),
+        }
+    }
+}
+
+/// Why [`set_max_concurrency`](crate::WorkCoordinator::set_max_concurrency) was refused.
+///
+/// ```
+/// use ephemeral::ConcurrencyError;
+///
+/// let err = ConcurrencyError::AboveCeiling { requested: 9, ceiling: 8 };
+/// assert_eq!(err.to_string(), "max concurrency 9 is above the ceiling of 8 set at construction");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConcurrencyError {
+    /// Zero would stop all work; use `pause` for that.
+    Zero,
+    /// Workers are spawned once, up to `Options::concurrency_ceiling`.
+    AboveCeiling {
+        /// The value asked for.
+        requested: usize,
+        /// The ceiling.
+        ceiling: usize,
+    },
+}
+
+impl core::fmt::Display for ConcurrencyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Zero => {
+                f.write_str("max concurrency must be at least 1 (use pause to stop starts)")
+            }
+            Self::AboveCeiling { requested, ceiling } => write!(
+                f,
+                "max concurrency {requested} is above the ceiling of {ceiling} set at construction"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for ConcurrencyError {}

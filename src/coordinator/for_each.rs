@@ -1,0 +1,284 @@
+//! One-shot bounded processing: at most N bodies in flight over an iterator or a stream.
+//!
+//! [`for_each_stream`] runs inside the calling task: no spawner, no task per item. It
+//! keeps a fixed array of N in-flight body futures, allocated once, and refills a slot
+//! as soon as its body finishes, so items allocate nothing. [`for_each_spawned`] instead
+//! hands the items to a [`WorkCoordinator`] for parallelism across threads.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::future::{Future, poll_fn};
+use core::pin::Pin;
+use core::task::Poll;
+use core::time::Duration;
+
+use futures_lite::Stream;
+use pin_project_lite::pin_project;
+
+use super::core::{Control, Totals};
+use super::guard::Guarded;
+use super::{BodyOutput, Outcome, WorkCoordinator};
+use crate::operation::{OpContext, OperationId, Snapshot, State};
+use crate::options::{Options, OptionsError};
+use crate::runtime::{Spawner, Timer};
+use crate::sync::Arc;
+use crate::window::Window;
+
+/// What a one-shot run did: its counts and the window of its most recent operations.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use ephemeral::{ForEachExt, OpContext, Options};
+///
+/// let summary = futures_lite::future::block_on(
+///     (1..=20u32).ephemeral_for_each(&Options::default().max_concurrency(4), |n, _: OpContext| async move {
+///         if n % 5 == 0 { Err("five") } else { Ok(()) }
+///     }),
+/// )
+/// .unwrap();
+/// assert_eq!((summary.completed, summary.failed), (16, 4));
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Summary<E> {
+    /// Bodies that succeeded.
+    pub completed: u64,
+    /// Bodies that returned an error or panicked.
+    pub failed: u64,
+    /// The last `max_tracked` finished operations, oldest first (plus any pinned).
+    pub recent: Vec<Snapshot<Outcome<E>>>,
+}
+
+pin_project! {
+    struct InFlight<'a, F> {
+        id: OperationId,
+        #[pin]
+        body: Guarded<'a, F>,
+    }
+}
+
+/// A pinned, fixed-size array of optional in-flight bodies.
+type Slots<'a, F> = Pin<Box<[Option<InFlight<'a, F>>]>>;
+
+fn slot<'s, 'a, F>(slots: &'s mut Slots<'a, F>, i: usize) -> Pin<&'s mut Option<InFlight<'a, F>>> {
+    // SAFETY: the array's elements are pinned in place with it: an element is never
+    // moved out, only replaced through `Pin::set`, which drops the old value where it
+    // lies. Projecting a pinned slice to one element is therefore sound.
+    unsafe { slots.as_mut().map_unchecked_mut(|all| &mut all[i]) }
+}
+
+#[cfg(feature = "std")]
+fn now() -> Duration {
+    crate::runtime::monotonic::now()
+}
+
+#[cfg(not(feature = "std"))]
+fn now() -> Duration {
+    // Without std there is no clock to read; operations carry zero timestamps.
+    Duration::ZERO
+}
+
+/// Runs `body` on every item of `stream`, at most `options.max_concurrency` at once,
+/// inside the calling task. Resolves when every body has finished.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use ephemeral::{OpContext, Options, for_each_stream};
+///
+/// let stream = futures_lite::stream::iter(0..100u32);
+/// let summary = futures_lite::future::block_on(for_each_stream(
+///     stream,
+///     &Options::default().max_concurrency(8).max_tracked(10),
+///     |_, _: OpContext| async { futures_lite::future::yield_now().await },
+/// ))
+/// .unwrap();
+/// assert_eq!(summary.completed, 100);
+/// assert_eq!(summary.recent.len(), 10);
+/// # }
+/// ```
+pub async fn for_each_stream<S, B, Fut>(
+    stream: S,
+    options: &Options,
+    body: B,
+) -> Result<Summary<<Fut::Output as BodyOutput>::Error>, OptionsError>
+where
+    S: Stream,
+    B: Fn(S::Item, OpContext) -> Fut,
+    Fut: Future,
+    Fut::Output: BodyOutput,
+    <Fut::Output as BodyOutput>::Error: Clone,
+{
+    let window: Window<(), Outcome<<Fut::Output as BodyOutput>::Error>> = Window::new(options)?;
+    let width = options.max_concurrency;
+    let control = Arc::new(Control::new(width, 0));
+    let mut slots: Slots<'_, Fut> = Box::into_pin((0..width).map(|_| None).collect());
+    let mut stream = core::pin::pin!(stream);
+    let mut exhausted = false;
+    let mut totals = Totals::default();
+
+    poll_fn(|cx| {
+        loop {
+            let mut progressed = false;
+            let mut stream_waiting = false;
+            let mut busy = 0;
+            for i in 0..width {
+                let mut current = slot(&mut slots, i);
+                if current.is_none() && !exhausted && !stream_waiting {
+                    match stream.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(item)) => {
+                            let Some(id) = start(&window) else { continue };
+                            let context = OpContext::new(id, control.clone());
+                            let body = Guarded::new(body(item, context), None);
+                            current.set(Some(InFlight { id, body }));
+                        }
+                        Poll::Ready(None) => exhausted = true,
+                        Poll::Pending => stream_waiting = true,
+                    }
+                }
+                let Some(running) = current.as_mut().as_pin_mut() else {
+                    continue;
+                };
+                let running = running.project();
+                match running.body.poll(cx) {
+                    Poll::Ready(ran) => {
+                        let (state, outcome) = ran.settle();
+                        match state {
+                            State::Completed => totals.completed += 1,
+                            _ => totals.failed += 1,
+                        }
+                        // This run started it, so finishing cannot be refused.
+                        let _ = window.finish(*running.id, state, outcome, now());
+                        current.set(None);
+                        progressed = true;
+                    }
+                    Poll::Pending => busy += 1,
+                }
+            }
+            if exhausted && busy == 0 && !progressed {
+                return Poll::Ready(());
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+
+    Ok(Summary {
+        completed: totals.completed,
+        failed: totals.failed,
+        recent: window.snapshot(now()),
+    })
+}
+
+/// Takes a window slot for a new operation and marks it running.
+fn start<O>(window: &Window<(), O>) -> Option<OperationId> {
+    let at = now();
+    // The window holds max_concurrency running operations plus its finished ones, so
+    // it always has a slot for a new one here.
+    let id = window.insert((), at).ok()?;
+    window.start(id, at).ok()?;
+    Some(id)
+}
+
+/// [`for_each_stream`] over an iterator.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use ephemeral::{OpContext, Options, for_each};
+///
+/// let summary = futures_lite::future::block_on(for_each(
+///     vec!["a", "b", "c"],
+///     &Options::default().max_concurrency(2),
+///     |s, _: OpContext| async move { assert_eq!(s.len(), 1) },
+/// ))
+/// .unwrap();
+/// assert_eq!(summary.completed, 3);
+/// # }
+/// ```
+pub async fn for_each<I, B, Fut>(
+    items: I,
+    options: &Options,
+    body: B,
+) -> Result<Summary<<Fut::Output as BodyOutput>::Error>, OptionsError>
+where
+    I: IntoIterator,
+    B: Fn(I::Item, OpContext) -> Fut,
+    Fut: Future,
+    Fut::Output: BodyOutput,
+    <Fut::Output as BodyOutput>::Error: Clone,
+{
+    for_each_stream(futures_lite::stream::iter(items), options, body).await
+}
+
+/// Like [`for_each`], but the bodies run on a [`WorkCoordinator`]'s workers through
+/// `rt`, so they can use several threads.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OpContext, Options, for_each_spawned, runtime::Smol};
+///
+/// let summary = smol::block_on(for_each_spawned(Smol, 0..1_000u32, Options::default(), |_, _: OpContext| async {}))
+///     .unwrap();
+/// assert_eq!(summary.completed, 1_000);
+/// # }
+/// ```
+pub async fn for_each_spawned<R, I, B, Fut>(
+    rt: R,
+    items: I,
+    options: Options,
+    body: B,
+) -> Result<Summary<<Fut::Output as BodyOutput>::Error>, OptionsError>
+where
+    R: Spawner + Timer,
+    I: IntoIterator,
+    I::Item: Send + 'static,
+    B: Fn(I::Item, OpContext) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send,
+    Fut::Output: BodyOutput,
+    <Fut::Output as BodyOutput>::Error: Clone + Send + Sync + 'static,
+{
+    let coordinator = WorkCoordinator::new(rt, body, options)?;
+    // Only `complete` closes the coordinator, and we call it after this loop.
+    let _ = coordinator.enqueue_many(items).await;
+    coordinator.complete();
+    coordinator.drain().await;
+    let totals = coordinator.totals();
+    Ok(Summary {
+        completed: totals.completed,
+        failed: totals.failed,
+        recent: coordinator.snapshot(),
+    })
+}
+
+/// The original's `items.EphemeralForEachAsync(body, options)`, for any iterable.
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use ephemeral::{ForEachExt, OpContext, Options};
+///
+/// let summary = futures_lite::future::block_on(
+///     vec![1, 2, 3].ephemeral_for_each(&Options::default(), |n: i32, _: OpContext| async move { assert!(n > 0) }),
+/// )
+/// .unwrap();
+/// assert_eq!(summary.completed, 3);
+/// # }
+/// ```
+pub trait ForEachExt: IntoIterator + Sized {
+    /// Runs `body` on every item with bounded concurrency, inside the calling task.
+    fn ephemeral_for_each<B, Fut>(
+        self,
+        options: &Options,
+        body: B,
+    ) -> impl Future<Output = Result<Summary<<Fut::Output as BodyOutput>::Error>, OptionsError>>
+    where
+        B: Fn(Self::Item, OpContext) -> Fut,
+        Fut: Future,
+        Fut::Output: BodyOutput,
+        <Fut::Output as BodyOutput>::Error: Clone,
+    {
+        for_each(self, options, body)
+    }
+}
+
+impl<I: IntoIterator> ForEachExt for I {}

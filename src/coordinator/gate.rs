@@ -1,0 +1,119 @@
+//! The concurrency gate: how many bodies may run, changeable at run time.
+
+use event_listener::{Event, listener};
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// Admits at most `limit` holders at once; `limit` can be lowered or raised while held.
+///
+/// The limit and the number of holders share one word (`limit << 32 | running`), so an
+/// admission checks `running < limit` against the limit in force at that instant: once
+/// `set_limit(n)` returns, no admission succeeds while `n` or more are held (C6).
+pub(crate) struct Gate {
+    /// `limit << 32 | running`; CASed by `try_acquire` and `set_limit`, decremented by `release`.
+    word: AtomicU64,
+    /// Notified when a holder leaves or the limit rises.
+    opened: Event,
+}
+
+const RUNNING_MASK: u64 = u32::MAX as u64;
+
+impl Gate {
+    pub(crate) fn new(limit: u32) -> Self {
+        Self {
+            word: AtomicU64::new(u64::from(limit) << 32),
+            opened: Event::new(),
+        }
+    }
+
+    pub(crate) fn running(&self) -> usize {
+        (self.word.load(Ordering::Acquire) & RUNNING_MASK) as usize
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        (self.word.load(Ordering::Acquire) >> 32) as usize
+    }
+
+    pub(crate) fn try_acquire(&self) -> bool {
+        self.word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                ((w & RUNNING_MASK) < (w >> 32)).then_some(w + 1)
+            })
+            .is_ok()
+    }
+
+    /// Waits for admission; gives up (returning `false`) as soon as `abort()` holds.
+    /// Whoever makes `abort()` true must call [`open_all`](Self::open_all).
+    pub(crate) async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
+        loop {
+            if abort() {
+                return false;
+            }
+            if self.try_acquire() {
+                return true;
+            }
+            listener!(self.opened => opened);
+            // Re-check after listening, so a release between the check and the listen
+            // is not missed.
+            if abort() {
+                return false;
+            }
+            if self.try_acquire() {
+                return true;
+            }
+            opened.await;
+        }
+    }
+
+    pub(crate) fn release(&self) {
+        self.word.fetch_sub(1, Ordering::AcqRel);
+        self.opened.notify(1);
+    }
+
+    pub(crate) fn set_limit(&self, limit: u32) {
+        let before = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                Some((u64::from(limit) << 32) | (w & RUNNING_MASK))
+            })
+            .unwrap_or_else(|w| w);
+        if u64::from(limit) > before >> 32 {
+            self.open_all();
+        }
+    }
+
+    /// Wakes every waiter to re-check (limit raised, or an abort condition set).
+    pub(crate) fn open_all(&self) {
+        self.opened.notify(usize::MAX);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admits_up_to_the_limit_and_no_more() {
+        let gate = Gate::new(2);
+        assert!(gate.try_acquire());
+        assert!(gate.try_acquire());
+        assert!(!gate.try_acquire());
+        gate.release();
+        assert!(gate.try_acquire());
+    }
+
+    #[test]
+    fn lowering_the_limit_refuses_admission_while_that_many_are_held() {
+        let gate = Gate::new(4);
+        for _ in 0..3 {
+            assert!(gate.try_acquire());
+        }
+        gate.set_limit(2);
+        assert!(!gate.try_acquire());
+        gate.release();
+        assert!(!gate.try_acquire(), "2 still held, limit 2");
+        gate.release();
+        assert!(gate.try_acquire());
+        assert_eq!((gate.running(), gate.limit()), (2, 2));
+    }
+}

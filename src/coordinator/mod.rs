@@ -1,0 +1,65 @@
+//! Coordinators: bounded, observable executors built on one shared core.
+
+mod core;
+mod for_each;
+mod gate;
+mod guard;
+mod outcome;
+mod work;
+
+pub(crate) use self::core::Control;
+pub use self::core::{ConcurrencyError, Totals};
+pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+pub use outcome::{BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
+pub use work::{WorkCoordinator, WorkCoordinatorBuilder};
+
+/// Why an item was not accepted; the item comes back inside.
+///
+/// ```
+/// use ephemeral::EnqueueError;
+///
+/// let err = EnqueueError::Full("job");
+/// assert_eq!(err.to_string(), "the coordinator is full");
+/// assert_eq!(err.into_inner(), "job");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnqueueError<T> {
+    /// No room now (`try_enqueue` only; `enqueue` waits instead).
+    Full(T),
+    /// The coordinator was completed or cancelled; it takes nothing more.
+    Closed(T),
+}
+
+impl<T> EnqueueError<T> {
+    /// The refused item.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::EnqueueError::Closed(7).into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Full(item) | Self::Closed(item) => item,
+        }
+    }
+}
+
+impl<T> ::core::fmt::Debug for EnqueueError<T> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(match self {
+            Self::Full(_) => "Full(..)",
+            Self::Closed(_) => "Closed(..)",
+        })
+    }
+}
+
+impl<T> ::core::fmt::Display for EnqueueError<T> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str(match self {
+            Self::Full(_) => "the coordinator is full",
+            Self::Closed(_) => "the coordinator is closed",
+        })
+    }
+}
+
+impl<T> ::core::error::Error for EnqueueError<T> {}

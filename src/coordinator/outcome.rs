@@ -1,0 +1,143 @@
+//! What an operation ends with, and what a body may return.
+
+use core::convert::Infallible;
+use core::fmt;
+
+/// The longest panic message an operation keeps, in bytes; longer ones are cut at a
+/// character boundary, so a slot never allocates for a panic.
+pub const PANIC_MESSAGE_CAPACITY: usize = 120;
+
+/// How an operation ended; kept on the operation while it is in the window.
+///
+/// ```
+/// use ephemeral::Outcome;
+///
+/// let outcome: Outcome<&str> = Outcome::Error("timeout");
+/// assert_eq!(outcome.error(), Some(&"timeout"));
+/// assert!(!outcome.is_success());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome<E> {
+    /// The body returned success.
+    Success,
+    /// The body returned this error.
+    Error(E),
+    /// The body panicked (caught under `std`); the worker lived on.
+    Panic(PanicMessage),
+    /// The operation was cancelled before or while running.
+    Cancelled(CancelCause),
+}
+
+impl<E> Outcome<E> {
+    /// Whether the body succeeded.
+    ///
+    /// ```
+    /// assert!(ephemeral::Outcome::<()>::Success.is_success());
+    /// ```
+    pub fn is_success(&self) -> bool {
+        matches!(self, Self::Success)
+    }
+
+    /// The body's error, if it returned one.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::Outcome::Error(3).error(), Some(&3));
+    /// ```
+    pub fn error(&self) -> Option<&E> {
+        match self {
+            Self::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why an operation was cancelled.
+///
+/// ```
+/// use ephemeral::{CancelCause, Outcome};
+///
+/// let outcome: Outcome<()> = Outcome::Cancelled(CancelCause::Coordinator);
+/// assert!(matches!(outcome, Outcome::Cancelled(CancelCause::Coordinator)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CancelCause {
+    /// The coordinator was cancelled (or dropped).
+    Coordinator,
+}
+
+/// A panic's message, truncated to [`PANIC_MESSAGE_CAPACITY`] bytes.
+///
+/// ```
+/// use ephemeral::PanicMessage;
+///
+/// let message = PanicMessage::new("index out of bounds");
+/// assert_eq!(message.as_str(), "index out of bounds");
+/// assert_eq!(PanicMessage::new(&"é".repeat(100)).as_str().len(), 120);
+/// ```
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct PanicMessage(heapless::String<PANIC_MESSAGE_CAPACITY>);
+
+impl PanicMessage {
+    /// Keeps as much of `text` as fits, cut at a character boundary.
+    pub fn new(text: &str) -> Self {
+        let mut end = text.len().min(PANIC_MESSAGE_CAPACITY);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut kept = heapless::String::new();
+        // `end` bytes fit by construction.
+        let _ = kept.push_str(&text[..end]);
+        Self(kept)
+    }
+
+    /// The kept text.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::PanicMessage::new("boom").as_str(), "boom");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PanicMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for PanicMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a body's future may resolve to: `()` (never fails) or `Result<(), E>`.
+///
+/// ```
+/// use ephemeral::BodyOutput;
+///
+/// assert_eq!(().into_result(), Ok(()));
+/// assert_eq!(Err::<(), _>("bad").into_result(), Err("bad"));
+/// ```
+pub trait BodyOutput {
+    /// The error type recorded on a faulted operation.
+    type Error;
+    /// Success or the error.
+    fn into_result(self) -> Result<(), Self::Error>;
+}
+
+impl BodyOutput for () {
+    type Error = Infallible;
+    fn into_result(self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+impl<E> BodyOutput for Result<(), E> {
+    type Error = E;
+    fn into_result(self) -> Result<(), E> {
+        self
+    }
+}
