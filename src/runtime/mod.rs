@@ -88,3 +88,46 @@ pub trait Timer: Send + Sync + 'static {
     /// The current reading: monotonic, never decreasing.
     fn now(&self) -> Duration;
 }
+
+/// A spawner and a timer from different places, used as one runtime; for example a real
+/// executor with a [`ManualClock`] in tests.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use core::time::Duration;
+/// use ephemeral::runtime::{ManualClock, Runtime, Smol, Timer};
+///
+/// let clock = ManualClock::new();
+/// let rt = Runtime { spawner: Smol, timer: clock.clone() };
+/// clock.advance(Duration::from_secs(3));
+/// assert_eq!(rt.now(), Duration::from_secs(3));
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Runtime<S, T> {
+    /// Where futures are spawned.
+    pub spawner: S,
+    /// Where time is read and slept on.
+    pub timer: T,
+}
+
+impl<S: Spawner, T: Send + Sync + 'static> Spawner for Runtime<S, T> {
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.spawner.spawn(future);
+    }
+}
+
+impl<S: Send + Sync + 'static, T: Timer> Timer for Runtime<S, T> {
+    type Sleep = T::Sleep;
+
+    fn sleep(&self, duration: Duration) -> T::Sleep {
+        self.timer.sleep(duration)
+    }
+
+    fn now(&self) -> Duration {
+        self.timer.now()
+    }
+}
