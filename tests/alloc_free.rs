@@ -1,36 +1,11 @@
 //! C9 for the foundation: after construction, insert/start/finish/evict cycles allocate
 //! nothing. A counting global allocator sees every allocation in this test binary.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
 use core::time::Duration;
-use std::alloc::{GlobalAlloc, Layout, System};
 
 use ephemeral::{Options, State, Window};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+mod counting;
 
 #[test]
 fn insert_start_finish_evict_cycles_allocate_nothing_after_construction() {
@@ -63,23 +38,18 @@ fn insert_start_finish_evict_cycles_allocate_nothing_after_construction() {
         }
         id
     };
-    // The counter works: a real allocation registers.
-    let probe_before = ALLOCATIONS.load(Ordering::Relaxed);
-    drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
-    assert!(ALLOCATIONS.load(Ordering::Relaxed) > probe_before);
-
     // Warm-up: fill the window and the pins once.
     for n in 0..1_000 {
         cycle(n);
     }
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    // Count eviction, age eviction (micros advance past 500 ms), pins and reads.
-    for n in 1_000..1_000_000 {
-        cycle(n);
-    }
     let mut visited = 0;
-    window.visit(Duration::from_secs(1), |_| visited += 1);
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
-    assert_eq!(after - before, 0, "allocations during 999,000 cycles");
+    // Count eviction, age eviction (micros advance past 500 ms), pins and reads.
+    let allocated = counting::allocations_during(|| {
+        for n in 1_000..1_000_000 {
+            cycle(n);
+        }
+        window.visit(Duration::from_secs(1), |_| visited += 1);
+    });
+    assert_eq!(allocated, 0, "allocations during 999,000 cycles");
     assert!(visited > 0);
 }

@@ -13,7 +13,7 @@ use core::future::Future;
 use core::time::Duration;
 
 use atomic_waker::AtomicWaker;
-use concurrent_queue::{ConcurrentQueue, PushError};
+use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 use event_listener::{Event, listener};
 
 use super::gate::Gate;
@@ -163,17 +163,17 @@ where
 
     /// Spawns one worker per unit of the concurrency ceiling; the gate decides how many
     /// may run bodies at a time.
-    pub(crate) fn spawn_workers<B, Fut>(self: &Arc<Self>, body: B)
+    pub(crate) fn spawn_workers<B, Fut>(core: &Arc<Self>, body: B)
     where
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Error = E>,
     {
         let body = Arc::new(body);
-        for worker in 0..self.ceiling {
-            let (core, body) = (self.clone(), body.clone());
-            self.rt
-                .spawn(async move { core.work(worker, &*body).await });
+        for worker in 0..core.ceiling {
+            let (shared, body) = (core.clone(), body.clone());
+            core.rt
+                .spawn(async move { shared.work(worker, &*body).await });
         }
     }
 
@@ -221,8 +221,10 @@ where
                 control.space.notify(1);
                 Some(Some(id))
             }
-            Err(_) if self.intake.is_closed() => Some(None),
-            Err(_) => None,
+            // `Closed` means closed *and* empty, decided atomically by the queue: checking
+            // `is_closed` after an `Empty` pop could miss an item pushed in between.
+            Err(PopError::Closed) => Some(None),
+            Err(PopError::Empty) => None,
         }
     }
 

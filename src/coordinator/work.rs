@@ -108,7 +108,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> WorkCoordinatorBuilder<E, R> 
         Fut::Output: BodyOutput<Error = E>,
     {
         let core = Arc::new(Core::new(self.rt, &self.options, self.on_finalized)?);
-        core.spawn_workers(body);
+        Core::spawn_workers(&core, body);
         Ok(WorkCoordinator { core })
     }
 }

@@ -1,0 +1,118 @@
+//! C9: after warm-up, items through `WorkCoordinator` and `for_each` allocate nothing.
+//!
+//! The coordinator runs on a deliberately trivial executor that polls every spawned task
+//! in turn with a no-op waker: it never allocates after spawning, so every allocation
+//! counted during the measured stretch is the library's. (Real executors allocate on
+//! their own: smol's run queue allocates a block every 31 wake-ups, for instance.)
+
+mod counting;
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use core::time::Duration;
+use std::sync::{Arc, Mutex};
+
+use ephemeral::runtime::{ManualClock, Spawner, Timer};
+use ephemeral::{OpContext, Options, WorkCoordinator, for_each};
+use futures_lite::future;
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Spawned tasks, polled round-robin by [`PollAll::block_on`].
+#[derive(Clone, Default)]
+struct PollAll {
+    tasks: Arc<Mutex<Vec<Task>>>,
+    clock: ManualClock,
+}
+
+impl PollAll {
+    /// Polls `main` and every spawned task until `main` finishes.
+    fn block_on<T>(&self, main: impl Future<Output = T>) -> T {
+        let mut main = core::pin::pin!(main);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(out) = main.as_mut().poll(&mut cx) {
+                return out;
+            }
+            let mut tasks = self.tasks.lock().unwrap();
+            tasks.retain_mut(|task| task.as_mut().poll(&mut cx).is_pending());
+        }
+    }
+}
+
+impl Spawner for PollAll {
+    fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.lock().unwrap().push(Box::pin(future));
+    }
+}
+
+impl Timer for PollAll {
+    type Sleep = <ManualClock as Timer>::Sleep;
+    fn sleep(&self, duration: Duration) -> Self::Sleep {
+        self.clock.sleep(duration)
+    }
+    fn now(&self) -> Duration {
+        self.clock.now()
+    }
+}
+
+const ITEMS: u64 = 100_000;
+
+#[test]
+fn work_coordinator_items_allocate_nothing_after_warm_up() {
+    let executor = PollAll::default();
+    let coordinator = WorkCoordinator::new(
+        executor.clone(),
+        |n: u64, _: OpContext| async move {
+            if n % 2 == 0 {
+                future::yield_now().await;
+            }
+            if n % 10 == 0 { Err(n) } else { Ok(()) }
+        },
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100),
+    )
+    .unwrap();
+    let run = |range: core::ops::Range<u64>| {
+        executor.block_on(async {
+            for n in range {
+                coordinator.enqueue(n).await.unwrap();
+            }
+            coordinator.drain().await;
+        });
+    };
+    run(0..10_000);
+    let allocated = counting::allocations_during(|| run(10_000..10_000 + ITEMS));
+    assert_eq!(allocated, 0, "allocations for {ITEMS} items");
+    assert_eq!(coordinator.totals().enqueued, 10_000 + ITEMS);
+    assert_eq!(coordinator.totals().failed, (10_000 + ITEMS) / 10);
+}
+
+#[test]
+fn for_each_items_allocate_only_its_fixed_setup() {
+    let options = Options::default().max_concurrency(8).max_tracked(100);
+    let run = |items: u64| {
+        future::block_on(for_each(
+            0..items,
+            &options,
+            |n: u64, _: OpContext| async move {
+                if n % 2 == 0 {
+                    future::yield_now().await;
+                }
+            },
+        ))
+        .unwrap()
+    };
+    run(1_000);
+    // A run allocates its window, in-flight array and summary once, whatever its length:
+    // the count for 100 items and for 100,000 items must be the same.
+    let small = counting::allocations_during(|| assert_eq!(run(100).completed, 100));
+    let large = counting::allocations_during(|| assert_eq!(run(ITEMS).completed, ITEMS));
+    assert_eq!(large, small, "per-item allocations in for_each");
+}
