@@ -11,7 +11,8 @@
 //! - `work_coordinator_smol`, `work_coordinator_tokio`: an `ephemeral::WorkCoordinator`
 //!   (concurrency 8, queue 1024); the producer enqueues every item, then completes and drains.
 //! - `tokio_semaphore_spawn`: a tokio `Semaphore` of 8 permits, one `tokio::spawn` per item.
-//! - `tokio_mpsc_workers`: a bounded tokio mpsc channel (1024) shared by 8 worker tasks.
+//! - `tokio_mpsc_workers`: a bounded tokio mpsc channel (1024) whose receiver, behind a tokio
+//!   `Mutex`, is shared by 8 worker tasks.
 //! - `async_channel_smol_workers`: a bounded async-channel (1024) read by 8 smol tasks.
 //!
 //! Inside one task on the calling thread (`block_on`):
@@ -20,7 +21,9 @@
 //! - `futures_buffer_unordered`: `.map(body).buffer_unordered(8).for_each(…)`.
 //!
 //! A counting global allocator measures each contender on one extra, untimed pass after a
-//! warm-up pass and prints its allocations per item to stderr (`allocs/item`).
+//! warm-up pass and prints its allocations per item to stderr (`allocs/item`). The count
+//! covers everything in the pass: one-off setup (amortised over `N`) and the executor's
+//! own allocations as well as the contender's.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -1,89 +1,118 @@
-//! A tour of the observable window: four worker threads run 300 jobs through one
-//! `Window`; some fail, one failure is pinned, and the main thread watches the counts
-//! while they work, then prints what the window kept.
+//! A tour of `ephemeral` on smol: a `WorkCoordinator` runs 300 jobs, at most 8 at a
+//! time; some return errors and some panic. While it works, the tour prints what is
+//! pending, running and failed; at the end it prints the window the coordinator kept,
+//! including a pinned failure that outlived count eviction.
 //!
 //! Run it with `cargo run --example tour`.
 
 use core::time::Duration;
-use std::sync::Arc;
-use std::thread;
-use std::time::Instant;
 
-use ephemeral::{Options, State, Window};
+use ephemeral::runtime::{Smol, Timer};
+use ephemeral::{OpContext, Options, Outcome, State, WorkCoordinator};
+
+#[derive(Debug, Clone)]
+enum JobError {
+    UpstreamTimedOut,
+}
+
+async fn job(n: u32, _ctx: OpContext) -> Result<(), JobError> {
+    // Jobs take 1 to 7 ms.
+    Smol.sleep(Duration::from_millis(u64::from(1 + n % 7)))
+        .await;
+    if n % 29 == 0 {
+        panic!("job {n}: corrupt record");
+    }
+    if n % 17 == 0 {
+        return Err(JobError::UpstreamTimedOut);
+    }
+    Ok(())
+}
 
 fn main() {
-    let options = Options::default()
-        .max_concurrency(4)
-        .queue_capacity(300)
-        .max_tracked(10)
-        .pin_budget(2)
-        .max_operation_lifetime(Duration::from_secs(60));
-    let window: Arc<Window<u32, String>> = Arc::new(Window::new(&options).expect("valid options"));
-    let origin = Instant::now();
-    let now = move || origin.elapsed();
+    // Job panics are caught and recorded on their operations; keep the default hook from
+    // also printing each one (any other panic is still reported).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map_or("", String::as_str);
+        if !message.ends_with("corrupt record") {
+            default_hook(info);
+        }
+    }));
 
-    // Accept every job up front; they wait as pending operations.
-    let ids: Vec<_> = (1..=300)
-        .map(|job| window.insert(job, now()).expect("room for every job"))
-        .collect();
-    let first_failure = ids[12]; // job 13 fails (13 % 13 == 0)
+    smol::block_on(async {
+        let options = Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(12)
+            .pin_budget(2);
+        let coordinator = WorkCoordinator::new(Smol, job, options).expect("valid options");
 
-    let workers: Vec<_> = ids
-        .chunks(75)
-        .map(|chunk| {
-            let (window, chunk) = (window.clone(), chunk.to_vec());
-            thread::spawn(move || {
-                for id in chunk {
-                    let job = window.start(id, now()).expect("each job is started once");
-                    thread::sleep(Duration::from_micros(300));
-                    let (state, outcome) = if job % 13 == 0 {
-                        (State::Faulted, format!("job {job}: upstream timed out"))
-                    } else {
-                        (State::Completed, format!("job {job}: ok"))
-                    };
-                    window
-                        .finish(id, state, outcome, now())
-                        .expect("we started it");
-                }
-            })
-        })
-        .collect();
+        for n in 1..=300 {
+            let id = coordinator.enqueue(n).await.expect("open");
+            if n == 17 {
+                // Job 17 will fail; pin it now so the post-mortem outlives count eviction.
+                coordinator.pin(id).expect("within the pin budget");
+            }
+            if n % 40 == 0 {
+                report(&coordinator);
+            }
+        }
+        coordinator.complete();
+        while coordinator.pending_count() + coordinator.active_count() > 0 {
+            Smol.sleep(Duration::from_millis(10)).await;
+            report(&coordinator);
+        }
+        coordinator.drain().await;
 
-    // Keep the first failure for the post-mortem, however many jobs finish after it.
-    while window
-        .get(first_failure, now())
-        .is_some_and(|s| !s.state.is_finished())
-    {
-        thread::yield_now();
-    }
-    window.pin(first_failure).expect("pin budget has room");
-
-    while !workers.iter().all(|w| w.is_finished()) {
-        let (mut pending, mut running, mut failed) = (0, 0, 0);
-        window.visit(now(), |s| match s.state {
-            State::Pending => pending += 1,
-            State::Running => running += 1,
-            State::Faulted => failed += 1,
-            _ => {}
-        });
-        println!("pending {pending:3}  running {running}  failed in window {failed}");
-        thread::sleep(Duration::from_millis(5));
-    }
-    for w in workers {
-        w.join().expect("worker finished");
-    }
-
-    println!("\nThe window now (the last 10 finished jobs, plus the pinned failure):");
-    for snap in window.snapshot(now()) {
-        let pin = if snap.pinned { "pinned" } else { "" };
+        let totals = coordinator.totals();
         println!(
-            "  {:<10} {:<9} {:>8.2?} {:6} {}",
-            snap.id.to_string(),
-            format!("{:?}", snap.state),
-            snap.duration().unwrap_or_default(),
-            pin,
-            snap.outcome.unwrap_or_default()
+            "\ndone: {} enqueued = {} completed + {} failed + {} cancelled",
+            totals.enqueued, totals.completed, totals.failed, totals.cancelled
         );
-    }
-    println!("\nfailures kept: {}", window.failed(now()).len());
+        println!("\nthe window (the last 12 finished, plus the pinned failure):");
+        for snap in coordinator.snapshot() {
+            let what = match &snap.outcome {
+                Some(Outcome::Success) => "ok".to_string(),
+                Some(Outcome::Error(e)) => format!("error: {e:?}"),
+                Some(Outcome::Panic(message)) => format!("panic: {message}"),
+                Some(other) => format!("{other:?}"),
+                None => String::new(),
+            };
+            println!(
+                "  {:<9} {:<10} {:>8.2?} {:<7} {what}",
+                snap.id.to_string(),
+                format!("{:?}", snap.state),
+                snap.duration().unwrap_or_default(),
+                if snap.pinned { "pinned" } else { "" },
+            );
+        }
+        let failed = coordinator.failed();
+        let panics = failed
+            .iter()
+            .filter(|s| matches!(s.outcome, Some(Outcome::Panic(_))))
+            .count();
+        println!(
+            "\nfailures in the window: {} ({panics} panics)",
+            failed.len()
+        );
+        assert!(
+            coordinator
+                .snapshot()
+                .iter()
+                .all(|s| s.state != State::Running)
+        );
+    });
+}
+
+fn report<R: ephemeral::runtime::Spawner + Timer>(coordinator: &WorkCoordinator<u32, R, JobError>) {
+    let failed = coordinator.failed().len();
+    println!(
+        "pending {:3}  running {}  failed in window {failed:2}  (done so far: {})",
+        coordinator.pending_count(),
+        coordinator.active_count(),
+        coordinator.totals().completed + coordinator.totals().failed,
+    );
 }

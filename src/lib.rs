@@ -57,5 +57,6 @@ struct ReadmeDoctests;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
+    pub use crate::coordinator::Intake;
     pub use crate::slab::{COMPLETED, FREE, Refused, Slab, Word};
 }

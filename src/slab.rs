@@ -149,24 +149,17 @@ pub fn to_nanos(at: Duration) -> u64 {
     u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Timestamps are stored as nanoseconds plus one so that zero can mean "not yet".
-fn stamp(at: Duration) -> u64 {
-    to_nanos(at).saturating_add(1)
-}
-
-fn unstamp(raw: u64) -> Option<Duration> {
-    raw.checked_sub(1).map(Duration::from_nanos)
-}
-
 struct Slot<I, O> {
     /// The state word described in the module docs; every transition CASes it.
     state: AtomicU64,
     /// Next free slot while this one is on the free list; written by the pusher only.
     next_free: AtomicU32,
-    /// Stamps (see [`stamp`]); written by the owner of the phase before publishing it.
-    enqueued_at: AtomicU64,
-    started_at: AtomicU64,
-    finished_at: AtomicU64,
+    /// Written by the inserter before it publishes `PENDING`.
+    enqueued_at: UnsafeCell<Duration>,
+    /// Reset by the inserter; set by the claimant before it publishes `RUNNING`.
+    started_at: UnsafeCell<Option<Duration>>,
+    /// Written by the claimant before it publishes a terminal phase.
+    finished_at: UnsafeCell<Duration>,
     input: UnsafeCell<Option<I>>,
     outcome: UnsafeCell<Option<O>>,
 }
@@ -213,9 +206,9 @@ impl<I, O> Slab<I, O> {
             .map(|i| Slot {
                 state: AtomicU64::new(Word::new(0, FREE).0),
                 next_free: AtomicU32::new(if i + 1 < capacity { i as u32 + 1 } else { NIL }),
-                enqueued_at: AtomicU64::new(0),
-                started_at: AtomicU64::new(0),
-                finished_at: AtomicU64::new(0),
+                enqueued_at: UnsafeCell::new(Duration::ZERO),
+                started_at: UnsafeCell::new(None),
+                finished_at: UnsafeCell::new(Duration::ZERO),
                 input: UnsafeCell::new(None),
                 outcome: UnsafeCell::new(None),
             })
@@ -290,10 +283,11 @@ impl<I, O> Slab<I, O> {
         let generation = next_generation(Word(slot.state.load(Ordering::Relaxed)).generation());
         // SAFETY: the slot came off the free list, so this thread owns it exclusively: its
         // phase is FREE, readers refuse FREE slots, and no one else holds its index.
-        slot.input.with_mut(|cell| unsafe { *cell = Some(input) });
-        slot.enqueued_at.store(stamp(now), Ordering::Relaxed);
-        slot.started_at.store(0, Ordering::Relaxed);
-        slot.finished_at.store(0, Ordering::Relaxed);
+        unsafe {
+            slot.input.with_mut(|cell| *cell = Some(input));
+            slot.enqueued_at.with_mut(|cell| *cell = now);
+            slot.started_at.with_mut(|cell| *cell = None);
+        }
         slot.state
             .store(Word::new(generation, PENDING).0, Ordering::Release);
         Ok(OperationId::new(index, generation))
@@ -349,7 +343,15 @@ impl<I, O> Slab<I, O> {
     /// Publishes `CLAIMED -> RUNNING` with the start time.
     pub fn mark_running(&self, id: OperationId, now: Duration) -> Result<(), Refused> {
         let slot = self.slot(id.index()).ok_or(Refused::Unknown)?;
-        slot.started_at.store(stamp(now), Ordering::Relaxed);
+        let current = Word(slot.state.load(Ordering::Acquire));
+        if current.generation() != id.generation() || current.phase() != CLAIMED {
+            return Err(Refused::Phase(current));
+        }
+        // SAFETY: the phase is CLAIMED, so the caller (the claimant: `mark_running` is
+        // crate-internal) owns `started_at`; readers of a CLAIMED slot do not read it, and
+        // RUNNING is published below with Release, after this write.
+        slot.started_at
+            .with_mut(|cell| unsafe { *cell = Some(now) });
         self.transition(id, |w| match w.phase() {
             CLAIMED => Ok(w.with_phase(RUNNING)),
             _ => Err(Refused::Phase(w)),
@@ -378,11 +380,12 @@ impl<I, O> Slab<I, O> {
             return Err((Refused::Phase(current), outcome));
         }
         // SAFETY: the phase is CLAIMED or RUNNING for this generation, and only the
-        // claimant calls `finish` (crate-internal), so the outcome cell is ours. Readers
-        // touch it only after seeing a terminal phase, published below with Release.
-        slot.outcome
-            .with_mut(|cell| unsafe { *cell = Some(outcome) });
-        slot.finished_at.store(stamp(now), Ordering::Relaxed);
+        // claimant calls `finish` (crate-internal), so these cells are ours. Readers
+        // touch them only after seeing a terminal phase, published below with Release.
+        unsafe {
+            slot.outcome.with_mut(|cell| *cell = Some(outcome));
+            slot.finished_at.with_mut(|cell| *cell = now);
+        }
         match self.transition(id, |w| Ok(w.with_phase(phase))) {
             Ok((_, new)) => Ok(new),
             // Only readers and pins race with a claimant on its word and neither changes
@@ -450,21 +453,32 @@ impl<I, O> Slab<I, O> {
         } else {
             None
         };
-        let started_at = if matches!(current.phase(), PENDING | CLAIMED) {
-            None
-        } else {
-            unstamp(slot.started_at.load(Ordering::Relaxed))
+        // SAFETY: each time is read only in phases published after it was written (module
+        // docs): `enqueued_at` from PENDING on, `started_at` from RUNNING on (or a
+        // terminal phase, where it stays `None` if the operation never ran),
+        // `finished_at` in terminal phases. Our reader count keeps the slot from reuse.
+        let (enqueued_at, started_at, finished_at) = unsafe {
+            let started = !matches!(current.phase(), PENDING | CLAIMED);
+            (
+                slot.enqueued_at.with(|cell| *cell),
+                if started {
+                    slot.started_at.with(|cell| *cell)
+                } else {
+                    None
+                },
+                if current.is_finished() {
+                    Some(slot.finished_at.with(|cell| *cell))
+                } else {
+                    None
+                },
+            )
         };
         let view = View {
             id,
             word: current,
-            enqueued_at: unstamp(slot.enqueued_at.load(Ordering::Relaxed)).unwrap_or_default(),
+            enqueued_at,
             started_at,
-            finished_at: if current.is_finished() {
-                unstamp(slot.finished_at.load(Ordering::Relaxed))
-            } else {
-                None
-            },
+            finished_at,
             outcome,
         };
         let result = f(view);

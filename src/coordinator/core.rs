@@ -2,51 +2,40 @@
 //! lifecycle, counters and the finalisation callback.
 //!
 //! An item's path: `try_enqueue` writes it into a free window slot (`Pending`) and
-//! pushes the slot's id onto the bounded intake queue (Vyukov's bounded MPMC array
-//! queue, as implemented by `concurrent-queue`), then wakes one worker through
-//! `event-listener`. A worker pops the id, takes a gate permit, starts the operation,
-//! runs the body future inline (no task per item), and records the outcome, which
-//! places the operation in the window. No step allocates; waits use stack listeners.
+//! pushes the slot's id onto the [`Intake`], which wakes one worker. A worker takes the
+//! id, takes a gate permit, starts the operation, runs the body future inline (no task
+//! per item), and records the outcome, which places the operation in the window. No step
+//! allocates; waits use stack listeners.
 
 use alloc::boxed::Box;
 use core::future::Future;
 use core::time::Duration;
 
 use atomic_waker::AtomicWaker;
-use concurrent_queue::{ConcurrentQueue, PopError, PushError};
-use event_listener::{Event, listener};
+use concurrent_queue::PushError;
+use event_listener::Event;
 
 use super::gate::Gate;
 use super::guard::{Cancel, Guarded};
+use super::intake::Intake;
 use super::{BodyOutput, CancelCause, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId, Snapshot, State};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
 use crate::window::Window;
 
-/// The type-free half of a coordinator: flags, wake-ups, gate, counters. Bodies see it
+/// The type-free half of a coordinator: gate, cancellation, counters. Bodies see it
 /// through their [`OpContext`].
 pub(crate) struct Control {
     pub(crate) gate: Gate,
-    /// Set once by `complete` (or `cancel`); enqueue refuses from then on.
-    closed: AtomicBool,
     /// Set once by `cancel`; running bodies are dropped, waiting items cancelled.
     pub(crate) cancelled: AtomicBool,
-    /// Set by `pause`, cleared by `resume`; workers start nothing while set.
-    paused: AtomicBool,
-    /// Intake gained an item, or closed, or resumed.
-    work: Event,
-    /// Intake or window gained room, or closed.
-    space: Event,
-    /// `in_flight` reached zero.
-    idle: Event,
     /// `cancel` happened (for `OpContext::cancelled`).
     pub(crate) cancel: Event,
     /// One per worker: the waker of the body it is running, woken by `cancel`.
     running: Box<[AtomicWaker]>,
-    /// Accepted items not yet terminal; incremented before an id is pushed.
-    in_flight: AtomicUsize,
+    /// Indexed by `ENQUEUED`..`CANCELLED`; only ever incremented.
     totals: [AtomicU64; 4],
 }
 
@@ -60,15 +49,9 @@ impl Control {
         Self {
             // Options validation keeps both under u32::MAX (slot indices are u32).
             gate: Gate::new(limit as u32),
-            closed: AtomicBool::new(false),
             cancelled: AtomicBool::new(false),
-            paused: AtomicBool::new(false),
-            work: Event::new(),
-            space: Event::new(),
-            idle: Event::new(),
             cancel: Event::new(),
             running: (0..workers).map(|_| AtomicWaker::new()).collect(),
-            in_flight: AtomicUsize::new(0),
             totals: core::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
@@ -84,21 +67,22 @@ impl Control {
     fn total(&self, which: usize) -> u64 {
         self.totals[which].load(Ordering::Relaxed)
     }
+}
 
-    /// One accepted item became terminal.
-    fn settled(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.idle.notify(usize::MAX);
-        }
+/// Counts as one thing in flight while alive, so `drain` waits for it; see [`Core::hold`].
+/// Dereferences to the core it holds.
+pub(crate) struct Hold<T, E, R>(Arc<Core<T, E, R>>);
+
+impl<T, E, R> core::ops::Deref for Hold<T, E, R> {
+    type Target = Core<T, E, R>;
+    fn deref(&self) -> &Core<T, E, R> {
+        &self.0
     }
 }
 
-/// Counts as one item in flight while alive; see [`Core::hold`].
-pub(crate) struct Hold(Arc<Control>);
-
-impl Drop for Hold {
+impl<T, E, R> Drop for Hold<T, E, R> {
     fn drop(&mut self) {
-        self.0.settled();
+        self.0.intake.settle();
     }
 }
 
@@ -128,7 +112,7 @@ pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>
 pub(crate) struct Core<T, E, R> {
     pub(crate) control: Arc<Control>,
     pub(crate) window: Window<T, Outcome<E>>,
-    intake: ConcurrentQueue<OperationId>,
+    intake: Intake<OperationId>,
     pub(crate) rt: R,
     ceiling: usize,
     on_finalized: Option<Finalized<E>>,
@@ -150,7 +134,7 @@ where
         Ok(Self {
             control: Arc::new(Control::new(options.max_concurrency, ceiling)),
             window,
-            intake: ConcurrentQueue::bounded(options.queue_capacity),
+            intake: Intake::new(options.queue_capacity),
             rt,
             ceiling,
             on_finalized,
@@ -184,47 +168,13 @@ where
         Fut::Output: BodyOutput<Error = E>,
     {
         let control = &*self.control;
-        while let Some(id) = self.next_pending().await {
+        while let Some(id) = self.intake.next(|| control.is_cancelled()).await {
             if !control.gate.acquire(|| control.is_cancelled()).await {
                 self.cancel_pending(id);
                 continue;
             }
             self.run(id, worker, body).await;
             control.gate.release();
-        }
-    }
-
-    /// The next pending id, waiting while the intake is empty or paused; `None` once the
-    /// intake is closed and empty.
-    async fn next_pending(&self) -> Option<OperationId> {
-        let control = &*self.control;
-        loop {
-            if let Some(next) = self.poll_intake() {
-                return next;
-            }
-            listener!(control.work => more);
-            if let Some(next) = self.poll_intake() {
-                return next;
-            }
-            more.await;
-        }
-    }
-
-    /// `Some(Some(id))`: work; `Some(None)`: closed and empty, stop; `None`: wait.
-    fn poll_intake(&self) -> Option<Option<OperationId>> {
-        let control = &*self.control;
-        if control.paused.load(Ordering::Acquire) && !control.is_cancelled() {
-            return None;
-        }
-        match self.intake.pop() {
-            Ok(id) => {
-                control.space.notify(1);
-                Some(Some(id))
-            }
-            // `Closed` means closed *and* empty, decided atomically by the queue: checking
-            // `is_closed` after an `Empty` pop could miss an item pushed in between.
-            Err(PopError::Closed) => Some(None),
-            Err(PopError::Empty) => None,
         }
     }
 
@@ -266,8 +216,8 @@ where
                 .inspect(id, self.now(), |snapshot| report(&snapshot));
         }
         // Finishing may have evicted an operation and freed its slot.
-        control.space.notify(1);
-        control.settled();
+        self.intake.room_freed();
+        self.intake.settle();
     }
 
     fn cancel_pending(&self, id: OperationId) {
@@ -278,8 +228,7 @@ where
     }
 
     pub(crate) fn try_enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        let control = &*self.control;
-        if control.closed.load(Ordering::Acquire) {
+        if self.intake.is_closed() {
             return Err(EnqueueError::Closed(item));
         }
         if self.intake.is_full() {
@@ -289,19 +238,15 @@ where
             Ok(id) => id,
             Err(refused) => return Err(EnqueueError::Full(refused.into_inner())),
         };
-        control.in_flight.fetch_add(1, Ordering::AcqRel);
         match self.intake.push(id) {
             Ok(()) => {
-                control.count(ENQUEUED);
-                control.work.notify(1);
+                self.control.count(ENQUEUED);
                 Ok(id)
             }
             Err(refused) => {
                 // Lost a race for the last place, or with `complete`: take the item back
                 // out of the window without recording an operation.
-                let item = self.window.withdraw(id);
-                control.settled();
-                let Some(item) = item else {
+                let Some(item) = self.window.withdraw(id) else {
                     unreachable!("an id that was never pushed is still pending")
                 };
                 Err(match refused {
@@ -312,28 +257,21 @@ where
         }
     }
 
-    pub(crate) async fn enqueue(&self, mut item: T) -> Result<OperationId, EnqueueError<T>> {
-        loop {
-            match self.try_enqueue(item) {
-                Err(EnqueueError::Full(back)) => item = back,
-                done => return done,
-            }
-            listener!(self.control.space => room);
-            match self.try_enqueue(item) {
-                Err(EnqueueError::Full(back)) => item = back,
-                done => return done,
-            }
-            room.await;
-        }
+    pub(crate) async fn enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
+        let mut item = Some(item);
+        self.intake
+            .with_room(|| match self.try_enqueue(item.take()?) {
+                Err(EnqueueError::Full(back)) => {
+                    item = Some(back);
+                    None
+                }
+                done => Some(done),
+            })
+            .await
     }
 
     pub(crate) fn complete(&self) {
-        let control = &*self.control;
-        if !control.closed.swap(true, Ordering::AcqRel) {
-            self.intake.close();
-            control.work.notify(usize::MAX);
-            control.space.notify(usize::MAX);
-        }
+        self.intake.close();
     }
 
     pub(crate) fn cancel(&self) {
@@ -344,50 +282,39 @@ where
         }
         control.cancel.notify(usize::MAX);
         control.gate.open_all();
-        control.work.notify(usize::MAX);
+        self.intake.wake_workers();
         for waker in control.running.iter() {
             waker.wake();
         }
-        while let Ok(id) = self.intake.pop() {
+        while let Some(id) = self.intake.take() {
             self.cancel_pending(id);
         }
     }
 
     pub(crate) async fn drain(&self) {
-        let control = &*self.control;
-        loop {
-            if control.in_flight.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            listener!(control.idle => idle);
-            if control.in_flight.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            idle.await;
-        }
+        self.intake.drain().await;
     }
 
     /// Keeps `drain` waiting until the returned guard is dropped (a feeder still running).
-    pub(crate) fn hold(&self) -> Hold {
-        self.control.in_flight.fetch_add(1, Ordering::AcqRel);
-        Hold(self.control.clone())
+    pub(crate) fn hold(core: &Arc<Self>) -> Hold<T, E, R> {
+        core.intake.hold();
+        Hold(core.clone())
     }
 
     pub(crate) fn pause(&self) {
-        self.control.paused.store(true, Ordering::Release);
+        self.intake.pause();
     }
 
     pub(crate) fn resume(&self) {
-        self.control.paused.store(false, Ordering::Release);
-        self.control.work.notify(usize::MAX);
+        self.intake.resume();
     }
 
     pub(crate) fn is_paused(&self) -> bool {
-        self.control.paused.load(Ordering::Acquire)
+        self.intake.is_paused()
     }
 
     pub(crate) fn is_completed(&self) -> bool {
-        self.control.closed.load(Ordering::Acquire)
+        self.intake.is_closed()
     }
 
     pub(crate) fn set_max_concurrency(&self, n: usize) -> Result<(), ConcurrencyError> {
@@ -414,8 +341,7 @@ where
     }
 
     pub(crate) fn pending_count(&self) -> usize {
-        let in_flight = self.control.in_flight.load(Ordering::Acquire);
-        in_flight.saturating_sub(self.active_count())
+        self.intake.in_flight().saturating_sub(self.active_count())
     }
 
     pub(crate) fn totals(&self) -> Totals {

@@ -4,12 +4,15 @@ mod core;
 mod for_each;
 mod gate;
 mod guard;
+mod intake;
 mod outcome;
 mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::{ConcurrencyError, Totals};
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+#[cfg(loom)]
+pub use intake::Intake;
 pub use outcome::{BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
 pub use work::{WorkCoordinator, WorkCoordinatorBuilder};
 

@@ -177,9 +177,8 @@ where
         Fut::Output: BodyOutput<Error = E>,
     {
         let coordinator = Self::new(rt, body, options)?;
-        let core = coordinator.core.clone();
         // The feeder counts as in flight until the stream ends, so `drain` waits for it.
-        let feeding = core.hold();
+        let core = Core::hold(&coordinator.core);
         coordinator.core.rt.spawn(async move {
             let mut stream = core::pin::pin!(stream);
             while let Some(item) = stream.next().await {
@@ -188,7 +187,6 @@ where
                 }
             }
             core.complete();
-            drop(feeding);
         });
         Ok(coordinator)
     }
