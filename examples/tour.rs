@@ -19,10 +19,10 @@ async fn job(n: u32, _ctx: OpContext) -> Result<(), JobError> {
     // Jobs take 1 to 7 ms.
     Smol.sleep(Duration::from_millis(u64::from(1 + n % 7)))
         .await;
-    if n % 29 == 0 {
+    if n.is_multiple_of(29) {
         panic!("job {n}: corrupt record");
     }
-    if n % 17 == 0 {
+    if n.is_multiple_of(17) {
         return Err(JobError::UpstreamTimedOut);
     }
     Ok(())

@@ -68,10 +68,10 @@ fn work_coordinator_items_allocate_nothing_after_warm_up() {
     let coordinator = WorkCoordinator::new(
         executor.clone(),
         |n: u64, _: OpContext| async move {
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 future::yield_now().await;
             }
-            if n % 10 == 0 { Err(n) } else { Ok(()) }
+            if n.is_multiple_of(10) { Err(n) } else { Ok(()) }
         },
         Options::default()
             .max_concurrency(8)
@@ -102,7 +102,7 @@ fn for_each_items_allocate_only_its_fixed_setup() {
             0..items,
             &options,
             |n: u64, _: OpContext| async move {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     future::yield_now().await;
                 }
             },

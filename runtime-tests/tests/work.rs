@@ -55,10 +55,10 @@ fn nothing_is_lost<E: Executor>(exec: E) {
             rt,
             |n: u32, _: OpContext| async move {
                 futures_lite::future::yield_now().await;
-                if n % 11 == 0 {
+                if n.is_multiple_of(11) {
                     panic!("item {n} panicked");
                 }
-                if n % 7 == 0 { Err(n) } else { Ok(()) }
+                if n.is_multiple_of(7) { Err(n) } else { Ok(()) }
             },
             Options::default()
                 .max_concurrency(3)

@@ -1,7 +1,6 @@
 //! The concurrency gate: how many bodies may run, changeable at run time.
 
-use event_listener::{Event, listener};
-
+use super::wakeup::Wakeup;
 use crate::sync::{AtomicU64, Ordering};
 
 /// Admits at most `limit` holders at once; `limit` can be lowered or raised while held.
@@ -13,7 +12,7 @@ pub(crate) struct Gate {
     /// `limit << 32 | running`; CASed by `try_acquire` and `set_limit`, decremented by `release`.
     word: AtomicU64,
     /// Notified when a holder leaves or the limit rises.
-    opened: Event,
+    opened: Wakeup,
 }
 
 const RUNNING_MASK: u64 = u32::MAX as u64;
@@ -22,7 +21,7 @@ impl Gate {
     pub(crate) fn new(limit: u32) -> Self {
         Self {
             word: AtomicU64::new(u64::from(limit) << 32),
-            opened: Event::new(),
+            opened: Wakeup::new(),
         }
     }
 
@@ -45,24 +44,15 @@ impl Gate {
     /// Waits for admission; gives up (returning `false`) as soon as `abort()` holds.
     /// Whoever makes `abort()` true must call [`open_all`](Self::open_all).
     pub(crate) async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
-        loop {
-            if abort() {
-                return false;
-            }
-            if self.try_acquire() {
-                return true;
-            }
-            listener!(self.opened => opened);
-            // Re-check after listening, so a release between the check and the listen
-            // is not missed.
-            if abort() {
-                return false;
-            }
-            if self.try_acquire() {
-                return true;
-            }
-            opened.await;
-        }
+        self.opened
+            .until(|| {
+                if abort() {
+                    Some(false)
+                } else {
+                    self.try_acquire().then_some(true)
+                }
+            })
+            .await
     }
 
     pub(crate) fn release(&self) {

@@ -1,8 +1,8 @@
 //! The intake: accepted items waiting for a worker, and the count that `drain` waits on.
 //!
 //! Items wait in a bounded queue (Vyukov's bounded MPMC array queue, as implemented by
-//! `concurrent-queue`); waiters park on `event-listener` events with stack listeners, so
-//! neither side allocates or polls.
+//! `concurrent-queue`); waiters park on [`Wakeup`]s, so neither side allocates or polls,
+//! and a notify with nobody waiting costs a fence and a load.
 //!
 //! Invariants (checked by the `intake` loom model):
 //! * `in_flight` counts every accepted item until it is settled, and is raised *before*
@@ -12,8 +12,8 @@
 //!   item pushed in between and leave it queued forever.
 
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
-use event_listener::{Event, listener};
 
+use super::wakeup::Wakeup;
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 
 /// See the module docs.
@@ -24,11 +24,11 @@ pub struct Intake<T> {
     /// Accepted items not yet settled (plus holds, see `hold`).
     in_flight: AtomicUsize,
     /// An item was queued, the intake closed, or it resumed.
-    work: Event,
+    work: Wakeup,
     /// Room appeared (an item was taken, or an operation freed its slot), or it closed.
-    room: Event,
+    room: Wakeup,
     /// `in_flight` reached zero.
-    idle: Event,
+    idle: Wakeup,
 }
 
 impl<T> Intake<T> {
@@ -38,9 +38,9 @@ impl<T> Intake<T> {
             queue: ConcurrentQueue::bounded(capacity),
             paused: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
-            work: Event::new(),
-            room: Event::new(),
-            idle: Event::new(),
+            work: Wakeup::new(),
+            room: Wakeup::new(),
+            idle: Wakeup::new(),
         }
     }
 
@@ -78,16 +78,7 @@ impl<T> Intake<T> {
     /// The next item, waiting while the queue is empty or paused (`stop_pausing()` true
     /// overrides a pause); `None` once the intake is closed and empty.
     pub async fn next(&self, stop_pausing: impl Fn() -> bool) -> Option<T> {
-        loop {
-            if let Some(next) = self.poll(&stop_pausing) {
-                return next;
-            }
-            listener!(self.work => more);
-            if let Some(next) = self.poll(&stop_pausing) {
-                return next;
-            }
-            more.await;
-        }
+        self.work.until(|| self.poll(&stop_pausing)).await
     }
 
     /// `Some(Some(item))`: work; `Some(None)`: closed and empty; `None`: wait.
@@ -112,17 +103,8 @@ impl<T> Intake<T> {
 
     /// Retries `attempt` until it stops answering `None` ("no room"), waiting for room
     /// between tries.
-    pub async fn with_room<R>(&self, mut attempt: impl FnMut() -> Option<R>) -> R {
-        loop {
-            if let Some(done) = attempt() {
-                return done;
-            }
-            listener!(self.room => room);
-            if let Some(done) = attempt() {
-                return done;
-            }
-            room.await;
-        }
+    pub async fn with_room<R>(&self, attempt: impl FnMut() -> Option<R>) -> R {
+        self.room.until(attempt).await
     }
 
     /// Tells waiting enqueuers that room may have appeared elsewhere (a freed slot).
@@ -161,16 +143,9 @@ impl<T> Intake<T> {
 
     /// Waits until nothing is in flight.
     pub async fn drain(&self) {
-        loop {
-            if self.in_flight() == 0 {
-                return;
-            }
-            listener!(self.idle => idle);
-            if self.in_flight() == 0 {
-                return;
-            }
-            idle.await;
-        }
+        self.idle
+            .until(|| (self.in_flight() == 0).then_some(()))
+            .await;
     }
 
     /// Stops handing out items until `resume`.

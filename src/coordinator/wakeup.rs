@@ -1,0 +1,66 @@
+//! An event that costs a fence and a load to notify when nobody waits.
+//!
+//! `event-listener` takes a lock on every `notify`, waiter or not, and the hot path
+//! notifies several times per item while almost never having a waiter. A waiter count
+//! in front of the event lets a notifier skip it. The handshake is Dekker's: the waiter
+//! registers its listener, raises the count, fences, then re-checks its condition; the
+//! notifier changes the condition, fences, then reads the count. With both fences
+//! `SeqCst`, either the notifier sees the raised count and notifies the registered
+//! listener, or the waiter's re-check sees the changed condition: a wake-up is never lost.
+
+use event_listener::{Event, listener};
+
+use crate::sync::{AtomicUsize, Ordering, fence};
+
+/// See the module docs.
+pub(crate) struct Wakeup {
+    event: Event,
+    /// Waiters between registering and leaving; raised and lowered by waiters only.
+    waiters: AtomicUsize,
+}
+
+/// Lowers the waiter count when a waiter leaves, even by being dropped mid-wait.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Wakeup {
+    pub(crate) fn new() -> Self {
+        Self {
+            event: Event::new(),
+            waiters: AtomicUsize::new(0),
+        }
+    }
+
+    /// Wakes up to `n` waiters. Call it after changing what they wait for.
+    pub(crate) fn notify(&self, n: usize) {
+        fence(Ordering::SeqCst);
+        // Acquire: a waiter counted here registered its listener before raising the
+        // count (Release), so the notify below reaches it.
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            self.event.notify(n);
+        }
+    }
+
+    /// Resolves with the first `Some` that `check` returns, sleeping between checks
+    /// until notified.
+    pub(crate) async fn until<R>(&self, mut check: impl FnMut() -> Option<R>) -> R {
+        loop {
+            if let Some(done) = check() {
+                return done;
+            }
+            listener!(self.event => notified);
+            self.waiters.fetch_add(1, Ordering::Release);
+            let _waiting = Waiting(&self.waiters);
+            fence(Ordering::SeqCst);
+            if let Some(done) = check() {
+                return done;
+            }
+            notified.await;
+        }
+    }
+}
