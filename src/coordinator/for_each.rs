@@ -287,3 +287,46 @@ pub trait ForEachExt: IntoIterator + Sized {
 }
 
 impl<I: IntoIterator> ForEachExt for I {}
+
+#[cfg(all(test, not(loom), feature = "std"))]
+mod tests {
+    use super::*;
+    use futures_lite::future::{block_on, yield_now};
+
+    /// Bodies finish out of order (item n yields n % 4 times), so slots are refilled
+    /// while others stay pinned mid-flight; under miri this exercises the slot projection.
+    #[test]
+    fn slots_refill_out_of_order_and_every_item_is_counted() {
+        let options = Options::default().max_concurrency(3).max_tracked(4);
+        let summary = block_on(for_each(0..20u32, &options, |n, _: OpContext| async move {
+            for _ in 0..n % 4 {
+                yield_now().await;
+            }
+            if n % 5 == 0 { Err(n) } else { Ok(()) }
+        }))
+        .unwrap();
+        assert_eq!((summary.completed, summary.failed), (16, 4));
+        assert_eq!(summary.recent.len(), 4);
+        assert!(summary.recent.iter().all(|s| s.state.is_finished()));
+    }
+
+    #[test]
+    fn a_panicking_body_is_a_fault_with_its_message_and_the_rest_run_on() {
+        let options = Options::default().max_concurrency(2);
+        let summary = block_on(for_each(0..6u32, &options, |n, _: OpContext| async move {
+            yield_now().await;
+            assert!(n != 3, "item three is bad");
+        }))
+        .unwrap();
+        assert_eq!((summary.completed, summary.failed), (5, 1));
+        let fault = summary
+            .recent
+            .iter()
+            .find(|s| s.state == State::Faulted)
+            .unwrap();
+        match fault.outcome.as_ref().unwrap() {
+            Outcome::Panic(message) => assert_eq!(message.as_str(), "item three is bad"),
+            other => panic!("expected a panic outcome, got {other:?}"),
+        }
+    }
+}
