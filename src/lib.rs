@@ -35,6 +35,7 @@ mod coordinator;
 mod operation;
 mod options;
 pub mod runtime;
+pub mod signal;
 mod slab;
 mod sync;
 mod window;
