@@ -282,7 +282,7 @@ mod tests {
             seed ^= seed << 17;
             (seed % n as u64) as usize
         };
-        for _ in 0..20_000 {
+        for _ in 0..if cfg!(miri) { 200 } else { 20_000 } {
             let pattern: String = (0..next(7))
                 .map(|_| match next(6) {
                     0 => '*',
