@@ -38,6 +38,7 @@ pub mod runtime;
 pub mod signal;
 mod slab;
 mod sync;
+mod wakeup;
 mod window;
 
 pub use coordinator::{

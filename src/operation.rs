@@ -203,16 +203,10 @@ impl OpContext {
 
     /// Completes once the coordinator is cancelled; for racing against in a `select`.
     pub async fn cancelled(&self) {
-        loop {
-            if self.is_cancelled() {
-                return;
-            }
-            event_listener::listener!(self.control.cancel => cancel);
-            if self.is_cancelled() {
-                return;
-            }
-            cancel.await;
-        }
+        self.control
+            .cancel
+            .until(|| self.is_cancelled().then_some(()))
+            .await;
     }
 }
 

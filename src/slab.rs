@@ -46,6 +46,7 @@ use core::time::Duration;
 
 use crate::operation::{OperationId, State};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, spin_hint};
+use crate::wakeup::Wakeup;
 
 pub const FREE: u64 = 0;
 pub const PENDING: u64 = 1;
@@ -188,6 +189,9 @@ pub struct Slab<I, O> {
     slots: Box<[Slot<I, O>]>,
     /// Treiber stack head: `tag << 32 | index` (index `NIL` when empty).
     free_head: AtomicU64,
+    /// Notified each time a slot goes back on the free list, by whoever freed it (an
+    /// evictor, or the last reader out of an evicted slot).
+    freed: Wakeup,
 }
 
 // SAFETY: the slab hands `I` values from the inserting thread to the claiming thread and
@@ -217,6 +221,7 @@ impl<I, O> Slab<I, O> {
         Self {
             slots,
             free_head: AtomicU64::new(u64::from(head)),
+            freed: Wakeup::new(),
         }
     }
 
@@ -412,6 +417,12 @@ impl<I, O> Slab<I, O> {
         });
         drop((input, outcome));
         self.push_free(index);
+        self.freed.notify(1);
+    }
+
+    /// What waits for a free slot listens on.
+    pub fn freed(&self) -> &Wakeup {
+        &self.freed
     }
 
     /// Reads the operation in slot `index` (of generation `expected`, if given) without
@@ -574,6 +585,47 @@ mod tests {
         assert_eq!(slab.word_at(0).phase(), FREE);
         assert_eq!(slab.word_at(0).readers(), 0);
         assert!(slab.insert(String::from("b"), T0).is_ok());
+    }
+
+    /// The last reader out of an evicted slot frees it and wakes whoever waits for a slot.
+    #[test]
+    fn a_slot_freed_by_its_last_reader_wakes_a_waiting_inserter() {
+        extern crate std;
+        use core::task::{Context, Poll, Waker};
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        use std::task::Wake;
+
+        struct CountWakes(AtomicUsize);
+        impl Wake for CountWakes {
+            fn wake(self: alloc::sync::Arc<Self>) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let wakes = alloc::sync::Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+
+        let slab: Slab<String, String> = Slab::new(1);
+        let id = slab.insert(String::from("a"), T0).unwrap();
+        run_to(&slab, id, State::Completed);
+        let mut waiting = core::pin::pin!(
+            slab.freed()
+                .until(|| slab.insert(String::from("b"), T0).ok())
+        );
+        slab.read(id.index(), Some(id.generation()), |_| {
+            slab.transition(id, |w| Ok(w.retired())).unwrap();
+            assert!(
+                waiting.as_mut().poll(&mut cx).is_pending(),
+                "the reader still holds the slot"
+            );
+            assert_eq!(wakes.0.load(SeqCst), 0);
+        });
+        assert_eq!(
+            wakes.0.load(SeqCst),
+            1,
+            "leaving the evicted slot must wake the inserter"
+        );
+        assert!(matches!(waiting.as_mut().poll(&mut cx), Poll::Ready(_)));
     }
 
     #[test]

@@ -310,6 +310,11 @@ impl<I, O> Window<I, O> {
         Ok(input)
     }
 
+    /// What waits for a free slot listens on: notified whenever a slot is freed.
+    pub(crate) fn freed(&self) -> &crate::wakeup::Wakeup {
+        self.slab.freed()
+    }
+
     /// Takes a pending operation back out without recording it (an enqueue that lost a
     /// race for the intake); its slot is free again and its id unknown.
     pub(crate) fn withdraw(&self, id: OperationId) -> Option<I> {

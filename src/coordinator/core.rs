@@ -11,9 +11,9 @@ use alloc::boxed::Box;
 use core::future::Future;
 use core::time::Duration;
 
+use crate::wakeup::Wakeup;
 use atomic_waker::AtomicWaker;
 use concurrent_queue::PushError;
-use event_listener::Event;
 
 use super::gate::Gate;
 use super::guard::{Cancel, Guarded};
@@ -32,7 +32,7 @@ pub(crate) struct Control {
     /// Set once by `cancel`; running bodies are dropped, waiting items cancelled.
     pub(crate) cancelled: AtomicBool,
     /// `cancel` happened (for `OpContext::cancelled`).
-    pub(crate) cancel: Event,
+    pub(crate) cancel: Wakeup,
     /// One per worker: the waker of the body it is running, woken by `cancel`.
     running: Box<[AtomicWaker]>,
     /// Indexed by `ENQUEUED`..`CANCELLED`; only ever incremented.
@@ -50,7 +50,7 @@ impl Control {
             // Options validation keeps both under u32::MAX (slot indices are u32).
             gate: Gate::new(limit as u32),
             cancelled: AtomicBool::new(false),
-            cancel: Event::new(),
+            cancel: Wakeup::new(),
             running: (0..workers).map(|_| AtomicWaker::new()).collect(),
             totals: core::array::from_fn(|_| AtomicU64::new(0)),
         }
@@ -84,6 +84,15 @@ impl<T, E, R> Drop for Hold<T, E, R> {
     fn drop(&mut self) {
         self.0.intake.settle();
     }
+}
+
+/// What a full coordinator ran out of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shortage {
+    /// Places in the intake queue (freed when a worker takes an item).
+    Queue,
+    /// Window slots (freed when an operation is evicted and no reader holds it).
+    Slots,
 }
 
 /// Counts since a coordinator was built. Every accepted item is counted once as
@@ -215,8 +224,6 @@ where
             self.window
                 .inspect(id, self.now(), |snapshot| report(&snapshot));
         }
-        // Finishing may have evicted an operation and freed its slot.
-        self.intake.room_freed();
         self.intake.settle();
     }
 
@@ -228,15 +235,24 @@ where
     }
 
     pub(crate) fn try_enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
+        self.offer(item).map_err(|(refused, _)| refused)
+    }
+
+    /// `try_enqueue`, also saying what a `Full` ran out of, so `enqueue` waits on the
+    /// right wake-up.
+    fn offer(&self, item: T) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
         if self.intake.is_closed() {
-            return Err(EnqueueError::Closed(item));
+            return Err((EnqueueError::Closed(item), Shortage::Queue));
         }
         if self.intake.is_full() {
-            return Err(EnqueueError::Full(item));
+            return Err((EnqueueError::Full(item), Shortage::Queue));
         }
         let id = match self.window.insert(item, self.now()) {
             Ok(id) => id,
-            Err(refused) => return Err(EnqueueError::Full(refused.into_inner())),
+            // Slots run short only while snapshot readers hold evicted slots a moment.
+            Err(refused) => {
+                return Err((EnqueueError::Full(refused.into_inner()), Shortage::Slots));
+            }
         };
         match self.intake.push(id) {
             Ok(()) => {
@@ -250,24 +266,36 @@ where
                     unreachable!("an id that was never pushed is still pending")
                 };
                 Err(match refused {
-                    PushError::Full(_) => EnqueueError::Full(item),
-                    PushError::Closed(_) => EnqueueError::Closed(item),
+                    PushError::Full(_) => (EnqueueError::Full(item), Shortage::Queue),
+                    PushError::Closed(_) => (EnqueueError::Closed(item), Shortage::Queue),
                 })
             }
         }
     }
 
-    pub(crate) async fn enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        let mut item = Some(item);
-        self.intake
-            .with_room(|| match self.try_enqueue(item.take()?) {
-                Err(EnqueueError::Full(back)) => {
-                    item = Some(back);
-                    None
-                }
-                done => Some(done),
-            })
-            .await
+    pub(crate) async fn enqueue(&self, mut item: T) -> Result<OperationId, EnqueueError<T>> {
+        let mut short = Shortage::Queue;
+        loop {
+            // Retry while full of the same thing, waking on whatever frees that thing.
+            let wakeup = match short {
+                Shortage::Queue => self.intake.room(),
+                Shortage::Slots => self.window.freed(),
+            };
+            let mut pending = Some(item);
+            let outcome = wakeup
+                .until(|| match self.offer(pending.take()?) {
+                    Err((EnqueueError::Full(back), again)) if again == short => {
+                        pending = Some(back);
+                        None
+                    }
+                    other => Some(other),
+                })
+                .await;
+            match outcome {
+                Err((EnqueueError::Full(back), other)) => (item, short) = (back, other),
+                done => return done.map_err(|(refused, _)| refused),
+            }
+        }
     }
 
     pub(crate) fn complete(&self) {

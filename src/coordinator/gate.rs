@@ -1,7 +1,7 @@
 //! The concurrency gate: how many bodies may run, changeable at run time.
 
-use super::wakeup::Wakeup;
 use crate::sync::{AtomicU64, Ordering};
+use crate::wakeup::Wakeup;
 
 /// Admits at most `limit` holders at once; `limit` can be lowered or raised while held.
 ///

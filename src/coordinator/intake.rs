@@ -13,8 +13,8 @@
 
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 
-use super::wakeup::Wakeup;
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use crate::wakeup::Wakeup;
 
 /// See the module docs.
 pub struct Intake<T> {
@@ -25,7 +25,7 @@ pub struct Intake<T> {
     in_flight: AtomicUsize,
     /// An item was queued, the intake closed, or it resumed.
     work: Wakeup,
-    /// Room appeared (an item was taken, or an operation freed its slot), or it closed.
+    /// A place in the queue appeared (an item was taken), or the intake closed.
     room: Wakeup,
     /// `in_flight` reached zero.
     idle: Wakeup,
@@ -101,15 +101,9 @@ impl<T> Intake<T> {
         self.queue.pop().ok()
     }
 
-    /// Retries `attempt` until it stops answering `None` ("no room"), waiting for room
-    /// between tries.
-    pub async fn with_room<R>(&self, attempt: impl FnMut() -> Option<R>) -> R {
-        self.room.until(attempt).await
-    }
-
-    /// Tells waiting enqueuers that room may have appeared elsewhere (a freed slot).
-    pub fn room_freed(&self) {
-        self.room.notify(1);
+    /// What waits for a place in the queue listens on.
+    pub fn room(&self) -> &Wakeup {
+        &self.room
     }
 
     /// Refuses all further items; queued ones are still handed out. Returns whether this

@@ -6,7 +6,6 @@ mod gate;
 mod guard;
 mod intake;
 mod outcome;
-mod wakeup;
 mod work;
 
 pub(crate) use self::core::Control;

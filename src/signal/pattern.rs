@@ -11,7 +11,6 @@
 //! more character. Neither allocates.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -205,14 +204,13 @@ impl PatternSet {
 
 impl fmt::Display for PatternSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut joined = String::new();
         for (i, p) in self.patterns.iter().enumerate() {
             if i > 0 {
-                joined.push(',');
+                f.write_str(",")?;
             }
-            joined.push_str(p.as_str());
+            f.write_str(p.as_str())?;
         }
-        f.write_str(&joined)
+        Ok(())
     }
 }
 

@@ -13,7 +13,7 @@ use event_listener::{Event, listener};
 use crate::sync::{AtomicUsize, Ordering, fence};
 
 /// See the module docs.
-pub(crate) struct Wakeup {
+pub struct Wakeup {
     event: Event,
     /// Waiters between registering and leaving; raised and lowered by waiters only.
     waiters: AtomicUsize,
@@ -29,7 +29,7 @@ impl Drop for Waiting<'_> {
 }
 
 impl Wakeup {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             event: Event::new(),
             waiters: AtomicUsize::new(0),
@@ -37,7 +37,7 @@ impl Wakeup {
     }
 
     /// Wakes up to `n` waiters. Call it after changing what they wait for.
-    pub(crate) fn notify(&self, n: usize) {
+    pub fn notify(&self, n: usize) {
         fence(Ordering::SeqCst);
         // Acquire: a waiter counted here registered its listener before raising the
         // count (Release), so the notify below reaches it.
@@ -48,7 +48,7 @@ impl Wakeup {
 
     /// Resolves with the first `Some` that `check` returns, sleeping between checks
     /// until notified.
-    pub(crate) async fn until<R>(&self, mut check: impl FnMut() -> Option<R>) -> R {
+    pub async fn until<R>(&self, mut check: impl FnMut() -> Option<R>) -> R {
         loop {
             if let Some(done) = check() {
                 return done;
