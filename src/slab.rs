@@ -590,10 +590,9 @@ mod tests {
     /// The last reader out of an evicted slot frees it and wakes whoever waits for a slot.
     #[test]
     fn a_slot_freed_by_its_last_reader_wakes_a_waiting_inserter() {
-        extern crate std;
+        use alloc::task::Wake;
+        use core::sync::atomic::{AtomicUsize, Ordering::SeqCst};
         use core::task::{Context, Poll, Waker};
-        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-        use std::task::Wake;
 
         struct CountWakes(AtomicUsize);
         impl Wake for CountWakes {
