@@ -8,7 +8,7 @@
 //! `SeqCst`, either the notifier sees the raised count and notifies the registered
 //! listener, or the waiter's re-check sees the changed condition: a wake-up is never lost.
 
-use event_listener::{Event, listener};
+use event_listener::{Event, IntoNotification, listener};
 
 use crate::sync::{AtomicUsize, Ordering, fence};
 
@@ -29,6 +29,7 @@ impl Drop for Waiting<'_> {
 }
 
 impl Wakeup {
+    /// A wake-up nobody waits on yet.
     pub fn new() -> Self {
         Self {
             event: Event::new(),
@@ -36,13 +37,18 @@ impl Wakeup {
         }
     }
 
-    /// Wakes up to `n` waiters. Call it after changing what they wait for.
+    /// Wakes up to `n` more waiters. Call it after changing what they wait for.
+    ///
+    /// The count is *additional*: `event-listener`'s plain `notify(n)` only makes sure
+    /// `n` listeners are notified in total, so a burst of `notify(1)`s before the first
+    /// woken waiter runs would wake just one waiter, and a burst of queued items would
+    /// be taken one at a time by one worker while the others slept.
     pub fn notify(&self, n: usize) {
         fence(Ordering::SeqCst);
         // Acquire: a waiter counted here registered its listener before raising the
         // count (Release), so the notify below reaches it.
         if self.waiters.load(Ordering::Acquire) > 0 {
-            self.event.notify(n);
+            self.event.notify(n.additional());
         }
     }
 

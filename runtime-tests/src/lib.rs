@@ -35,3 +35,24 @@ async fn async_io_sleep(limit: Duration) {
 
 mod executors;
 pub use executors::{AsyncStdExec, SingleThread, SingleThreadExec, SmolExec, TokioExec};
+
+/// Turns each scenario `fn name<E: Executor>(exec: E)` in the calling test file into
+/// one `#[test]` per executor, in modules `on_smol`, `on_tokio`, `on_async_std` and
+/// `on_single_thread`.
+#[macro_export]
+macro_rules! on_every_executor {
+    ($($scenario:ident),* $(,)?) => {
+        mod on_smol {
+            $(#[test] fn $scenario() { super::$scenario($crate::SmolExec) })*
+        }
+        mod on_tokio {
+            $(#[test] fn $scenario() { super::$scenario($crate::TokioExec::new()) })*
+        }
+        mod on_async_std {
+            $(#[test] fn $scenario() { super::$scenario($crate::AsyncStdExec) })*
+        }
+        mod on_single_thread {
+            $(#[test] fn $scenario() { super::$scenario($crate::SingleThreadExec::new()) })*
+        }
+    };
+}

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use ephemeral::runtime::{ManualClock, Runtime, Timer};
 use ephemeral::{EnqueueError, OpContext, Options, Outcome, State, WorkCoordinator};
-use runtime_tests::{AsyncStdExec, Executor, SingleThreadExec, SmolExec, TokioExec, within};
+use runtime_tests::{Executor, on_every_executor, within};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -328,21 +328,41 @@ fn backpressure_waits_and_refuses_when_full<E: Executor>(exec: E) {
     });
 }
 
-macro_rules! on_every_executor {
-    ($($scenario:ident),* $(,)?) => {
-        mod on_smol {
-            $(#[test] fn $scenario() { super::$scenario(super::SmolExec) })*
+/// Items queued in a burst (no await between them) wake one worker each, so they run
+/// in parallel rather than one at a time on the first worker woken.
+fn a_burst_of_items_wakes_a_worker_for_each<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let (release, wait) = gate();
+        let coordinator = WorkCoordinator::new(
+            rt,
+            move |_: u32, _: OpContext| {
+                let wait = wait.clone();
+                async move {
+                    let _ = wait.recv().await;
+                }
+            },
+            Options::default().max_concurrency(4),
+        )
+        .unwrap();
+        // Let every worker go to sleep on the empty intake first.
+        for _ in 0..50 {
+            futures_lite::future::yield_now().await;
         }
-        mod on_tokio {
-            $(#[test] fn $scenario() { super::$scenario(super::TokioExec::new()) })*
+        for n in 0..4 {
+            coordinator.try_enqueue(n).unwrap();
         }
-        mod on_async_std {
-            $(#[test] fn $scenario() { super::$scenario(super::AsyncStdExec) })*
-        }
-        mod on_single_thread {
-            $(#[test] fn $scenario() { super::$scenario(super::SingleThreadExec::new()) })*
-        }
-    };
+        within(LIMIT, async {
+            while coordinator.active_count() < 4 {
+                futures_lite::future::yield_now().await;
+            }
+        })
+        .await;
+        release.close();
+        coordinator.complete();
+        within(LIMIT, coordinator.drain()).await;
+        assert_eq!(coordinator.totals().completed, 4, "{}", E::NAME);
+    });
 }
 
 on_every_executor!(
@@ -354,4 +374,5 @@ on_every_executor!(
     cancel_ends_running_and_pending,
     dropping_a_busy_coordinator_neither_hangs_nor_leaks,
     backpressure_waits_and_refuses_when_full,
+    a_burst_of_items_wakes_a_worker_for_each,
 );
