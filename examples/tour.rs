@@ -1,7 +1,9 @@
 //! A tour of `ephemeral` on smol: a `WorkCoordinator` runs 300 jobs, at most 8 at a
-//! time; some return errors and some panic. While it works, the tour prints what is
-//! pending, running and failed; at the end it prints the window the coordinator kept,
-//! including a pinned failure that outlived count eviction.
+//! time; some return errors (and raise a signal) and some panic. Halfway through, a
+//! `backpressure.downstream` signal holds new work until it is retracted. While it
+//! works, the tour prints what is pending, running and failed; at the end it prints the
+//! window the coordinator kept, with each operation's signals, including a pinned
+//! failure that outlived count eviction.
 //!
 //! Run it with `cargo run --example tour`.
 
@@ -15,7 +17,7 @@ enum JobError {
     UpstreamTimedOut,
 }
 
-async fn job(n: u32, _ctx: OpContext) -> Result<(), JobError> {
+async fn job(n: u32, ctx: OpContext) -> Result<(), JobError> {
     // Jobs take 1 to 7 ms.
     Smol.sleep(Duration::from_millis(u64::from(1 + n % 7)))
         .await;
@@ -23,6 +25,7 @@ async fn job(n: u32, _ctx: OpContext) -> Result<(), JobError> {
         panic!("job {n}: corrupt record");
     }
     if n.is_multiple_of(17) {
+        ctx.signal("upstream.timeout").expect("the sink has room");
         return Err(JobError::UpstreamTimedOut);
     }
     Ok(())
@@ -47,8 +50,10 @@ fn main() {
             .max_concurrency(8)
             .queue_capacity(64)
             .max_tracked(12)
-            .pin_budget(2);
+            .pin_budget(2)
+            .defer_on("backpressure.*");
         let coordinator = WorkCoordinator::new(Smol, job, options).expect("valid options");
+        let sink = coordinator.signals().clone();
 
         for n in 1..=300 {
             let id = coordinator.enqueue(n).await.expect("open");
@@ -58,6 +63,23 @@ fn main() {
             }
             if n % 40 == 0 {
                 report(&coordinator);
+            }
+            if n == 150 {
+                // Downstream asks for a pause: jobs about to start wait (none polls);
+                // the retract 30 ms later wakes them.
+                sink.raise("backpressure.downstream").expect("room");
+                println!("-- raised backpressure.downstream");
+                let sink = sink.clone();
+                smol::spawn(async move {
+                    Smol.sleep(Duration::from_millis(30)).await;
+                    sink.retract("backpressure.downstream");
+                    println!("-- retracted backpressure.downstream");
+                })
+                .detach();
+                for _ in 0..2 {
+                    Smol.sleep(Duration::from_millis(10)).await;
+                    report(&coordinator);
+                }
             }
         }
         coordinator.complete();
@@ -72,6 +94,12 @@ fn main() {
             "\ndone: {} enqueued = {} completed + {} failed + {} cancelled",
             totals.enqueued, totals.completed, totals.failed, totals.cancelled
         );
+        println!(
+            "signals: {} operations in the window raised upstream.timeout; the sink remembers {} raises; {} jobs were deferred",
+            coordinator.count_signals("upstream.timeout"),
+            sink.count("upstream.timeout"),
+            totals.deferred
+        );
         println!("\nthe window (the last 12 finished, plus the pinned failure):");
         for snap in coordinator.snapshot() {
             let what = match &snap.outcome {
@@ -81,12 +109,14 @@ fn main() {
                 Some(other) => format!("{other:?}"),
                 None => String::new(),
             };
+            let signals: Vec<_> = snap.signals.iter().filter_map(|s| sink.name(*s)).collect();
             println!(
-                "  {:<9} {:<10} {:>8.2?} {:<7} {what}",
+                "  {:<9} {:<10} {:>8.2?} {:<7} {what:<28} {}",
                 snap.id.to_string(),
                 format!("{:?}", snap.state),
                 snap.duration().unwrap_or_default(),
                 if snap.pinned { "pinned" } else { "" },
+                signals.join(","),
             );
         }
         let failed = coordinator.failed();

@@ -32,6 +32,7 @@
 extern crate alloc;
 
 mod coordinator;
+mod marks;
 mod operation;
 mod options;
 pub mod runtime;
@@ -46,6 +47,7 @@ pub use coordinator::{
     PANIC_MESSAGE_CAPACITY, PanicMessage, Summary, Totals, WorkCoordinator, WorkCoordinatorBuilder,
     for_each, for_each_spawned, for_each_stream,
 };
+pub use marks::{OPERATION_SIGNALS, OperationSignals};
 pub use operation::{OpContext, OperationId, Snapshot, State};
 pub use options::{Options, OptionsError};
 pub use window::{FinishError, InsertError, Window, WindowError};
@@ -59,6 +61,11 @@ struct ReadmeDoctests;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::coordinator::Intake;
+    pub use crate::coordinator::{Admission, Intake, Signals};
+    pub use crate::marks::Marks;
+    pub use crate::signal::dispatch::Dispatch;
+    pub use crate::signal::history::History;
+    pub use crate::signal::listeners::Listeners;
     pub use crate::slab::{COMPLETED, FREE, Refused, Slab, Word};
+    pub use crate::wakeup::Wakeup;
 }

@@ -4,6 +4,8 @@ use core::fmt;
 use core::num::NonZeroU64;
 use core::time::Duration;
 
+use crate::signal::{Signal, SignalSink, TableError};
+
 /// Names one operation for as long as it is tracked, and never another one afterwards.
 ///
 /// An id packs the index of the slot that holds the operation (low 32 bits) and that
@@ -137,6 +139,9 @@ pub struct Snapshot<O> {
     pub started_at: Option<Duration>,
     /// When it reached its terminal state, if it has.
     pub finished_at: Option<Duration>,
+    /// The signals its body raised and did not retract (up to
+    /// [`OPERATION_SIGNALS`](crate::OPERATION_SIGNALS)); handles of the coordinator's sink.
+    pub signals: crate::OperationSignals,
     /// What the operation recorded when it finished, if it has.
     pub outcome: Option<O>,
 }
@@ -199,6 +204,71 @@ impl OpContext {
     /// `.await` anyway; checking lets long synchronous stretches stop early.
     pub fn is_cancelled(&self) -> bool {
         self.control.is_cancelled()
+    }
+
+    /// Raises `name` as this operation: it is recorded on the operation (its snapshot's
+    /// `signals`), raised into the coordinator's sink with this operation's id, and
+    /// reported to the coordinator's `on_signal` and async handlers. Refused only when a
+    /// new name does not fit the sink's table.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, ctx: OpContext| async move {
+    ///         ctx.signal("cache.miss").unwrap();
+    ///         assert!(ctx.has_signal("cache.miss"));
+    ///         ctx.signal("warming").unwrap();
+    ///         assert!(ctx.retract("warming"));
+    ///         assert!(!ctx.has_signal("warming"));
+    ///     }, Options::default()).unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     let snapshot = coordinator.get(id).unwrap();
+    ///     let names: Vec<_> = snapshot.signals.iter().map(|s| coordinator.signals().name(*s).unwrap()).collect();
+    ///     assert_eq!(names, ["cache.miss"]);
+    ///     assert!(coordinator.signals().is_raised("cache.miss"));
+    /// });
+    /// # }
+    /// ```
+    pub fn signal(&self, name: &str) -> Result<Signal, TableError> {
+        self.control.signals.raise_from(self.id, name)
+    }
+
+    /// Retracts `name` from the sink and from this operation's record (see
+    /// [`signal`](Self::signal)). Returns whether it was present in either.
+    pub fn retract(&self, name: &str) -> bool {
+        self.control.signals.retract_from(self.id, name)
+    }
+
+    /// Whether this operation raised `name` and has not retracted it (see
+    /// [`signal`](Self::signal)).
+    pub fn has_signal(&self, name: &str) -> bool {
+        self.control.signals.has(self.id, name)
+    }
+
+    /// The coordinator's sink, to query or raise signals not tied to this operation.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, ctx: OpContext| async move {
+    ///         assert!(ctx.sink().is_raised("maintenance"));
+    ///     }, Options::default()).unwrap();
+    ///     coordinator.signals().raise("maintenance").unwrap();
+    ///     coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 1);
+    /// });
+    /// # }
+    /// ```
+    pub fn sink(&self) -> &SignalSink {
+        self.control.signals.sink()
     }
 
     /// Completes once the coordinator is cancelled; for racing against in a `select`.

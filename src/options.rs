@@ -3,6 +3,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::signal::{PatternSet, SignalSink};
 use crate::slab::MAX_SLOTS;
 
 /// How a coordinator or [`Window`](crate::Window) is sized and how long it remembers.
@@ -41,6 +42,29 @@ pub struct Options {
     pub max_operation_lifetime: Duration,
     /// How many operations may be pinned at once; `None` means a quarter of `max_tracked`.
     pub pin_budget: Option<usize>,
+    /// The sink the coordinator raises into and gates on; share one between
+    /// coordinators to let them see each other's signals. `None`: a sink of its own.
+    pub signals: Option<SignalSink>,
+    /// While a signal matching these is present, items about to start are cancelled
+    /// instead (their outcome names the signal).
+    pub cancel_on: PatternSet,
+    /// While a signal matching these is present (and none matching `resume_on`), items
+    /// about to start wait, for at most `defer_check_interval x max_defer_attempts`.
+    pub defer_on: PatternSet,
+    /// A present signal matching these overrides `defer_on`.
+    pub resume_on: PatternSet,
+    /// Raising a signal matching these completes the coordinator (as `complete()`).
+    pub drain_on: PatternSet,
+    /// With `max_defer_attempts`, bounds how long one item may be deferred. Deferred
+    /// items are woken by retracts, not by polling at this interval. Default 100 ms.
+    pub defer_check_interval: Duration,
+    /// See `defer_check_interval`. Default 50, as in the original.
+    pub max_defer_attempts: u32,
+    /// How many async signal handlers run at once. Default 4.
+    pub max_concurrent_signal_handlers: usize,
+    /// How many signal events may wait for an async handler; beyond it the oldest is
+    /// dropped and counted. Default 1000.
+    pub max_queued_signals: usize,
 }
 
 impl Default for Options {
@@ -52,6 +76,15 @@ impl Default for Options {
             max_tracked: 200,
             max_operation_lifetime: Duration::from_secs(5 * 60),
             pin_budget: None,
+            signals: None,
+            cancel_on: PatternSet::default(),
+            defer_on: PatternSet::default(),
+            resume_on: PatternSet::default(),
+            drain_on: PatternSet::default(),
+            defer_check_interval: Duration::from_millis(100),
+            max_defer_attempts: 50,
+            max_concurrent_signal_handlers: 4,
+            max_queued_signals: 1000,
         }
     }
 }
@@ -144,6 +177,119 @@ impl Options {
         self
     }
 
+    /// Sets [`signals`](Self::signals), the sink to share.
+    ///
+    /// ```
+    /// use ephemeral::{Options, signal::SignalSink};
+    /// let sink = SignalSink::new();
+    /// let options = Options::default().signals(sink.clone());
+    /// assert_eq!(options.signals, Some(sink));
+    /// ```
+    pub fn signals(mut self, sink: SignalSink) -> Self {
+        self.signals = Some(sink);
+        self
+    }
+
+    /// Sets [`cancel_on`](Self::cancel_on) from a comma-separated list of globs.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().cancel_on("circuit-open, shutting-down");
+    /// assert!(options.cancel_on.matches("shutting-down"));
+    /// ```
+    pub fn cancel_on(mut self, patterns: &str) -> Self {
+        self.cancel_on = PatternSet::parse(patterns);
+        self
+    }
+
+    /// Sets [`defer_on`](Self::defer_on) from a comma-separated list of globs.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().defer_on("backpressure.*");
+    /// assert!(options.defer_on.matches("backpressure.downstream"));
+    /// ```
+    pub fn defer_on(mut self, patterns: &str) -> Self {
+        self.defer_on = PatternSet::parse(patterns);
+        self
+    }
+
+    /// Sets [`resume_on`](Self::resume_on) from a comma-separated list of globs.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().resume_on("priority.override");
+    /// assert!(options.resume_on.matches("priority.override"));
+    /// ```
+    pub fn resume_on(mut self, patterns: &str) -> Self {
+        self.resume_on = PatternSet::parse(patterns);
+        self
+    }
+
+    /// Sets [`drain_on`](Self::drain_on) from a comma-separated list of globs.
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().drain_on("shutdown");
+    /// assert!(options.drain_on.matches("shutdown"));
+    /// ```
+    pub fn drain_on(mut self, patterns: &str) -> Self {
+        self.drain_on = PatternSet::parse(patterns);
+        self
+    }
+
+    /// Sets [`defer_check_interval`](Self::defer_check_interval).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let options = ephemeral::Options::default().defer_check_interval(Duration::from_millis(10));
+    /// assert_eq!(options.max_defer(), Duration::from_millis(500));
+    /// ```
+    pub fn defer_check_interval(mut self, interval: Duration) -> Self {
+        self.defer_check_interval = interval;
+        self
+    }
+
+    /// Sets [`max_defer_attempts`](Self::max_defer_attempts).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// let options = ephemeral::Options::default().max_defer_attempts(3);
+    /// assert_eq!(options.max_defer(), Duration::from_millis(300));
+    /// ```
+    pub fn max_defer_attempts(mut self, attempts: u32) -> Self {
+        self.max_defer_attempts = attempts;
+        self
+    }
+
+    /// The longest one item may be deferred: `defer_check_interval x max_defer_attempts`.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::Options::default().max_defer(), core::time::Duration::from_secs(5));
+    /// ```
+    pub fn max_defer(&self) -> Duration {
+        self.defer_check_interval
+            .saturating_mul(self.max_defer_attempts)
+    }
+
+    /// Sets [`max_concurrent_signal_handlers`](Self::max_concurrent_signal_handlers).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_concurrent_signal_handlers(2);
+    /// assert_eq!(options.max_concurrent_signal_handlers, 2);
+    /// ```
+    pub fn max_concurrent_signal_handlers(mut self, n: usize) -> Self {
+        self.max_concurrent_signal_handlers = n;
+        self
+    }
+
+    /// Sets [`max_queued_signals`](Self::max_queued_signals).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_queued_signals(10);
+    /// assert_eq!(options.max_queued_signals, 10);
+    /// ```
+    pub fn max_queued_signals(mut self, n: usize) -> Self {
+        self.max_queued_signals = n;
+        self
+    }
+
     /// The pin budget in force: the one set, or a quarter of the window.
     ///
     /// ```
@@ -204,6 +350,12 @@ impl Options {
         if self.max_operation_lifetime.is_zero() {
             return Err(OptionsError::ZeroLifetime);
         }
+        if self.max_concurrent_signal_handlers == 0 {
+            return Err(OptionsError::ZeroSignalHandlers);
+        }
+        if self.max_queued_signals == 0 {
+            return Err(OptionsError::ZeroSignalQueue);
+        }
         let pin_budget = self.effective_pin_budget();
         if pin_budget > self.max_tracked {
             return Err(OptionsError::PinBudgetExceedsWindow {
@@ -249,6 +401,10 @@ pub enum OptionsError {
         /// The window size.
         max_tracked: usize,
     },
+    /// `max_concurrent_signal_handlers` is 0: async handlers could never run.
+    ZeroSignalHandlers,
+    /// `max_queued_signals` is 0: no event could reach an async handler.
+    ZeroSignalQueue,
     /// Queue, concurrency, window and pins add up to more slots than an id can index.
     TooManySlots {
         /// The most slots a structure can hold.
@@ -277,6 +433,10 @@ impl fmt::Display for OptionsError {
                 f,
                 "pin budget {pin_budget} is larger than the window (max_tracked {max_tracked})"
             ),
+            Self::ZeroSignalHandlers => {
+                f.write_str("max_concurrent_signal_handlers must be at least 1")
+            }
+            Self::ZeroSignalQueue => f.write_str("max_queued_signals must be at least 1"),
             Self::TooManySlots { max } => write!(
                 f,
                 "queue_capacity + max_concurrency + max_tracked + pin budget exceeds {max} slots"
@@ -318,6 +478,14 @@ mod tests {
         assert_eq!(
             base().max_operation_lifetime(Duration::ZERO).validate(),
             Err(OptionsError::ZeroLifetime)
+        );
+        assert_eq!(
+            base().max_concurrent_signal_handlers(0).validate(),
+            Err(OptionsError::ZeroSignalHandlers)
+        );
+        assert_eq!(
+            base().max_queued_signals(0).validate(),
+            Err(OptionsError::ZeroSignalQueue)
         );
         assert_eq!(
             base().queue_capacity(usize::MAX).validate(),

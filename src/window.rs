@@ -26,12 +26,13 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use crate::marks::Marks;
 use crate::operation::{OperationId, Snapshot, State};
 use crate::options::{Options, OptionsError};
 use crate::slab::{
     CANCELLED, DISPLACED, PINNED, Refused, Slab, View, Word, terminal_phase, to_nanos,
 };
-use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 
 /// A bounded, self-cleaning record of operations: pending, running, and recently finished.
 ///
@@ -61,6 +62,8 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 /// ```
 pub struct Window<I, O> {
     slab: Slab<I, O>,
+    /// The signals each slot's operation raised; shared with the coordinator's bodies.
+    marks: Arc<Marks>,
     /// The ring: cell `t % len` holds the raw id of the operation given completion
     /// ticket `t`, or 0. Written only by `swap` in `place`; read by queries and sweeps.
     cells: Box<[AtomicU64]>,
@@ -199,6 +202,7 @@ impl<I, O> Window<I, O> {
         let slots = options.slot_capacity()?;
         Ok(Self {
             slab: Slab::new(slots),
+            marks: Arc::new(Marks::new(slots)),
             cells: (0..options.max_tracked)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
@@ -328,7 +332,7 @@ impl<I, O> Window<I, O> {
     pub(crate) fn inspect(&self, id: OperationId, now: Duration, f: impl FnOnce(Snapshot<&O>)) {
         self.slab.read(id.index(), Some(id.generation()), |v| {
             if !self.expired(&v, now) {
-                f(snapshot_of(v));
+                f(self.snapshot_of(v));
             }
         });
     }
@@ -541,7 +545,7 @@ impl<I, O> Window<I, O> {
                 // Slot indices fit in u32: the slab is built with at most MAX_SLOTS slots.
                 self.slab.read(index as u32, Some(word.generation()), |v| {
                     if !v.word.is_finished() || v.word.has(DISPLACED) {
-                        f(snapshot_of(v));
+                        f(self.snapshot_of(v));
                     }
                 });
             }
@@ -555,7 +559,7 @@ impl<I, O> Window<I, O> {
             };
             self.slab.read(id.index(), Some(id.generation()), |v| {
                 if !v.word.has(DISPLACED) && !self.expired(&v, now) {
-                    f(snapshot_of(v));
+                    f(self.snapshot_of(v));
                 }
             });
         }
@@ -578,7 +582,7 @@ impl<I, O> Window<I, O> {
         self.expire_if_due(now);
         self.slab
             .read(id.index(), Some(id.generation()), |v| {
-                (!self.expired(&v, now)).then(|| owned(snapshot_of(v)))
+                (!self.expired(&v, now)).then(|| owned(self.snapshot_of(v)))
             })
             .flatten()
     }
@@ -712,6 +716,25 @@ impl<I, O> Window<I, O> {
         !view.word.has(PINNED) && view.finished_at.is_some_and(|at| at + self.lifetime <= now)
     }
 
+    fn snapshot_of<'a>(&self, v: View<'a, O>) -> Snapshot<&'a O> {
+        Snapshot {
+            id: v.id,
+            // `read` only admits live words, whose state is always defined.
+            state: v.word.state().unwrap_or(State::Pending),
+            pinned: v.word.has(PINNED),
+            enqueued_at: v.enqueued_at,
+            started_at: v.started_at,
+            finished_at: v.finished_at,
+            signals: self.marks.get(v.id),
+            outcome: v.outcome,
+        }
+    }
+
+    /// Where bodies record the signals their operations raise.
+    pub(crate) fn marks(&self) -> &Arc<Marks> {
+        &self.marks
+    }
+
     fn peek(&self, id: OperationId) -> Result<Word, WindowError> {
         self.slab
             .read(id.index(), Some(id.generation()), |v| v.word)
@@ -729,19 +752,6 @@ impl<I, O> Window<I, O> {
     }
 }
 
-fn snapshot_of<'a, O>(v: View<'a, O>) -> Snapshot<&'a O> {
-    Snapshot {
-        id: v.id,
-        // `read` only admits live words, whose state is always defined.
-        state: v.word.state().unwrap_or(State::Pending),
-        pinned: v.word.has(PINNED),
-        enqueued_at: v.enqueued_at,
-        started_at: v.started_at,
-        finished_at: v.finished_at,
-        outcome: v.outcome,
-    }
-}
-
 fn owned<O: Clone>(s: Snapshot<&O>) -> Snapshot<O> {
     Snapshot {
         id: s.id,
@@ -750,6 +760,7 @@ fn owned<O: Clone>(s: Snapshot<&O>) -> Snapshot<O> {
         enqueued_at: s.enqueued_at,
         started_at: s.started_at,
         finished_at: s.finished_at,
+        signals: s.signals,
         outcome: s.outcome.cloned(),
     }
 }

@@ -1,18 +1,28 @@
-//! The README's quick start is the code of `examples/quick_start.rs`, which CI compiles
-//! and runs; this keeps the two from drifting apart.
+//! The README's code blocks are the code of examples CI compiles and runs
+//! (`examples/quick_start.rs`, `examples/signals.rs`); this keeps them from drifting apart.
+
+/// The part of `example` between `// --- {marker} ---` and `// --- end ---`.
+fn quoted<'a>(example: &'a str, marker: &str) -> &'a str {
+    let open = format!("// --- {marker} ---\n");
+    let start = example.find(&open).expect("start marker") + open.len();
+    let end = example.find("// --- end ---").expect("end marker");
+    &example[start..end]
+}
 
 #[test]
 fn readme_quick_start_is_the_compiled_example() {
-    let example = include_str!("../examples/quick_start.rs");
-    let readme = include_str!("../README.md");
-    let start = example
-        .find("// --- quick start ---\n")
-        .expect("start marker")
-        + "// --- quick start ---\n".len();
-    let end = example.find("// --- end ---").expect("end marker");
-    let code = &example[start..end];
+    let code = quoted(include_str!("../examples/quick_start.rs"), "quick start");
     assert!(
-        readme.contains(code),
+        include_str!("../README.md").contains(code),
         "README.md must quote examples/quick_start.rs between its markers verbatim"
+    );
+}
+
+#[test]
+fn readme_signals_section_is_the_compiled_example() {
+    let code = quoted(include_str!("../examples/signals.rs"), "signals");
+    assert!(
+        include_str!("../README.md").contains(code),
+        "README.md must quote examples/signals.rs between its markers verbatim"
     );
 }

@@ -8,6 +8,7 @@
 //! allocates; waits use stack listeners.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::future::Future;
 use core::time::Duration;
 
@@ -18,10 +19,13 @@ use concurrent_queue::PushError;
 use super::gate::Gate;
 use super::guard::{Cancel, Guarded};
 use super::intake::Intake;
+use super::signals::{Admission, OnSignal, Signals};
 use super::{BodyOutput, CancelCause, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId, Snapshot, State};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::signal::dispatch::Dispatch;
+use crate::signal::{Signal, SignalEvent, Subscription};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
 use crate::window::Window;
 
@@ -37,6 +41,8 @@ pub(crate) struct Control {
     running: Box<[AtomicWaker]>,
     /// Indexed by `ENQUEUED`..`CANCELLED`; only ever incremented.
     totals: [AtomicU64; 4],
+    /// Raising from bodies, and the gate before they start.
+    pub(crate) signals: Signals,
 }
 
 const ENQUEUED: usize = 0;
@@ -45,7 +51,7 @@ const FAILED: usize = 2;
 const CANCELLED: usize = 3;
 
 impl Control {
-    pub(crate) fn new(limit: usize, workers: usize) -> Self {
+    pub(crate) fn new(limit: usize, workers: usize, signals: Signals) -> Self {
         Self {
             // Options validation keeps both under u32::MAX (slot indices are u32).
             gate: Gate::new(limit as u32),
@@ -53,6 +59,7 @@ impl Control {
             cancel: Wakeup::new(),
             running: (0..workers).map(|_| AtomicWaker::new()).collect(),
             totals: core::array::from_fn(|_| AtomicU64::new(0)),
+            signals,
         }
     }
 
@@ -110,21 +117,89 @@ pub struct Totals {
     pub completed: u64,
     /// Operations whose body returned an error or panicked.
     pub failed: u64,
-    /// Operations cancelled before or while running.
+    /// Operations cancelled before or while running (by the coordinator or a signal).
     pub cancelled: u64,
+    /// Operations that were deferred by a `defer_on` signal before they ran.
+    pub deferred: u64,
+    /// Signal events dropped from the async handlers' full queue (oldest first).
+    pub dropped_signals: u64,
 }
 
 /// Called with each operation's snapshot as it becomes terminal.
 pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>;
 
+/// The callbacks a coordinator builder collects, the same for every coordinator.
+pub(crate) struct Hooks<E> {
+    on_finalized: Option<Finalized<E>>,
+    on_signal: Option<OnSignal>,
+    /// Present once async handlers were spawned for it.
+    dispatch: Option<Arc<Dispatch>>,
+}
+
+impl<E> Default for Hooks<E> {
+    fn default() -> Self {
+        Self {
+            on_finalized: None,
+            on_signal: None,
+            dispatch: None,
+        }
+    }
+}
+
+impl<E> Hooks<E> {
+    pub(crate) fn on_finalized(
+        &mut self,
+        report: impl Fn(&Snapshot<&Outcome<E>>) + Send + Sync + 'static,
+    ) {
+        self.on_finalized = Some(Box::new(report));
+    }
+
+    pub(crate) fn on_signal(&mut self, report: impl Fn(&SignalEvent) + Send + Sync + 'static) {
+        self.on_signal = Some(Box::new(report));
+    }
+
+    /// Spawns `options.max_concurrent_signal_handlers` tasks running `handler`.
+    pub(crate) fn on_signal_async<S, H, Fut>(&mut self, spawner: &S, options: &Options, handler: H)
+    where
+        S: Spawner,
+        H: Fn(SignalEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        if let Some(old) = self.dispatch.take() {
+            old.close();
+        }
+        // Zero would panic in the queue; validation refuses it at build, which closes this.
+        let dispatch = Arc::new(Dispatch::new(options.max_queued_signals.max(1)));
+        Dispatch::spawn_handlers(
+            &dispatch,
+            spawner,
+            options.max_concurrent_signal_handlers,
+            handler,
+        );
+        self.dispatch = Some(dispatch);
+    }
+}
+
+impl<E> Drop for Hooks<E> {
+    fn drop(&mut self) {
+        // Still here: the build failed, so no coordinator will close the handlers.
+        if let Some(dispatch) = &self.dispatch {
+            dispatch.close();
+        }
+    }
+}
+
 /// Everything a coordinator shares with its workers.
 pub(crate) struct Core<T, E, R> {
     pub(crate) control: Arc<Control>,
     pub(crate) window: Window<T, Outcome<E>>,
-    intake: Intake<OperationId>,
+    /// Shared with the `drain_on` listener, which closes it.
+    intake: Arc<Intake<OperationId>>,
     pub(crate) rt: R,
     ceiling: usize,
     on_finalized: Option<Finalized<E>>,
+    /// Keeps the `drain_on` listener subscribed while the coordinator lives.
+    _drain_on: Option<Subscription>,
 }
 
 impl<T, E, R> Core<T, E, R>
@@ -133,20 +208,28 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    pub(crate) fn new(
-        rt: R,
-        options: &Options,
-        on_finalized: Option<Finalized<E>>,
-    ) -> Result<Self, OptionsError> {
+    pub(crate) fn new(rt: R, options: &Options, mut hooks: Hooks<E>) -> Result<Self, OptionsError> {
         let window = Window::new(options)?;
         let ceiling = options.effective_concurrency_ceiling();
+        let signals = Signals::new(
+            options,
+            window.marks().clone(),
+            hooks.on_signal.take(),
+            hooks.dispatch.take(),
+        );
+        let intake = Arc::new(Intake::new(options.queue_capacity));
+        let closer = intake.clone();
+        let drain_on = signals.drain_on(options, move || {
+            closer.close();
+        });
         Ok(Self {
-            control: Arc::new(Control::new(options.max_concurrency, ceiling)),
+            control: Arc::new(Control::new(options.max_concurrency, ceiling, signals)),
             window,
-            intake: Intake::new(options.queue_capacity),
+            intake,
             rt,
             ceiling,
-            on_finalized,
+            on_finalized: hooks.on_finalized.take(),
+            _drain_on: drain_on,
         })
     }
 
@@ -177,9 +260,15 @@ where
         Fut::Output: BodyOutput<Error = E>,
     {
         let control = &*self.control;
-        while let Some(id) = self.intake.next(|| control.is_cancelled()).await {
+        let stopped = || control.is_cancelled();
+        while let Some(id) = self.intake.next(stopped).await {
+            let admission = control.signals.admit(&self.rt, &control.cancel, stopped);
+            if let Admission::Cancel(signal) = admission.await {
+                self.cancel_pending(id, CancelCause::Signal(signal));
+                continue;
+            }
             if !control.gate.acquire(|| control.is_cancelled()).await {
-                self.cancel_pending(id);
+                self.cancel_pending(id, CancelCause::Coordinator);
                 continue;
             }
             self.run(id, worker, body).await;
@@ -227,8 +316,8 @@ where
         self.intake.settle();
     }
 
-    fn cancel_pending(&self, id: OperationId) {
-        let cancelled = Outcome::Cancelled(CancelCause::Coordinator);
+    fn cancel_pending(&self, id: OperationId, cause: CancelCause) {
+        let cancelled = Outcome::Cancelled(cause);
         if self.window.cancel(id, cancelled, self.now()).is_ok() {
             self.settle(id, State::Cancelled);
         }
@@ -315,12 +404,16 @@ where
             waker.wake();
         }
         while let Some(id) = self.intake.take() {
-            self.cancel_pending(id);
+            self.cancel_pending(id, CancelCause::Coordinator);
         }
+        control.signals.close();
     }
 
+    /// Waits until every accepted item is terminal and the async signal handlers have
+    /// handled what those items raised.
     pub(crate) async fn drain(&self) {
         self.intake.drain().await;
+        self.control.signals.handled().await;
     }
 
     /// Keeps `drain` waiting until the returned guard is dropped (a feeder still running).
@@ -379,7 +472,48 @@ where
             completed: c.total(COMPLETED),
             failed: c.total(FAILED),
             cancelled: c.total(CANCELLED),
+            deferred: c.signals.deferred(),
+            dropped_signals: c.signals.dropped(),
         }
+    }
+
+    /// Whether an operation in the window raised `name` and has not retracted it.
+    pub(crate) fn has_signal(&self, name: &str) -> bool {
+        let Some(signal) = self.control.signals.sink().table().lookup(name) else {
+            return false;
+        };
+        let mut found = false;
+        self.window
+            .visit(self.now(), |s| found |= s.signals.contains(&signal));
+        found
+    }
+
+    /// How many operations in the window raised `name` and have not retracted it.
+    pub(crate) fn count_signals(&self, name: &str) -> usize {
+        let Some(signal) = self.control.signals.sink().table().lookup(name) else {
+            return 0;
+        };
+        let mut n = 0;
+        self.window.visit(self.now(), |s| {
+            n += usize::from(s.signals.contains(&signal))
+        });
+        n
+    }
+
+    /// Each signal raised by an operation in the window that matches `patterns`, with
+    /// the operation, in window order.
+    pub(crate) fn signals_matching(&self, patterns: &str) -> Vec<(OperationId, Signal)> {
+        let patterns = crate::signal::PatternSet::parse(patterns);
+        let sink = self.control.signals.sink();
+        let mut found = Vec::new();
+        self.window.visit(self.now(), |s| {
+            for signal in s.signals.iter() {
+                if sink.name(*signal).is_some_and(|n| patterns.matches(n)) {
+                    found.push((s.id, *signal));
+                }
+            }
+        });
+        found
     }
 }
 

@@ -17,6 +17,7 @@ use pin_project_lite::pin_project;
 
 use super::core::{Control, Totals};
 use super::guard::Guarded;
+use super::signals::Signals;
 use super::{BodyOutput, Outcome, WorkCoordinator};
 use crate::operation::{OpContext, OperationId, Snapshot, State};
 use crate::options::{Options, OptionsError};
@@ -110,7 +111,8 @@ where
 {
     let window: Window<(), Outcome<<Fut::Output as BodyOutput>::Error>> = Window::new(options)?;
     let width = options.max_concurrency;
-    let control = Arc::new(Control::new(width, 0));
+    let signals = Signals::new(options, window.marks().clone(), None, None);
+    let control = Arc::new(Control::new(width, 0, signals));
     let mut slots: Slots<'_, Fut> = Box::into_pin((0..width).map(|_| None).collect());
     let mut stream = core::pin::pin!(stream);
     let mut exhausted = false;

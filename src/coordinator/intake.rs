@@ -75,6 +75,25 @@ impl<T> Intake<T> {
         }
     }
 
+    /// Accepts `item` even when full by dropping the oldest waiting item, which is
+    /// settled and handed back. Refused (and handed back) only when closed.
+    pub fn force_push(&self, item: T) -> Result<Option<T>, T> {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        match self.queue.force_push(item) {
+            Ok(displaced) => {
+                if displaced.is_some() {
+                    self.settle();
+                }
+                self.work.notify(1);
+                Ok(displaced)
+            }
+            Err(refused) => {
+                self.settle();
+                Err(refused.into_inner())
+            }
+        }
+    }
+
     /// The next item, waiting while the queue is empty or paused (`stop_pausing()` true
     /// overrides a pause); `None` once the intake is closed and empty.
     pub async fn next(&self, stop_pausing: impl Fn() -> bool) -> Option<T> {

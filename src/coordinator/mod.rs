@@ -6,14 +6,20 @@ mod gate;
 mod guard;
 mod intake;
 mod outcome;
+mod signals;
 mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::{ConcurrencyError, Totals};
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+pub(crate) use guard::Guarded;
 #[cfg(loom)]
 pub use intake::Intake;
+#[cfg(not(loom))]
+pub(crate) use intake::Intake;
 pub use outcome::{BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
+#[cfg(loom)]
+pub use signals::{Admission, Signals};
 pub use work::{WorkCoordinator, WorkCoordinatorBuilder};
 
 /// Why an item was not accepted; the item comes back inside.

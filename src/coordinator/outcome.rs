@@ -64,6 +64,9 @@ impl<E> Outcome<E> {
 pub enum CancelCause {
     /// The coordinator was cancelled (or dropped).
     Coordinator,
+    /// A signal matching the coordinator's `cancel_on` was present when the item was
+    /// about to start; its body never ran.
+    Signal(crate::signal::Signal),
 }
 
 /// A panic's message, truncated to [`PANIC_MESSAGE_CAPACITY`] bytes.

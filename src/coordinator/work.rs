@@ -1,6 +1,5 @@
 //! `WorkCoordinator`: a long-lived, bounded, observable work queue.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
@@ -8,11 +7,12 @@ use core::future::Future;
 
 use futures_lite::{Stream, StreamExt};
 
-use super::core::{ConcurrencyError, Core, Totals};
+use super::core::{ConcurrencyError, Core, Hooks, Totals};
 use super::{BodyOutput, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId, Snapshot};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::signal::{Signal, SignalEvent, SignalSink};
 use crate::sync::Arc;
 use crate::window::WindowError;
 
@@ -85,7 +85,7 @@ where
 pub struct WorkCoordinatorBuilder<E, R> {
     rt: R,
     options: Options,
-    on_finalized: Option<super::core::Finalized<E>>,
+    hooks: Hooks<E>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> WorkCoordinatorBuilder<E, R> {
@@ -95,7 +95,70 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> WorkCoordinatorBuilder<E, R> 
         mut self,
         report: impl Fn(&Snapshot<&Outcome<E>>) + Send + Sync + 'static,
     ) -> Self {
-        self.on_finalized = Some(Box::new(report));
+        self.hooks.on_finalized(report);
+        self
+    }
+
+    /// Calls `report` with every signal this coordinator's operations raise, on the
+    /// raising body's thread, before the raise returns. Keep it short.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::sync::{Arc, Mutex};
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// let heard = Arc::new(Mutex::new(Vec::new()));
+    /// let log = heard.clone();
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
+    ///         .on_signal(move |event| log.lock().unwrap().push(event.operation_id))
+    ///         .build(|_: u8, ctx: OpContext| async move { ctx.signal("seen").unwrap(); })
+    ///         .unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(*heard.lock().unwrap(), [Some(id)]);
+    /// });
+    /// # }
+    /// ```
+    pub fn on_signal(mut self, report: impl Fn(&SignalEvent) + Send + Sync + 'static) -> Self {
+        self.hooks.on_signal(report);
+        self
+    }
+
+    /// Runs `handler` on every signal this coordinator's operations raise, as tasks on
+    /// the coordinator's spawner: at most `max_concurrent_signal_handlers` at once, from
+    /// a queue of `max_queued_signals` where overflow drops the oldest event (counted in
+    /// [`Totals::dropped_signals`]). The raise never waits for it; `drain` does.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// let handled = Arc::new(AtomicUsize::new(0));
+    /// let count = handled.clone();
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
+    ///         .on_signal_async(move |_event| {
+    ///             let count = count.clone();
+    ///             async move { count.fetch_add(1, Ordering::SeqCst); }
+    ///         })
+    ///         .build(|_: u8, ctx: OpContext| async move { ctx.signal("audit").unwrap(); })
+    ///         .unwrap();
+    ///     for n in 0..10 { coordinator.enqueue(n).await.unwrap(); }
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    /// });
+    /// assert_eq!(handled.load(Ordering::SeqCst), 10);
+    /// # }
+    /// ```
+    pub fn on_signal_async<H, Fut>(mut self, handler: H) -> Self
+    where
+        H: Fn(SignalEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        self.hooks.on_signal_async(&self.rt, &self.options, handler);
         self
     }
 
@@ -107,7 +170,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> WorkCoordinatorBuilder<E, R> 
         Fut: Future + Send,
         Fut::Output: BodyOutput<Error = E>,
     {
-        let core = Arc::new(Core::new(self.rt, &self.options, self.on_finalized)?);
+        let core = Arc::new(Core::new(self.rt, &self.options, self.hooks)?);
         Core::spawn_workers(&core, body);
         Ok(WorkCoordinator { core })
     }
@@ -143,7 +206,7 @@ where
         WorkCoordinatorBuilder {
             rt,
             options,
-            on_finalized: None,
+            hooks: Hooks::default(),
         }
     }
 
@@ -346,6 +409,57 @@ where
     /// Removes a finished operation from the window now.
     pub fn evict(&self, id: OperationId) -> Result<(), WindowError> {
         self.core.window.evict(id)
+    }
+
+    /// The sink this coordinator raises into and gates on (`Options::signals`, or its own).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol, signal::SignalSink};
+    ///
+    /// let sink = SignalSink::new();
+    /// let coordinator = WorkCoordinator::new(Smol, |_: u8, _: OpContext| async {}, Options::default().signals(sink.clone())).unwrap();
+    /// assert_eq!(coordinator.signals(), &sink);
+    /// # }
+    /// ```
+    pub fn signals(&self) -> &SignalSink {
+        self.core.control.signals.sink()
+    }
+
+    /// Whether an operation still in the window raised `name` (and did not retract it).
+    /// Answers follow the window: an evicted operation's signals no longer count.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, |n: u32, ctx: OpContext| async move {
+    ///         if n % 2 == 0 { ctx.signal("even").unwrap(); }
+    ///     }, Options::default().max_tracked(10)).unwrap();
+    ///     for n in 0..10 { coordinator.enqueue(n).await.unwrap(); }
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.has_signal("even"));
+    ///     assert_eq!(coordinator.count_signals("even"), 5);
+    ///     assert_eq!(coordinator.signals_matching("ev*").len(), 5);
+    ///     assert!(!coordinator.has_signal("odd"));
+    /// });
+    /// # }
+    /// ```
+    pub fn has_signal(&self, name: &str) -> bool {
+        self.core.has_signal(name)
+    }
+
+    /// How many operations in the window raised `name` (see [`has_signal`](Self::has_signal)).
+    pub fn count_signals(&self, name: &str) -> usize {
+        self.core.count_signals(name)
+    }
+
+    /// Every signal matching `patterns` (globs, comma-separated) raised by an operation
+    /// in the window, with that operation's id (see [`has_signal`](Self::has_signal)).
+    pub fn signals_matching(&self, patterns: &str) -> Vec<(OperationId, Signal)> {
+        self.core.signals_matching(patterns)
     }
 }
 

@@ -1,11 +1,24 @@
 //! Signals: named, observable facts that operations raise and coordinators react to.
 //!
-//! This module so far holds the [`SignalTable`] (interned names, presence bits, last
-//! raise times) and the glob [`Pattern`]s that select signals by name; the sink, its
-//! history and handler dispatch follow.
+//! A [`SignalSink`] holds them: names interned into a [`SignalTable`], presence as an
+//! atomic bitset (raise sets, retract clears, `max_age` expires), a bounded history of
+//! [`SignalEvent`]s with glob [`Pattern`] queries, and listeners. Coordinators raise into a
+//! sink from their bodies ([`OpContext::signal`](crate::OpContext::signal)) and gate
+//! intake on it (`cancel_on`, `defer_on`, `resume_on`, `drain_on` in
+//! [`Options`](crate::Options)).
 
+pub(crate) mod dispatch;
+mod event;
+pub(crate) mod history;
+pub(crate) mod listeners;
+mod mask;
 mod pattern;
+mod sink;
 mod table;
 
+pub use event::SignalEvent;
+pub use listeners::Listener;
+pub use mask::SignalMask;
 pub use pattern::{Pattern, PatternSet};
+pub use sink::{SignalName, SignalSink, SinkBuilder, SubscribeError, Subscription};
 pub use table::{Signal, SignalTable, TableError};

@@ -38,6 +38,11 @@ impl Signal {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The handle at `index` (for storage that packs handles into words).
+    pub(crate) fn from_index(index: u32) -> Self {
+        Self(index)
+    }
 }
 
 /// Why a name could not be interned.
@@ -60,6 +65,8 @@ pub enum TableError {
     },
     /// Signal names cannot be empty.
     EmptyName,
+    /// A [`Signal`] handle from another, larger table.
+    UnknownHandle,
 }
 
 impl fmt::Display for TableError {
@@ -67,6 +74,7 @@ impl fmt::Display for TableError {
         match self {
             Self::Full { capacity } => write!(f, "the signal table is full ({capacity} names)"),
             Self::EmptyName => f.write_str("a signal name cannot be empty"),
+            Self::UnknownHandle => f.write_str("the signal handle belongs to another table"),
         }
     }
 }
@@ -241,6 +249,11 @@ impl SignalTable {
     pub fn is_raised(&self, signal: Signal) -> bool {
         self.bit(signal)
             .is_some_and(|(word, bit)| word.load(Ordering::Acquire) & bit != 0)
+    }
+
+    /// Word `w` of the presence bitset (bit `i % 64` of word `i / 64` is signal `i`).
+    pub(crate) fn presence(&self, w: usize) -> u64 {
+        self.present[w].load(Ordering::Acquire)
     }
 
     /// When `signal` was last raised, if ever.

@@ -1,0 +1,327 @@
+//! The signal suite (DESIGN.md C5, C8): deferral and resumption, cancel-on-signal, a
+//! shared sink, the async handler bound and drain-on-signal, run on every executor.
+
+use core::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use ephemeral::runtime::{ManualClock, Runtime, Timer};
+use ephemeral::signal::SignalSink;
+use ephemeral::{CancelCause, EnqueueError, OpContext, Options, Outcome, State, WorkCoordinator};
+use runtime_tests::{Executor, on_every_executor, within};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Lets other tasks run a while (on any executor, including a single thread).
+async fn settle() {
+    for _ in 0..50 {
+        futures_lite::future::yield_now().await;
+    }
+}
+
+/// The README's backpressure scenario. Time is a `ManualClock` that never moves, so the
+/// deferral bound never passes and no timer fires: if the retract did not wake the
+/// deferred workers, this would hang until `within` fails it.
+fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
+    let rt = Runtime {
+        spawner: exec.rt(),
+        timer: ManualClock::new(),
+    };
+    exec.block_on(async move {
+        let sink = SignalSink::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = ran.clone();
+        let coordinator = WorkCoordinator::new(
+            rt,
+            move |_: u32, _: OpContext| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, SeqCst);
+                }
+            },
+            Options::default()
+                .max_concurrency(2)
+                .signals(sink.clone())
+                .defer_on("backpressure.*"),
+        )
+        .unwrap();
+        sink.raise("backpressure.downstream").unwrap();
+        within(LIMIT, async {
+            coordinator.enqueue_many(0..6).await.unwrap();
+            settle().await;
+            assert_eq!(ran.load(SeqCst), 0, "{}: deferred work ran", E::NAME);
+            assert!(sink.retract("backpressure.downstream"));
+            coordinator.complete();
+            coordinator.drain().await;
+        })
+        .await;
+        let totals = coordinator.totals();
+        assert_eq!((ran.load(SeqCst), totals.completed), (6, 6), "{}", E::NAME);
+        assert!(
+            (1..=2).contains(&totals.deferred),
+            "{}: each of the two workers defers at most its own item, got {}",
+            E::NAME,
+            totals.deferred
+        );
+    });
+}
+
+/// C5: a present `cancel_on` signal cancels items before their bodies start, and the
+/// cancelled operation names the signal.
+fn circuit_open_cancels_new_work_with_the_signal<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = ran.clone();
+        let coordinator = WorkCoordinator::new(
+            rt,
+            move |_: u32, _: OpContext| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, SeqCst);
+                }
+            },
+            Options::default()
+                .max_concurrency(2)
+                .cancel_on("circuit-open, shutting-down"),
+        )
+        .unwrap();
+        let open = coordinator.signals().raise("circuit-open").unwrap();
+        let mut ids = Vec::new();
+        within(LIMIT, async {
+            for n in 0..4 {
+                ids.push(coordinator.enqueue(n).await.unwrap());
+            }
+            coordinator.drain().await;
+            coordinator.signals().retract("circuit-open");
+            ids.push(coordinator.enqueue(4).await.unwrap());
+            coordinator.complete();
+            coordinator.drain().await;
+        })
+        .await;
+        assert_eq!(
+            ran.load(SeqCst),
+            1,
+            "{}: only the item after the retract ran",
+            E::NAME
+        );
+        for id in &ids[..4] {
+            let snap = coordinator.get(*id).unwrap();
+            assert_eq!(snap.state, State::Cancelled);
+            assert_eq!(snap.started_at, None, "its body never started");
+            assert_eq!(
+                snap.outcome,
+                Some(Outcome::Cancelled(CancelCause::Signal(open)))
+            );
+        }
+        assert_eq!(coordinator.get(ids[4]).unwrap().state, State::Completed);
+        assert_eq!(coordinator.totals().cancelled, 4);
+    });
+}
+
+/// One sink, two coordinators: what the first one's bodies raise steers the second.
+fn one_sink_steers_two_coordinators<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let sink = SignalSink::new();
+        let upstream = WorkCoordinator::new(
+            rt.clone(),
+            |n: u32, ctx: OpContext| async move {
+                ctx.signal(if n == 3 {
+                    "quota.exhausted"
+                } else {
+                    "upstream.ok"
+                })
+                .unwrap();
+            },
+            Options::default().max_concurrency(2).signals(sink.clone()),
+        )
+        .unwrap();
+        let downstream = WorkCoordinator::new(
+            rt,
+            |_: u32, _: OpContext| async {},
+            Options::default()
+                .max_concurrency(2)
+                .signals(sink.clone())
+                .cancel_on("quota.*"),
+        )
+        .unwrap();
+        within(LIMIT, async {
+            upstream.enqueue_many(0..5).await.unwrap();
+            upstream.complete();
+            upstream.drain().await;
+            downstream.enqueue_many(0..3).await.unwrap();
+            downstream.complete();
+            downstream.drain().await;
+        })
+        .await;
+        assert_eq!(upstream.signals(), downstream.signals());
+        assert_eq!(sink.count("upstream.ok"), 4);
+        assert_eq!(upstream.count_signals("quota.exhausted"), 1);
+        assert_eq!(
+            downstream.count_signals("quota.exhausted"),
+            0,
+            "its own window"
+        );
+        assert_eq!(downstream.totals().cancelled, 3, "{}", E::NAME);
+        let events = sink.events_matching("quota.*");
+        assert_eq!(events.len(), 1);
+        let raiser = events[0].operation_id.unwrap();
+        assert_eq!(
+            upstream.signals_matching("quota.*"),
+            [(raiser, events[0].signal)]
+        );
+    });
+}
+
+/// C8: async handlers run on the spawner, never more than
+/// `max_concurrent_signal_handlers` at once, and `drain` waits for them.
+fn async_handlers_are_bounded_and_drained<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let (running, high, handled) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let (r, h, d, timer) = (running.clone(), high.clone(), handled.clone(), rt.clone());
+        let coordinator = WorkCoordinator::<u32, _>::builder(
+            rt,
+            Options::default()
+                .max_concurrency(4)
+                .max_concurrent_signal_handlers(2)
+                .max_queued_signals(100),
+        )
+        .on_signal_async(move |_event| {
+            let (r, h, d, timer) = (r.clone(), h.clone(), d.clone(), timer.clone());
+            async move {
+                h.fetch_max(r.fetch_add(1, SeqCst) + 1, SeqCst);
+                timer.sleep(Duration::from_millis(2)).await;
+                r.fetch_sub(1, SeqCst);
+                d.fetch_add(1, SeqCst);
+            }
+        })
+        .build(|_: u32, ctx: OpContext| async move {
+            ctx.signal("audit").unwrap();
+        })
+        .unwrap();
+        within(LIMIT, async {
+            coordinator.enqueue_many(0..20).await.unwrap();
+            coordinator.complete();
+            coordinator.drain().await;
+        })
+        .await;
+        assert_eq!(
+            handled.load(SeqCst),
+            20,
+            "{}: drain waits for handlers",
+            E::NAME
+        );
+        assert_eq!(high.load(SeqCst), 2, "{}: handler high-water mark", E::NAME);
+        assert_eq!(coordinator.totals().dropped_signals, 0);
+    });
+}
+
+/// C8: when handlers cannot keep up, the queue drops its oldest events and counts them;
+/// the newest are always handled.
+fn a_full_handler_queue_drops_the_oldest<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let (release, wait) = smol::channel::unbounded::<()>();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let sink = SignalSink::new();
+        let names = sink.clone();
+        let coordinator = WorkCoordinator::<u32, _>::builder(
+            rt,
+            Options::default()
+                .signals(sink.clone())
+                .max_concurrent_signal_handlers(1)
+                .max_queued_signals(3),
+        )
+        .on_signal_async(move |event| {
+            let (wait, log, names) = (wait.clone(), log.clone(), names.clone());
+            async move {
+                // Blocks until the test closes the channel.
+                let _ = wait.recv().await;
+                log.lock()
+                    .unwrap()
+                    .push(names.name(event.signal).unwrap().to_owned());
+            }
+        })
+        .build(|_: u32, ctx: OpContext| async move {
+            for i in 0..10 {
+                ctx.signal(&format!("burst.{i}")).unwrap();
+            }
+        })
+        .unwrap();
+        within(LIMIT, async {
+            coordinator.enqueue(0).await.unwrap();
+            while coordinator.totals().completed == 0 {
+                futures_lite::future::yield_now().await;
+            }
+            release.close();
+            coordinator.complete();
+            coordinator.drain().await;
+        })
+        .await;
+        let handled = seen.lock().unwrap().clone();
+        let dropped = coordinator.totals().dropped_signals;
+        assert_eq!(
+            handled.len() as u64 + dropped,
+            10,
+            "{}: {handled:?}",
+            E::NAME
+        );
+        assert!(
+            dropped >= 6,
+            "{}: at most 1 running + 3 queued survive",
+            E::NAME
+        );
+        assert!(
+            handled.ends_with(&["burst.7".into(), "burst.8".into(), "burst.9".into()]),
+            "{}: the newest are kept: {handled:?}",
+            E::NAME
+        );
+    });
+}
+
+/// `drain_on`: raising the signal (from anywhere) completes the coordinator; accepted
+/// work still finishes and new work is refused.
+fn drain_on_signal_completes_the_coordinator<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let sink = SignalSink::new();
+        let coordinator = WorkCoordinator::new(
+            rt,
+            |_: u32, _: OpContext| async { futures_lite::future::yield_now().await },
+            Options::default()
+                .max_concurrency(2)
+                .signals(sink.clone())
+                .drain_on("shutdown"),
+        )
+        .unwrap();
+        within(LIMIT, async {
+            coordinator.enqueue_many(0..10).await.unwrap();
+            assert!(!coordinator.is_completed());
+            sink.raise("shutdown").unwrap();
+            assert!(coordinator.is_completed(), "{}", E::NAME);
+            assert!(matches!(
+                coordinator.try_enqueue(99),
+                Err(EnqueueError::Closed(99))
+            ));
+            coordinator.drain().await;
+        })
+        .await;
+        assert_eq!(coordinator.totals().completed, 10);
+    });
+}
+
+on_every_executor!(
+    backpressure_defers_new_work_until_retracted,
+    circuit_open_cancels_new_work_with_the_signal,
+    one_sink_steers_two_coordinators,
+    async_handlers_are_bounded_and_drained,
+    a_full_handler_queue_drops_the_oldest,
+    drain_on_signal_completes_the_coordinator,
+);

@@ -1,0 +1,237 @@
+//! A coordinator's side of signals, shared by every coordinator: raising from bodies
+//! (recorded on the operation, reported to `on_signal` and the async dispatch), and
+//! the gate an item passes before its body starts (`cancel_on`, `defer_on`,
+//! `resume_on`).
+//!
+//! The gate is a few loads per item: each option set is a [`SignalMask`] over the sink's
+//! table, and "is any named signal present" is `presence & mask` per 64 names. A
+//! deferred item waits on the sink's `changed` wake-up (notified by every retract and
+//! raise), on cancellation, and on a timer for whichever comes first of its deferral
+//! bound and the `max_age` expiry of the signal deferring it; nothing polls, and each
+//! worker defers only its own item.
+
+use alloc::boxed::Box;
+use core::time::Duration;
+
+use futures_lite::future::or;
+
+use crate::marks::Marks;
+use crate::operation::OperationId;
+use crate::options::Options;
+use crate::runtime::Timer;
+use crate::signal::dispatch::Dispatch;
+use crate::signal::{Signal, SignalEvent, SignalMask, SignalSink, Subscription, TableError};
+use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::wakeup::Wakeup;
+
+/// The synchronous `on_signal` callback.
+pub(crate) type OnSignal = Box<dyn Fn(&SignalEvent) + Send + Sync>;
+
+/// What the gate decided for an item about to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Run it now.
+    Run,
+    /// Run it; it was deferred first.
+    RunDeferred,
+    /// Cancel it: this `cancel_on` signal is present.
+    Cancel(Signal),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    Run,
+    Defer(Signal),
+    Cancel(Signal),
+}
+
+/// See the module docs.
+pub struct Signals {
+    sink: SignalSink,
+    marks: Arc<Marks>,
+    cancel_on: SignalMask,
+    defer_on: SignalMask,
+    resume_on: SignalMask,
+    /// Whether `cancel_on` or `defer_on` names anything (otherwise the gate is skipped).
+    gated: bool,
+    max_defer: Duration,
+    on_signal: Option<OnSignal>,
+    dispatch: Option<Arc<Dispatch>>,
+    /// Items that were deferred before they ran; incremented by workers.
+    deferred: AtomicU64,
+}
+
+impl Signals {
+    /// The signal side of a coordinator built from `options`, recording raises into
+    /// `marks` (its window's).
+    pub fn new(
+        options: &Options,
+        marks: Arc<Marks>,
+        on_signal: Option<OnSignal>,
+        dispatch: Option<Arc<Dispatch>>,
+    ) -> Self {
+        let sink = options.signals.clone().unwrap_or_default();
+        let names = sink.table().capacity();
+        let mask = |set: &crate::signal::PatternSet| SignalMask::new(set.clone(), names);
+        let (cancel_on, defer_on) = (mask(&options.cancel_on), mask(&options.defer_on));
+        Self {
+            gated: !cancel_on.is_empty() || !defer_on.is_empty(),
+            resume_on: mask(&options.resume_on),
+            cancel_on,
+            defer_on,
+            max_defer: options.max_defer(),
+            marks,
+            on_signal,
+            dispatch,
+            deferred: AtomicU64::new(0),
+            sink,
+        }
+    }
+
+    pub(crate) fn sink(&self) -> &SignalSink {
+        &self.sink
+    }
+
+    /// Subscribes `close` to raises of signals matching `options.drain_on`; `close` also
+    /// runs at once if one is already present. `None` when `drain_on` is empty.
+    pub(crate) fn drain_on(
+        &self,
+        options: &Options,
+        close: impl Fn() + Send + Sync + 'static,
+    ) -> Option<Subscription> {
+        let table = self.sink.shared_table();
+        let mask = SignalMask::new(options.drain_on.clone(), table.capacity());
+        if mask.is_empty() {
+            return None;
+        }
+        if mask
+            .find_present(&table, |s| self.sink.is_fresh(s).then_some(()))
+            .is_some()
+        {
+            close();
+        }
+        let listener = move |event: &SignalEvent| {
+            if mask.contains(&table, event.signal) {
+                close();
+            }
+        };
+        // A sink whose listener places are all taken cannot drain this coordinator by
+        // signal; that is a sizing error the sink's builder documents.
+        self.sink.subscribe(listener).ok()
+    }
+
+    /// Raises `name` for operation `id`: records it on the operation, raises it into the
+    /// sink, and reports it to `on_signal` and the async handlers.
+    pub(crate) fn raise_from(&self, id: OperationId, name: &str) -> Result<Signal, TableError> {
+        let signal = self.sink.signal(name)?;
+        self.marks.add(id, signal);
+        let event = self.sink.raise_event(signal, Some(id), None);
+        if let Some(report) = &self.on_signal {
+            report(&event);
+        }
+        if let Some(dispatch) = &self.dispatch {
+            dispatch.offer(event);
+        }
+        Ok(signal)
+    }
+
+    /// Retracts `name` from the sink and from operation `id`'s record.
+    pub(crate) fn retract_from(&self, id: OperationId, name: &str) -> bool {
+        let Some(signal) = self.sink.table().lookup(name) else {
+            return false;
+        };
+        let recorded = self.marks.remove(id, signal);
+        self.sink.retract(signal) || recorded
+    }
+
+    /// Whether operation `id` raised `name` and has not retracted it.
+    pub(crate) fn has(&self, id: OperationId, name: &str) -> bool {
+        self.sink
+            .table()
+            .lookup(name)
+            .is_some_and(|signal| self.marks.has(id, signal))
+    }
+
+    pub(crate) fn deferred(&self) -> u64 {
+        self.deferred.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dispatch.as_ref().map_or(0, |d| d.dropped())
+    }
+
+    /// Stops the async handlers once they have handled what is queued.
+    pub(crate) fn close(&self) {
+        if let Some(dispatch) = &self.dispatch {
+            dispatch.close();
+        }
+    }
+
+    /// Waits until the async handlers have handled every queued event.
+    pub(crate) async fn handled(&self) {
+        if let Some(dispatch) = &self.dispatch {
+            dispatch.idle().await;
+        }
+    }
+
+    fn present(&self, mask: &SignalMask) -> Option<Signal> {
+        mask.first_raised(&self.sink)
+    }
+
+    fn decide(&self) -> Decision {
+        if let Some(signal) = self.present(&self.cancel_on) {
+            return Decision::Cancel(signal);
+        }
+        match self.present(&self.defer_on) {
+            Some(signal) if self.present(&self.resume_on).is_none() => Decision::Defer(signal),
+            _ => Decision::Run,
+        }
+    }
+
+    /// Decides whether an item about to start runs, waits, or is cancelled. A wait
+    /// ends when the deferring signal is retracted or expires, a `resume_on` or
+    /// `cancel_on` signal appears, `stopped()` turns true (woken through `stop`), or
+    /// the deferral bound passes (then the item runs).
+    pub async fn admit<Tm: Timer>(
+        &self,
+        timer: &Tm,
+        stop: &Wakeup,
+        stopped: impl Fn() -> bool,
+    ) -> Admission {
+        if !self.gated {
+            return Admission::Run;
+        }
+        let mut deadline = None;
+        loop {
+            let signal = match self.decide() {
+                Decision::Run if deadline.is_some() => {
+                    self.deferred.fetch_add(1, Ordering::Relaxed);
+                    return Admission::RunDeferred;
+                }
+                Decision::Run => return Admission::Run,
+                Decision::Cancel(signal) => return Admission::Cancel(signal),
+                Decision::Defer(signal) => signal,
+            };
+            let now = timer.now();
+            let deadline = *deadline.get_or_insert(now.saturating_add(self.max_defer));
+            if stopped() {
+                // The worker's gate refuses it next and cancels the item.
+                return Admission::Run;
+            }
+            if now >= deadline {
+                self.deferred.fetch_add(1, Ordering::Relaxed);
+                return Admission::RunDeferred;
+            }
+            let mut nap = deadline - now;
+            if let Some(expiry) = self.sink.expires_at(signal) {
+                nap = nap.min(expiry.saturating_sub(self.sink.now()));
+            }
+            let changed = self
+                .sink
+                .changed()
+                .until(|| (self.decide() != Decision::Defer(signal)).then_some(()));
+            let stopping = stop.until(|| stopped().then_some(()));
+            or(changed, or(stopping, timer.sleep(nap))).await;
+        }
+    }
+}

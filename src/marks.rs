@@ -1,0 +1,157 @@
+//! The signals each operation has raised, kept per window slot so a snapshot can show
+//! them and coordinator queries can answer from the window.
+//!
+//! Each slot has [`OPERATION_SIGNALS`] mark words. A mark packs the generation of the
+//! operation that wrote it (high 32 bits) and the signal's index plus one (low 32 bits;
+//! zero means "no signal"). A mark counts only for the operation whose id carries that
+//! generation, so a reused slot needs no reset: marks of an evicted operation are stale
+//! the moment the slot's generation moves on, and are overwritten as if empty. Writers
+//! CAS a mark, so two clones of one `OpContext` on different threads cannot lose one
+//! another's marks.
+
+use alloc::boxed::Box;
+use core::fmt;
+use core::ops::Deref;
+
+use crate::operation::OperationId;
+use crate::signal::Signal;
+use crate::sync::{AtomicU64, Ordering};
+
+/// How many distinct signals one operation's record keeps. Raises beyond this still
+/// reach the sink; only the operation's own record is full.
+pub const OPERATION_SIGNALS: usize = 8;
+
+/// The signals an operation has raised and not retracted, in the order first raised.
+///
+/// ```
+/// use ephemeral::OperationSignals;
+///
+/// let none = OperationSignals::default();
+/// assert!(none.is_empty());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct OperationSignals(heapless::Vec<Signal, OPERATION_SIGNALS>);
+
+impl Deref for OperationSignals {
+    type Target = [Signal];
+    fn deref(&self) -> &[Signal] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OperationSignals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+fn mark(id: OperationId, signal: Signal) -> u64 {
+    (u64::from(id.generation()) << 32) | (signal.index() as u64 + 1)
+}
+
+/// See the module docs.
+pub struct Marks {
+    /// `OPERATION_SIGNALS` marks per slot; any holder of the slot's operation writes.
+    marks: Box<[AtomicU64]>,
+}
+
+impl Marks {
+    /// Marks for a window of `slots` slots, all empty.
+    pub fn new(slots: usize) -> Self {
+        Self {
+            marks: (0..slots * OPERATION_SIGNALS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    fn of(&self, id: OperationId) -> &[AtomicU64] {
+        let start = id.index() as usize * OPERATION_SIGNALS;
+        self.marks
+            .get(start..start + OPERATION_SIGNALS)
+            .unwrap_or_default()
+    }
+
+    /// Records `signal` on `id`. Returns false when its record is full.
+    pub(crate) fn add(&self, id: OperationId, signal: Signal) -> bool {
+        if self.has(id, signal) {
+            return true;
+        }
+        let wanted = mark(id, signal);
+        for cell in self.of(id) {
+            let mut current = cell.load(Ordering::Acquire);
+            loop {
+                if current == wanted {
+                    return true;
+                }
+                let ours = (current >> 32) as u32 == id.generation() && current as u32 != 0;
+                if ours {
+                    break;
+                }
+                match cell.compare_exchange(current, wanted, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return true,
+                    Err(seen) => current = seen,
+                }
+            }
+        }
+        false
+    }
+
+    /// Removes `signal` from `id`'s record; returns whether it was there.
+    pub(crate) fn remove(&self, id: OperationId, signal: Signal) -> bool {
+        let wanted = mark(id, signal);
+        let empty = u64::from(id.generation()) << 32;
+        self.of(id).iter().any(|cell| {
+            cell.compare_exchange(wanted, empty, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        })
+    }
+
+    /// Whether `id` has `signal` recorded.
+    pub(crate) fn has(&self, id: OperationId, signal: Signal) -> bool {
+        let wanted = mark(id, signal);
+        self.of(id)
+            .iter()
+            .any(|cell| cell.load(Ordering::Acquire) == wanted)
+    }
+
+    /// The signals recorded on `id`.
+    pub(crate) fn get(&self, id: OperationId) -> OperationSignals {
+        let mut found = heapless::Vec::new();
+        for cell in self.of(id) {
+            let m = cell.load(Ordering::Acquire);
+            if (m >> 32) as u32 == id.generation() && m as u32 != 0 {
+                // At most OPERATION_SIGNALS cells, so it always fits.
+                let _ = found.push(Signal::from_index(m as u32 - 1));
+            }
+        }
+        OperationSignals(found)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_belong_to_one_generation_and_a_full_record_says_so() {
+        let marks = Marks::new(2);
+        let old = OperationId::new(1, 1);
+        let s = |i| Signal::from_index(i);
+        assert!(marks.add(old, s(3)) && marks.add(old, s(3)));
+        assert_eq!(&*marks.get(old), &[s(3)]);
+        let reused = OperationId::new(1, 2);
+        assert!(
+            marks.get(reused).is_empty(),
+            "stale marks do not leak into a reused slot"
+        );
+        for i in 0..OPERATION_SIGNALS as u32 {
+            assert!(marks.add(reused, s(i)));
+        }
+        assert!(!marks.add(reused, s(99)));
+        assert!(marks.remove(reused, s(4)) && !marks.has(reused, s(4)));
+        assert!(marks.add(reused, s(99)), "a retracted mark frees its place");
+        assert!(!marks.has(old, s(3)));
+        assert!(marks.get(OperationId::new(0, 1)).is_empty());
+    }
+}

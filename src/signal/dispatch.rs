@@ -1,0 +1,125 @@
+//! Runs async signal handlers on the spawner without blocking the raiser: a bounded
+//! queue of events and a fixed number of handler tasks.
+//!
+//! The queue is the coordinators' [`Intake`]: offering an event never waits; when the
+//! queue is full the *oldest* waiting event is dropped (and counted) to make room, so a
+//! slow handler sees the most recent events. `max_concurrent` tasks are spawned once;
+//! each takes the next event and runs the handler's future inline, so at most
+//! `max_concurrent` handlers run at once and dispatching an event allocates nothing.
+//! Idle tasks sleep on the intake's wake-up; nothing polls.
+
+use core::future::Future;
+
+use super::SignalEvent;
+use crate::coordinator::{Guarded, Intake};
+use crate::runtime::Spawner;
+use crate::sync::{Arc, AtomicU64, Ordering};
+
+/// See the module docs.
+pub struct Dispatch {
+    queue: Intake<SignalEvent>,
+    /// Events dropped to make room; incremented by offerers.
+    dropped: AtomicU64,
+}
+
+impl Dispatch {
+    /// A dispatch holding at most `max_queued` waiting events.
+    pub fn new(max_queued: usize) -> Self {
+        Self {
+            queue: Intake::new(max_queued),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Queues `event` for a handler, dropping the oldest waiting one if full. Events
+    /// offered after [`close`](Self::close) are ignored.
+    pub fn offer(&self, event: SignalEvent) {
+        if let Ok(Some(_oldest)) = self.queue.force_push(event) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Events dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The next event, waiting while none is queued; `None` once closed and empty.
+    pub async fn next(&self) -> Option<SignalEvent> {
+        self.queue.next(|| false).await
+    }
+
+    /// One event taken by [`next`](Self::next) has been handled.
+    pub fn handled(&self) {
+        self.queue.settle();
+    }
+
+    /// Accepts no more events; the handler tasks finish what is queued, then end.
+    pub fn close(&self) {
+        self.queue.close();
+    }
+
+    /// Waits until every queued event has been handled.
+    pub async fn idle(&self) {
+        self.queue.drain().await;
+    }
+
+    /// Spawns `max_concurrent` tasks running `handler` on queued events. A handler that
+    /// panics (caught under `std`) loses only its own event.
+    pub fn spawn_handlers<S, H, Fut>(
+        dispatch: &Arc<Self>,
+        spawner: &S,
+        max_concurrent: usize,
+        handler: H,
+    ) where
+        S: Spawner,
+        H: Fn(SignalEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        let handler = Arc::new(handler);
+        for _ in 0..max_concurrent {
+            let (dispatch, handler) = (dispatch.clone(), handler.clone());
+            spawner.spawn(async move {
+                while let Some(event) = dispatch.next().await {
+                    // Its result (done or panicked) is the handler's own business.
+                    let _ = Guarded::new(handler(event), None).await;
+                    dispatch.handled();
+                }
+            });
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::signal::Signal;
+    use core::time::Duration;
+
+    fn event(n: u64) -> SignalEvent {
+        SignalEvent {
+            signal: Signal::from_index(0),
+            operation_id: None,
+            key: Some(n),
+            at: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn overflow_drops_the_oldest_waiting_events_and_counts_them() {
+        let dispatch = Dispatch::new(2);
+        for n in 0..5 {
+            dispatch.offer(event(n));
+        }
+        assert_eq!(dispatch.dropped(), 3);
+        dispatch.close();
+        let kept: alloc::vec::Vec<_> = core::iter::from_fn(|| {
+            let e = futures_lite::future::block_on(dispatch.next())?;
+            dispatch.handled();
+            Some(e.key)
+        })
+        .collect();
+        assert_eq!(kept, [Some(3), Some(4)]);
+        futures_lite::future::block_on(dispatch.idle());
+    }
+}

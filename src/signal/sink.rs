@@ -1,0 +1,731 @@
+//! `SignalSink`: the shared place where signals are raised, retracted, remembered and
+//! listened to.
+//!
+//! A sink combines the [`SignalTable`] (names, presence bits, last raise times), a
+//! bounded [`History`] of raises, and a fixed set of synchronous listeners. Clones share
+//! one sink, so several coordinators given the same sink see each other's signals.
+//!
+//! Time comes from the sink's clock: the process's monotonic clock under `std` unless
+//! [`SinkBuilder::clock`] gives another [`Timer`]. Without `std` and without a clock,
+//! every reading is zero, so `max_age` and `count_since` need a clock there.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::time::Duration;
+
+use super::history::History;
+use super::listeners::{Listener, Listeners};
+use super::{PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
+use crate::operation::OperationId;
+use crate::runtime::Timer;
+use crate::sync::Arc;
+use crate::wakeup::Wakeup;
+
+/// Something that names a signal: a name (`&str`, `&String`) or a [`Signal`] handle.
+///
+/// Raising by name interns the name on first use; asking about a name never interns it.
+///
+/// ```
+/// use ephemeral::signal::SignalSink;
+///
+/// let sink = SignalSink::new();
+/// let handle = sink.raise("cache.cold").unwrap();
+/// assert!(sink.is_raised("cache.cold") && sink.is_raised(handle));
+/// ```
+pub trait SignalName {
+    /// The handle, interning the name if needed.
+    fn intern(&self, table: &SignalTable) -> Result<Signal, TableError>;
+    /// The handle, if the name is interned.
+    fn lookup(&self, table: &SignalTable) -> Option<Signal>;
+}
+
+impl SignalName for &str {
+    fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
+        table.intern(self)
+    }
+    fn lookup(&self, table: &SignalTable) -> Option<Signal> {
+        table.lookup(self)
+    }
+}
+
+impl SignalName for &String {
+    fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
+        table.intern(self)
+    }
+    fn lookup(&self, table: &SignalTable) -> Option<Signal> {
+        table.lookup(self)
+    }
+}
+
+impl SignalName for Signal {
+    fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
+        // A handle from a smaller table still names nothing here.
+        self.lookup(table).ok_or(TableError::UnknownHandle)
+    }
+    fn lookup(&self, table: &SignalTable) -> Option<Signal> {
+        table.name(*self).map(|_| *self)
+    }
+}
+
+/// The sink's source of time, type-erased once at construction.
+trait Clock: Send + Sync {
+    fn now(&self) -> Duration;
+}
+
+impl<T: Timer> Clock for T {
+    fn now(&self) -> Duration {
+        Timer::now(self)
+    }
+}
+
+/// The default clock: the process's monotonic clock, or zero without `std`.
+struct DefaultClock;
+
+impl Clock for DefaultClock {
+    fn now(&self) -> Duration {
+        #[cfg(feature = "std")]
+        return crate::runtime::monotonic::now();
+        #[cfg(not(feature = "std"))]
+        return Duration::ZERO;
+    }
+}
+
+struct Inner {
+    /// Shared with coordinators' `drain_on` listeners, which must not hold the sink
+    /// itself (the sink holds them).
+    table: Arc<SignalTable>,
+    history: History,
+    listeners: Listeners,
+    max_age: Option<Duration>,
+    clock: Box<dyn Clock>,
+    /// Notified after every raise, retract and clear: what deferred work waits on.
+    changed: Wakeup,
+}
+
+/// A shared set of signals: presence (raise, retract, `is_raised`), a bounded history
+/// of raises with pattern queries, and listeners. Cheap to clone; clones share one sink.
+///
+/// ```
+/// use ephemeral::signal::SignalSink;
+///
+/// let sink = SignalSink::new();
+/// sink.raise("error.timeout.db").unwrap();
+/// sink.raise("error.refused").unwrap();
+/// sink.raise("ok").unwrap();
+/// assert_eq!(sink.count_matching("error.*"), 2);
+/// assert!(sink.retract("error.refused"));
+/// assert!(!sink.is_raised("error.refused"));
+/// assert_eq!(sink.count("error.refused"), 1, "history remembers the raise");
+/// ```
+#[derive(Clone)]
+pub struct SignalSink {
+    inner: Arc<Inner>,
+}
+
+/// Sizes and clock of a [`SignalSink`].
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+///
+/// let clock = ManualClock::new();
+/// let sink = SignalSink::builder()
+///     .names(64)
+///     .history(2)
+///     .max_age(Duration::from_secs(10))
+///     .clock(clock.clone())
+///     .build();
+/// sink.raise("a").unwrap();
+/// clock.advance(Duration::from_secs(11));
+/// assert!(!sink.is_raised("a"), "older than max_age");
+/// ```
+#[must_use]
+pub struct SinkBuilder {
+    names: usize,
+    history: usize,
+    listeners: usize,
+    max_age: Option<Duration>,
+    clock: Box<dyn Clock>,
+}
+
+impl SinkBuilder {
+    /// How many distinct names the sink can intern. Default 256.
+    pub fn names(mut self, n: usize) -> Self {
+        self.names = n;
+        self
+    }
+
+    /// How many raises the history keeps (at least 1). Default 1000, as the original's
+    /// `MaxQueuedSignals`.
+    pub fn history(mut self, n: usize) -> Self {
+        self.history = n.max(1);
+        self
+    }
+
+    /// How many listeners may be subscribed at once. Default 16.
+    pub fn listeners(mut self, n: usize) -> Self {
+        self.listeners = n;
+        self
+    }
+
+    /// Signals raised longer ago than this no longer count as present, and raises
+    /// older than this leave the history's answers. Default: no limit.
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// Reads time from `timer` (a runtime adapter, or a `ManualClock` in tests).
+    pub fn clock(mut self, timer: impl Timer) -> Self {
+        self.clock = Box::new(timer);
+        self
+    }
+
+    /// Allocates every structure of the sink; nothing it does later allocates, except
+    /// interning a new name, subscribing, and the queries that return a `Vec`.
+    pub fn build(self) -> SignalSink {
+        SignalSink {
+            inner: Arc::new(Inner {
+                table: Arc::new(SignalTable::new(self.names)),
+                history: History::new(self.history),
+                listeners: Listeners::new(self.listeners),
+                max_age: self.max_age,
+                clock: self.clock,
+                changed: Wakeup::new(),
+            }),
+        }
+    }
+}
+
+/// Keeps a listener subscribed; dropping it unsubscribes.
+///
+/// After the drop, no raise that starts later calls the listener; one already calling
+/// it may finish.
+#[must_use = "dropping the subscription unsubscribes at once"]
+pub struct Subscription {
+    sink: SignalSink,
+    slot: usize,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.sink.inner.listeners.remove(self.slot);
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+/// Why [`SignalSink::subscribe`] refused a listener; the listener comes back inside.
+///
+/// ```
+/// use ephemeral::signal::{SignalSink, SubscribeError};
+///
+/// let sink = SignalSink::builder().listeners(0).build();
+/// let refused = sink.subscribe(|_| {}).unwrap_err();
+/// assert!(matches!(refused, SubscribeError::Full(_)));
+/// ```
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// Every listener place is taken; build the sink with more (`SinkBuilder::listeners`).
+    Full(Listener),
+}
+
+impl fmt::Debug for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+impl fmt::Display for SubscribeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("every listener place of the sink is taken")
+    }
+}
+
+impl core::error::Error for SubscribeError {}
+
+impl Default for SignalSink {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SignalSink {
+    /// A sink with the default sizes and clock (see [`SinkBuilder`]).
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder for sizes, `max_age` and the clock.
+    pub fn builder() -> SinkBuilder {
+        SinkBuilder {
+            names: 256,
+            history: 1000,
+            listeners: 16,
+            max_age: None,
+            clock: Box::new(DefaultClock),
+        }
+    }
+
+    /// The reading of the sink's clock.
+    ///
+    /// ```
+    /// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+    /// let sink = SignalSink::builder().clock(ManualClock::new()).build();
+    /// assert_eq!(sink.now(), core::time::Duration::ZERO);
+    /// ```
+    pub fn now(&self) -> Duration {
+        self.inner.clock.now()
+    }
+
+    /// The sink's name table.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise("a").unwrap();
+    /// assert_eq!(sink.table().len(), 1);
+    /// ```
+    pub fn table(&self) -> &SignalTable {
+        &self.inner.table
+    }
+
+    /// The table, for a listener that must not hold the sink.
+    pub(crate) fn shared_table(&self) -> Arc<SignalTable> {
+        self.inner.table.clone()
+    }
+
+    /// Compiles `patterns` (globs, comma-separated) into a mask over this sink's names,
+    /// for cheap repeated "is any of these raised?" checks.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// let mask = sink.mask("a.*");
+    /// sink.raise("a.b").unwrap();
+    /// assert!(mask.first_raised(&sink).is_some());
+    /// ```
+    pub fn mask(&self, patterns: &str) -> SignalMask {
+        SignalMask::new(PatternSet::parse(patterns), self.inner.table.capacity())
+    }
+
+    /// The handle of `name`, interning it if needed (to raise by handle later).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// let s = sink.signal("backpressure").unwrap();
+    /// sink.raise(s).unwrap();
+    /// assert!(sink.is_raised("backpressure"));
+    /// ```
+    pub fn signal(&self, name: &str) -> Result<Signal, TableError> {
+        self.inner.table.intern(name)
+    }
+
+    /// The name behind a handle.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// let s = sink.raise("x").unwrap();
+    /// assert_eq!(sink.name(s), Some("x"));
+    /// ```
+    pub fn name(&self, signal: Signal) -> Option<&str> {
+        self.inner.table.name(signal)
+    }
+
+    /// How long signals stay present after their last raise, if limited.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::signal::SignalSink::new().max_age(), None);
+    /// ```
+    pub fn max_age(&self) -> Option<Duration> {
+        self.inner.max_age
+    }
+
+    /// Raises `name`: marks it present, records the raise in the history and calls the
+    /// listeners. Refused only when a new name does not fit the table.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::builder().names(1).build();
+    /// sink.raise("a").unwrap();
+    /// assert!(sink.raise("b").is_err());
+    /// ```
+    pub fn raise(&self, name: impl SignalName) -> Result<Signal, TableError> {
+        self.raise_with(name, None, None)
+    }
+
+    /// [`raise`](Self::raise), saying which operation raised it and which key it concerns.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise_with("slow", None, Some(7)).unwrap();
+    /// assert_eq!(sink.events_matching("slow")[0].key, Some(7));
+    /// ```
+    pub fn raise_with(
+        &self,
+        name: impl SignalName,
+        operation_id: Option<OperationId>,
+        key: Option<u64>,
+    ) -> Result<Signal, TableError> {
+        let signal = name.intern(&self.inner.table)?;
+        self.raise_event(signal, operation_id, key);
+        Ok(signal)
+    }
+
+    /// Raises an interned signal and returns the event recorded.
+    pub(crate) fn raise_event(
+        &self,
+        signal: Signal,
+        operation_id: Option<OperationId>,
+        key: Option<u64>,
+    ) -> SignalEvent {
+        let inner = &*self.inner;
+        let at = self.now();
+        inner.table.raise(signal, at);
+        let event = SignalEvent {
+            signal,
+            operation_id,
+            key,
+            at,
+        };
+        inner.history.push(event);
+        inner.listeners.call(&event);
+        // A raise of a `resume_on` or `cancel_on` signal changes what deferred work waits for.
+        inner.changed.notify(usize::MAX);
+        event
+    }
+
+    /// Marks `name` absent and wakes work deferred on it. Returns whether it was present.
+    /// The history keeps its past raises.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// assert!(!sink.retract("never-raised"));
+    /// sink.raise("busy").unwrap();
+    /// assert!(sink.retract("busy"));
+    /// ```
+    pub fn retract(&self, name: impl SignalName) -> bool {
+        let Some(signal) = name.lookup(&self.inner.table) else {
+            return false;
+        };
+        let was = self.is_raised(signal);
+        self.inner.table.retract(signal);
+        self.inner.changed.notify(usize::MAX);
+        was
+    }
+
+    /// Whether `name` is present: raised, not retracted since, and (with a `max_age`)
+    /// raised no longer ago than `max_age`.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// assert!(!sink.is_raised("a"));
+    /// ```
+    pub fn is_raised(&self, name: impl SignalName) -> bool {
+        name.lookup(&self.inner.table)
+            .is_some_and(|signal| self.is_present(signal))
+    }
+
+    /// Presence of an interned signal, honouring `max_age`.
+    pub(crate) fn is_present(&self, signal: Signal) -> bool {
+        let table = &self.inner.table;
+        table.is_raised(signal) && self.is_fresh(signal)
+    }
+
+    /// Whether `signal`'s last raise is within `max_age` (always, without one).
+    pub(crate) fn is_fresh(&self, signal: Signal) -> bool {
+        match (self.inner.max_age, self.inner.table.raised_at(signal)) {
+            (None, _) => true,
+            (Some(age), Some(at)) => self.now().saturating_sub(at) <= age,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// When a present `signal` stops counting because of `max_age`, if it will.
+    pub(crate) fn expires_at(&self, signal: Signal) -> Option<Duration> {
+        let at = self.inner.table.raised_at(signal)?;
+        Some(at.saturating_add(self.inner.max_age?) + Duration::from_nanos(1))
+    }
+
+    /// What deferred work waits on: notified after every raise, retract and clear.
+    pub(crate) fn changed(&self) -> &Wakeup {
+        &self.inner.changed
+    }
+
+    /// Visits the raises the history holds, oldest first, that are within `max_age`.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise("a").unwrap();
+    /// let mut seen = 0;
+    /// sink.visit_events(|event| { assert_eq!(sink.name(event.signal), Some("a")); seen += 1 });
+    /// assert_eq!(seen, 1);
+    /// ```
+    pub fn visit_events(&self, mut f: impl FnMut(&SignalEvent)) {
+        let oldest = self.oldest_counted();
+        self.inner.history.visit(|event| {
+            if oldest.is_none_or(|oldest| event.at >= oldest) {
+                f(event)
+            }
+        });
+    }
+
+    /// The earliest raise time `max_age` still counts, if it limits anything.
+    fn oldest_counted(&self) -> Option<Duration> {
+        let age = self.inner.max_age?;
+        self.now().checked_sub(age)
+    }
+
+    /// How many raises of exactly `name` the history holds (within `max_age`).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise("a").unwrap();
+    /// sink.raise("a").unwrap();
+    /// assert_eq!(sink.count("a"), 2);
+    /// assert_eq!(sink.count("b"), 0);
+    /// ```
+    pub fn count(&self, name: impl SignalName) -> usize {
+        let Some(signal) = name.lookup(&self.inner.table) else {
+            return 0;
+        };
+        let mut n = 0;
+        self.visit_events(|event| n += usize::from(event.signal == signal));
+        n
+    }
+
+    /// How many raises the history holds of signals matching `patterns` (a glob or a
+    /// comma-separated list of them).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// for name in ["error.a", "error.b", "warn.c"] { sink.raise(name).unwrap(); }
+    /// assert_eq!(sink.count_matching("error.*"), 2);
+    /// assert_eq!(sink.count_matching("error.*, warn.*"), 3);
+    /// ```
+    pub fn count_matching(&self, patterns: &str) -> usize {
+        self.count_matching_since(&PatternSet::parse(patterns), None)
+    }
+
+    /// [`count_matching`](Self::count_matching), counting only raises in the last `within`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+    ///
+    /// let clock = ManualClock::new();
+    /// let sink = SignalSink::builder().clock(clock.clone()).build();
+    /// sink.raise("api.failure").unwrap();
+    /// clock.advance(Duration::from_secs(30));
+    /// sink.raise("api.failure").unwrap();
+    /// assert_eq!(sink.count_since("api.*", Duration::from_secs(10)), 1);
+    /// assert_eq!(sink.count_since("api.*", Duration::from_secs(60)), 2);
+    /// ```
+    pub fn count_since(&self, patterns: &str, within: Duration) -> usize {
+        let since = self.now().checked_sub(within);
+        self.count_matching_since(&PatternSet::parse(patterns), since)
+    }
+
+    fn count_matching_since(&self, patterns: &PatternSet, since: Option<Duration>) -> usize {
+        let mut n = 0;
+        self.visit_matching(patterns, |event| {
+            n += usize::from(since.is_none_or(|since| event.at >= since));
+        });
+        n
+    }
+
+    fn visit_matching(&self, patterns: &PatternSet, mut f: impl FnMut(&SignalEvent)) {
+        let table = &self.inner.table;
+        self.visit_events(|event| {
+            if table
+                .name(event.signal)
+                .is_some_and(|n| patterns.matches(n))
+            {
+                f(event)
+            }
+        });
+    }
+
+    /// The raises the history holds of signals matching `patterns`, oldest first.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise("db.slow").unwrap();
+    /// sink.raise("http.slow").unwrap();
+    /// let events = sink.events_matching("*.slow");
+    /// assert_eq!(events.len(), 2);
+    /// assert_eq!(sink.name(events[0].signal), Some("db.slow"));
+    /// ```
+    pub fn events_matching(&self, patterns: &str) -> Vec<SignalEvent> {
+        let mut events = Vec::new();
+        self.visit_matching(&PatternSet::parse(patterns), |event| events.push(*event));
+        events
+    }
+
+    /// Calls `listener` with every raise from now on, on the raising thread, until the
+    /// returned guard is dropped. Keep it short; it may raise or retract signals itself.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use ephemeral::signal::SignalSink;
+    ///
+    /// let sink = SignalSink::new();
+    /// let heard = Arc::new(AtomicUsize::new(0));
+    /// let counter = heard.clone();
+    /// let subscription = sink.subscribe(move |_| { counter.fetch_add(1, Ordering::SeqCst); }).unwrap();
+    /// sink.raise("a").unwrap();
+    /// drop(subscription);
+    /// sink.raise("a").unwrap();
+    /// assert_eq!(heard.load(Ordering::SeqCst), 1);
+    /// ```
+    pub fn subscribe(
+        &self,
+        listener: impl Fn(&SignalEvent) + Send + Sync + 'static,
+    ) -> Result<Subscription, SubscribeError> {
+        match self.inner.listeners.add(Box::new(listener)) {
+            Ok(slot) => Ok(Subscription {
+                sink: self.clone(),
+                slot,
+            }),
+            Err(listener) => Err(SubscribeError::Full(listener)),
+        }
+    }
+
+    /// Retracts every signal and empties the history.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise("a").unwrap();
+    /// sink.clear();
+    /// assert!(!sink.is_raised("a"));
+    /// assert_eq!(sink.count("a"), 0);
+    /// ```
+    pub fn clear(&self) {
+        let table = &self.inner.table;
+        for i in 0..table.len() {
+            table.retract(Signal::from_index(i as u32));
+        }
+        self.inner.history.retain(|_| false);
+        self.inner.changed.notify(usize::MAX);
+    }
+
+    /// Retracts the signals matching `patterns` and removes their raises from the history.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// sink.raise("error.a").unwrap();
+    /// sink.raise("ok").unwrap();
+    /// sink.clear_matching("error.*");
+    /// assert!(!sink.is_raised("error.a") && sink.is_raised("ok"));
+    /// assert_eq!((sink.count("error.a"), sink.count("ok")), (0, 1));
+    /// ```
+    pub fn clear_matching(&self, patterns: &str) {
+        let patterns = PatternSet::parse(patterns);
+        let table = &self.inner.table;
+        let matches = |signal: Signal| table.name(signal).is_some_and(|n| patterns.matches(n));
+        for i in 0..table.len() {
+            let signal = Signal::from_index(i as u32);
+            if matches(signal) {
+                table.retract(signal);
+            }
+        }
+        self.inner.history.retain(|event| !matches(event.signal));
+        self.inner.changed.notify(usize::MAX);
+    }
+}
+
+/// Two sinks are equal when they are the same sink (clones of one another).
+impl PartialEq for SignalSink {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for SignalSink {}
+
+impl fmt::Debug for SignalSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignalSink")
+            .field("names", &self.inner.table.len())
+            .field("history", &self.inner.history.capacity())
+            .field("max_age", &self.inner.max_age)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::runtime::ManualClock;
+
+    fn sink_on(clock: &ManualClock, history: usize) -> SignalSink {
+        SignalSink::builder()
+            .history(history)
+            .max_age(Duration::from_secs(10))
+            .clock(clock.clone())
+            .build()
+    }
+
+    #[test]
+    fn max_age_hides_presence_and_history_exactly_at_the_boundary() {
+        let clock = ManualClock::new();
+        let sink = sink_on(&clock, 8);
+        sink.raise("a").unwrap();
+        clock.advance(Duration::from_secs(10));
+        assert!(sink.is_raised("a"), "exactly max_age old still counts");
+        assert_eq!(sink.count("a"), 1);
+        clock.advance(Duration::from_nanos(1));
+        assert!(!sink.is_raised("a"));
+        assert_eq!(sink.count("a"), 0);
+        sink.raise("a").unwrap();
+        assert!(sink.is_raised("a"), "a new raise refreshes presence");
+        assert_eq!(sink.count("a"), 1);
+    }
+
+    #[test]
+    fn history_keeps_only_the_newest_raises_up_to_its_capacity() {
+        let clock = ManualClock::new();
+        let sink = sink_on(&clock, 3);
+        for i in 0..5u64 {
+            sink.raise_with("tick", None, Some(i)).unwrap();
+        }
+        let keys: Vec<_> = sink.events_matching("*").iter().map(|e| e.key).collect();
+        assert_eq!(keys, [Some(2), Some(3), Some(4)]);
+    }
+
+    #[test]
+    fn a_listener_may_raise_and_retract_from_inside_a_raise() {
+        let sink = SignalSink::new();
+        let inner = sink.clone();
+        let _echo = sink
+            .subscribe(move |event| {
+                if inner.name(event.signal) == Some("ping") {
+                    inner.raise("pong").unwrap();
+                    inner.retract("ping");
+                }
+            })
+            .unwrap();
+        sink.raise("ping").unwrap();
+        assert!(sink.is_raised("pong") && !sink.is_raised("ping"));
+    }
+
+    #[test]
+    fn a_foreign_handle_is_refused_not_raised() {
+        let big = SignalSink::new();
+        for i in 0..5 {
+            big.raise(alloc::format!("s{i}").as_str()).unwrap();
+        }
+        let small = SignalSink::builder().names(2).build();
+        let foreign = big.signal("s4").unwrap();
+        assert!(small.raise(foreign).is_err());
+        assert!(!small.is_raised(foreign));
+        assert!(!small.retract(foreign));
+    }
+}
