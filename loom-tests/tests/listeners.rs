@@ -66,16 +66,19 @@ fn listener(probe: &Arc<Probe>) -> Listener {
 #[test]
 fn a_call_racing_remove_and_a_re_add_drops_each_listener_once() {
     loom::model(|| {
-        let listeners = Arc::new(Listeners::new(1));
+        // A bystander in slot 1 keeps the set non-empty, so calls after the remove visit
+        // slot 0 rather than returning at the empty-set check.
+        let listeners = Arc::new(Listeners::new(2));
         let (first, second) = (Arc::new(Probe::default()), Arc::new(Probe::default()));
         let slot = listeners.add(listener(&first)).ok().unwrap();
+        listeners.add(Box::new(|_| {})).ok().unwrap();
         let caller = {
             let listeners = listeners.clone();
             thread::spawn(move || listeners.call(&event(RACING)))
         };
         listeners.remove(slot);
         listeners.call(&event(AFTER_REMOVE));
-        // The slot may still be held by the racing call (refused) or already free.
+        // Slot 0 may still be held by the racing call (refused) or already free.
         let re_added = listeners.add(listener(&second)).ok();
         listeners.call(&event(AFTER_ADD));
         caller.join().unwrap();
