@@ -3,7 +3,8 @@
 //! * `raise` of an interned signal (presence bit, last-raise time, history event),
 //!   with no subscriber and with one, on the default clock and on a `ManualClock`
 //!   (which separates the OS clock read from the sink's own work); peer: a
-//!   `Mutex<HashSet<String>>` insert, what a plain shared set of names costs.
+//!   `Mutex<HashSet<String>>` insert, what a plain shared set of names costs, and one
+//!   uncontended `fetch_add`, the floor any shared counter pays on this machine.
 //! * `is_raised` by handle; peer: the same question of an `RwLock<HashSet<String>>`.
 //! * the gate check a coordinator makes per item: a 3-pattern mask against the
 //!   presence bits (nothing raised, the common case), beside matching the 3 globs
@@ -16,6 +17,7 @@
 
 use std::collections::HashSet;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -49,6 +51,10 @@ fn raise(c: &mut Criterion) {
         .unwrap();
     group.bench_function("raise, one subscriber", |b| {
         b.iter(|| sink.raise(black_box(s)))
+    });
+    let counter = AtomicU64::new(0);
+    group.bench_function("floor: one AtomicU64::fetch_add", |b| {
+        b.iter(|| black_box(&counter).fetch_add(1, Ordering::AcqRel))
     });
     let set = Mutex::new(HashSet::<String>::new());
     group.bench_function("peer: Mutex<HashSet<String>> insert", |b| {

@@ -229,6 +229,20 @@ impl Options {
     /// let options = ephemeral::Options::default().drain_on("shutdown");
     /// assert!(options.drain_on.matches("shutdown"));
     /// ```
+    ///
+    /// `drain_on` subscribes to the sink; a sink with no listener place left is refused
+    /// when the coordinator is built:
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, OptionsError, WorkCoordinator, runtime::Smol, signal::SignalSink};
+    ///
+    /// let sink = SignalSink::builder().listeners(0).build();
+    /// let options = Options::default().signals(sink).drain_on("shutdown");
+    /// let built = WorkCoordinator::new(Smol, |_: u8, _: OpContext| async {}, options);
+    /// assert_eq!(built.err(), Some(OptionsError::SinkListenersFull));
+    /// # }
+    /// ```
     pub fn drain_on(mut self, patterns: &str) -> Self {
         self.drain_on = PatternSet::parse(patterns);
         self
@@ -405,6 +419,9 @@ pub enum OptionsError {
     ZeroSignalHandlers,
     /// `max_queued_signals` is 0: no event could reach an async handler.
     ZeroSignalQueue,
+    /// `drain_on` needs a listener on the sink, and every listener place of the sink
+    /// given in `signals` is taken (see `SinkBuilder::listeners`).
+    SinkListenersFull,
     /// Queue, concurrency, window and pins add up to more slots than an id can index.
     TooManySlots {
         /// The most slots a structure can hold.
@@ -437,6 +454,9 @@ impl fmt::Display for OptionsError {
                 f.write_str("max_concurrent_signal_handlers must be at least 1")
             }
             Self::ZeroSignalQueue => f.write_str("max_queued_signals must be at least 1"),
+            Self::SinkListenersFull => {
+                f.write_str("drain_on needs a listener, and the signal sink has no place left")
+            }
             Self::TooManySlots { max } => write!(
                 f,
                 "queue_capacity + max_concurrency + max_tracked + pin budget exceeds {max} slots"

@@ -221,7 +221,7 @@ where
         let closer = intake.clone();
         let drain_on = signals.drain_on(options, move || {
             closer.close();
-        });
+        })?;
         Ok(Self {
             control: Arc::new(Control::new(options.max_concurrency, ceiling, signals)),
             window,

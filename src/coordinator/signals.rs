@@ -17,7 +17,7 @@ use futures_lite::future::or;
 
 use crate::marks::Marks;
 use crate::operation::OperationId;
-use crate::options::Options;
+use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;
 use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, SignalMask, SignalSink, Subscription, TableError};
@@ -93,16 +93,17 @@ impl Signals {
     }
 
     /// Subscribes `close` to raises of signals matching `options.drain_on`; `close` also
-    /// runs at once if one is already present. `None` when `drain_on` is empty.
+    /// runs at once if one is already present. `None` when `drain_on` is empty; an error
+    /// when the sink has no listener place left.
     pub(crate) fn drain_on(
         &self,
         options: &Options,
         close: impl Fn() + Send + Sync + 'static,
-    ) -> Option<Subscription> {
+    ) -> Result<Option<Subscription>, OptionsError> {
         let table = self.sink.shared_table();
         let mask = SignalMask::new(options.drain_on.clone(), table.capacity());
         if mask.is_empty() {
-            return None;
+            return Ok(None);
         }
         if mask
             .find_present(&table, |s| self.sink.is_fresh(s).then_some(()))
@@ -115,9 +116,10 @@ impl Signals {
                 close();
             }
         };
-        // A sink whose listener places are all taken cannot drain this coordinator by
-        // signal; that is a sizing error the sink's builder documents.
-        self.sink.subscribe(listener).ok()
+        match self.sink.subscribe(listener) {
+            Ok(subscription) => Ok(Some(subscription)),
+            Err(_) => Err(OptionsError::SinkListenersFull),
+        }
     }
 
     /// Raises `name` for operation `id`: records it on the operation, raises it into the

@@ -58,6 +58,7 @@ impl SignalMask {
 
     /// The first raised signal the mask names (lowest handle first), honouring the
     /// sink's `max_age`. Use it with the sink that compiled it.
+    #[inline]
     pub fn first_raised(&self, sink: &SignalSink) -> Option<Signal> {
         self.find_present(sink.table(), |s| sink.is_fresh(s).then_some(s))
     }

@@ -61,6 +61,7 @@ impl Pattern {
     }
 
     /// Whether `name` matches the whole pattern.
+    #[inline]
     pub fn matches(&self, name: &str) -> bool {
         match &self.pieces {
             Some(pieces) => stars(pieces, name),
@@ -76,6 +77,7 @@ impl fmt::Debug for Pattern {
 }
 
 /// Matches `name` against `pieces` joined by `*`.
+#[inline]
 fn stars(pieces: &[Box<str>], name: &str) -> bool {
     let [first, middle @ .., last] = pieces else {
         // One piece: a literal.

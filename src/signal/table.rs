@@ -230,19 +230,31 @@ impl SignalTable {
     /// assert!(!table.is_raised(s));
     /// ```
     pub fn raise(&self, signal: Signal, now: Duration) {
-        if let Some((word, bit)) = self.bit(signal) {
-            // Time first, so a reader that sees the bit also sees a time at least as new.
-            self.raised_at[signal.index()]
-                .store(to_nanos(now).saturating_add(1), Ordering::Release);
-            word.fetch_or(bit, Ordering::AcqRel);
-        }
+        self.set(signal, now);
+    }
+
+    /// [`raise`](Self::raise), saying whether the signal was absent before (whether this
+    /// raise changed presence).
+    pub(crate) fn set(&self, signal: Signal, now: Duration) -> bool {
+        let Some((word, bit)) = self.bit(signal) else {
+            return false;
+        };
+        // Time first, so a reader that sees the bit also sees a time at least as new.
+        self.raised_at[signal.index()].store(to_nanos(now).saturating_add(1), Ordering::Release);
+        // Raising what is already raised changes nothing: skip the read-modify-write (a
+        // retract racing in between is ordered after this raise).
+        word.load(Ordering::Acquire) & bit == 0 && word.fetch_or(bit, Ordering::AcqRel) & bit == 0
     }
 
     /// Marks `signal` absent.
     pub fn retract(&self, signal: Signal) {
-        if let Some((word, bit)) = self.bit(signal) {
-            word.fetch_and(!bit, Ordering::AcqRel);
-        }
+        self.clear(signal);
+    }
+
+    /// [`retract`](Self::retract), saying whether the signal's bit was set before.
+    pub(crate) fn clear(&self, signal: Signal) -> bool {
+        self.bit(signal)
+            .is_some_and(|(word, bit)| word.fetch_and(!bit, Ordering::AcqRel) & bit != 0)
     }
 
     /// Whether `signal` is present.
