@@ -49,7 +49,7 @@ pub use coordinator::{
 };
 pub use marks::{OPERATION_SIGNALS, OperationSignals};
 pub use operation::{OpContext, OperationId, Snapshot, State};
-pub use options::{Options, OptionsError};
+pub use options::{MAX_QUEUED_SIGNALS, MAX_SIGNAL_HANDLERS, Options, OptionsError};
 pub use window::{FinishError, InsertError, Window, WindowError};
 
 /// Compiles and runs the README's Rust examples as doctests.

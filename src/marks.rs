@@ -84,8 +84,12 @@ impl Marks {
                 if current == wanted {
                     return true;
                 }
-                let ours = (current >> 32) as u32 == id.generation() && current as u32 != 0;
-                if ours {
+                let generation = (current >> 32) as u32;
+                let taken = generation == id.generation() && current as u32 != 0;
+                // A newer generation's mark means this id is stale (a context kept past its
+                // operation's eviction): it must not erase the newcomer's marks.
+                let newer = (generation.wrapping_sub(id.generation()) as i32) > 0;
+                if taken || newer {
                     break;
                 }
                 match cell.compare_exchange(current, wanted, Ordering::AcqRel, Ordering::Acquire) {

@@ -6,6 +6,13 @@ use core::time::Duration;
 use crate::signal::{PatternSet, SignalSink};
 use crate::slab::MAX_SLOTS;
 
+/// The most async signal handlers a coordinator may run at once (each is a task
+/// spawned at construction).
+pub const MAX_SIGNAL_HANDLERS: usize = 1024;
+
+/// The longest async signal handler queue (it is allocated at construction).
+pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
+
 /// How a coordinator or [`Window`](crate::Window) is sized and how long it remembers.
 ///
 /// Build it from [`Options::default`] with the builder methods; values are checked by
@@ -367,8 +374,18 @@ impl Options {
         if self.max_concurrent_signal_handlers == 0 {
             return Err(OptionsError::ZeroSignalHandlers);
         }
+        if self.max_concurrent_signal_handlers > MAX_SIGNAL_HANDLERS {
+            return Err(OptionsError::TooManySignalHandlers {
+                max: MAX_SIGNAL_HANDLERS,
+            });
+        }
         if self.max_queued_signals == 0 {
             return Err(OptionsError::ZeroSignalQueue);
+        }
+        if self.max_queued_signals > MAX_QUEUED_SIGNALS {
+            return Err(OptionsError::SignalQueueTooLarge {
+                max: MAX_QUEUED_SIGNALS,
+            });
         }
         let pin_budget = self.effective_pin_budget();
         if pin_budget > self.max_tracked {
@@ -419,6 +436,16 @@ pub enum OptionsError {
     ZeroSignalHandlers,
     /// `max_queued_signals` is 0: no event could reach an async handler.
     ZeroSignalQueue,
+    /// More async signal handlers than [`MAX_SIGNAL_HANDLERS`] (each is a task).
+    TooManySignalHandlers {
+        /// The most allowed.
+        max: usize,
+    },
+    /// A handler queue longer than [`MAX_QUEUED_SIGNALS`] (it is allocated up front).
+    SignalQueueTooLarge {
+        /// The most allowed.
+        max: usize,
+    },
     /// `drain_on` needs a listener on the sink, and every listener place of the sink
     /// given in `signals` is taken (see `SinkBuilder::listeners`).
     SinkListenersFull,
@@ -454,6 +481,10 @@ impl fmt::Display for OptionsError {
                 f.write_str("max_concurrent_signal_handlers must be at least 1")
             }
             Self::ZeroSignalQueue => f.write_str("max_queued_signals must be at least 1"),
+            Self::TooManySignalHandlers { max } => {
+                write!(f, "max_concurrent_signal_handlers is above {max}")
+            }
+            Self::SignalQueueTooLarge { max } => write!(f, "max_queued_signals is above {max}"),
             Self::SinkListenersFull => {
                 f.write_str("drain_on needs a listener, and the signal sink has no place left")
             }
@@ -506,6 +537,18 @@ mod tests {
         assert_eq!(
             base().max_queued_signals(0).validate(),
             Err(OptionsError::ZeroSignalQueue)
+        );
+        assert_eq!(
+            base().max_queued_signals(usize::MAX).validate(),
+            Err(OptionsError::SignalQueueTooLarge {
+                max: MAX_QUEUED_SIGNALS
+            })
+        );
+        assert_eq!(
+            base().max_concurrent_signal_handlers(usize::MAX).validate(),
+            Err(OptionsError::TooManySignalHandlers {
+                max: MAX_SIGNAL_HANDLERS
+            })
         );
         assert_eq!(
             base().queue_capacity(usize::MAX).validate(),

@@ -317,6 +317,138 @@ fn drain_on_signal_completes_the_coordinator<E: Executor>(exec: E) {
     });
 }
 
+/// C5 after a wait for a permit: an item that passed the gate and then waited for a
+/// concurrency permit is checked again once it has one, so a `cancel_on` signal raised
+/// meanwhile still cancels it before its body starts.
+fn a_signal_raised_while_waiting_for_a_permit_still_cancels<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let (release, wait) = smol::channel::unbounded::<()>();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = ran.clone();
+        let coordinator = WorkCoordinator::new(
+            rt,
+            move |_: u32, _: OpContext| {
+                let (wait, counter) = (wait.clone(), counter.clone());
+                async move {
+                    counter.fetch_add(1, SeqCst);
+                    let _ = wait.recv().await;
+                }
+            },
+            Options::default()
+                .max_concurrency(1)
+                .concurrency_ceiling(2)
+                .cancel_on("circuit-open"),
+        )
+        .unwrap();
+        let (first, second) = within(LIMIT, async {
+            let first = coordinator.enqueue(0).await.unwrap();
+            while coordinator.active_count() < 1 {
+                futures_lite::future::yield_now().await;
+            }
+            // The second worker takes this one, passes the gate and waits for the permit.
+            let second = coordinator.enqueue(1).await.unwrap();
+            settle().await;
+            coordinator.signals().raise("circuit-open").unwrap();
+            release.close();
+            coordinator.complete();
+            coordinator.drain().await;
+            (first, second)
+        })
+        .await;
+        assert_eq!(
+            ran.load(SeqCst),
+            1,
+            "{}: the second body must not start",
+            E::NAME
+        );
+        assert_eq!(coordinator.get(first).unwrap().state, State::Completed);
+        let open = coordinator.signals().signal("circuit-open").unwrap();
+        assert_eq!(
+            coordinator.get(second).unwrap().outcome,
+            Some(Outcome::Cancelled(CancelCause::Signal(open)))
+        );
+    });
+}
+
+/// With `max_age`, re-raising an expired `resume_on` signal is a change deferred work
+/// waits for: it wakes at once (the clock never moves again, so only that raise can).
+fn re_raising_an_expired_signal_wakes_deferred_work<E: Executor>(exec: E) {
+    let clock = ManualClock::new();
+    let rt = Runtime {
+        spawner: exec.rt(),
+        timer: clock.clone(),
+    };
+    exec.block_on(async move {
+        let sink = SignalSink::builder()
+            .max_age(Duration::from_secs(10))
+            .clock(clock.clone())
+            .build();
+        let coordinator = WorkCoordinator::new(
+            rt,
+            |_: u32, _: OpContext| async {},
+            Options::default()
+                .max_concurrency(1)
+                .signals(sink.clone())
+                .defer_on("busy")
+                .resume_on("override"),
+        )
+        .unwrap();
+        sink.raise("override").unwrap();
+        clock.advance(Duration::from_secs(11));
+        sink.raise("busy").unwrap();
+        within(LIMIT, async {
+            coordinator.enqueue(0).await.unwrap();
+            settle().await;
+            assert_eq!(coordinator.totals().completed, 0, "{}: deferred", E::NAME);
+            sink.raise("override").unwrap();
+            coordinator.complete();
+            coordinator.drain().await;
+        })
+        .await;
+        assert_eq!(coordinator.totals().completed, 1);
+        assert_eq!(coordinator.totals().deferred, 1);
+    });
+}
+
+/// A handler that panics, even before returning its future, loses only its own event:
+/// the others are handled and `drain` returns.
+fn a_panicking_handler_loses_only_its_own_event<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let handled = Arc::new(AtomicUsize::new(0));
+        let count = handled.clone();
+        let sink = SignalSink::new();
+        let names = sink.clone();
+        let coordinator = WorkCoordinator::<u32, _>::builder(
+            rt,
+            Options::default()
+                .signals(sink)
+                .max_concurrent_signal_handlers(1),
+        )
+        .on_signal_async(move |event| {
+            if names.name(event.signal) == Some("boom") {
+                panic!("handler refused its event");
+            }
+            let count = count.clone();
+            async move {
+                count.fetch_add(1, SeqCst);
+            }
+        })
+        .build(|n: u32, ctx: OpContext| async move {
+            ctx.signal(if n == 2 { "boom" } else { "fine" }).unwrap();
+        })
+        .unwrap();
+        within(LIMIT, async {
+            coordinator.enqueue_many(0..5).await.unwrap();
+            coordinator.complete();
+            coordinator.drain().await;
+        })
+        .await;
+        assert_eq!(handled.load(SeqCst), 4, "{}", E::NAME);
+    });
+}
+
 on_every_executor!(
     backpressure_defers_new_work_until_retracted,
     circuit_open_cancels_new_work_with_the_signal,
@@ -324,4 +456,7 @@ on_every_executor!(
     async_handlers_are_bounded_and_drained,
     a_full_handler_queue_drops_the_oldest,
     drain_on_signal_completes_the_coordinator,
+    a_signal_raised_while_waiting_for_a_permit_still_cancels,
+    re_raising_an_expired_signal_wakes_deferred_work,
+    a_panicking_handler_loses_only_its_own_event,
 );

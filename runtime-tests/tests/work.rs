@@ -365,6 +365,40 @@ fn a_burst_of_items_wakes_a_worker_for_each<E: Executor>(exec: E) {
     });
 }
 
+/// A body closure that panics before returning its future is a fault like any other
+/// panic; the worker lives on.
+fn a_body_panicking_before_its_future_is_a_fault<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let coordinator = WorkCoordinator::new(
+            rt,
+            |n: u32, _: OpContext| {
+                if n == 1 {
+                    panic!("no future for item 1");
+                }
+                async {}
+            },
+            Options::default().max_concurrency(1),
+        )
+        .unwrap();
+        let ids = within(LIMIT, async {
+            let mut ids = Vec::new();
+            for n in 0..3 {
+                ids.push(coordinator.enqueue(n).await.unwrap());
+            }
+            coordinator.complete();
+            coordinator.drain().await;
+            ids
+        })
+        .await;
+        assert_eq!(coordinator.totals().completed, 2, "{}", E::NAME);
+        match coordinator.get(ids[1]).unwrap().outcome {
+            Some(Outcome::Panic(message)) => assert_eq!(message.as_str(), "no future for item 1"),
+            other => panic!("{}: unexpected outcome {other:?}", E::NAME),
+        }
+    });
+}
+
 on_every_executor!(
     bound_is_never_exceeded,
     nothing_is_lost,
@@ -375,4 +409,5 @@ on_every_executor!(
     dropping_a_busy_coordinator_neither_hangs_nor_leaks,
     backpressure_waits_and_refuses_when_full,
     a_burst_of_items_wakes_a_worker_for_each,
+    a_body_panicking_before_its_future_is_a_fault,
 );

@@ -168,8 +168,11 @@ impl<E> Hooks<E> {
         if let Some(old) = self.dispatch.take() {
             old.close();
         }
-        // Zero would panic in the queue; validation refuses it at build, which closes this.
-        let dispatch = Arc::new(Dispatch::new(options.max_queued_signals.max(1)));
+        if options.validate().is_err() {
+            // `build` refuses these options with the error; spawn nothing for them.
+            return;
+        }
+        let dispatch = Arc::new(Dispatch::new(options.max_queued_signals));
         Dispatch::spawn_handlers(
             &dispatch,
             spawner,
@@ -262,17 +265,45 @@ where
         let control = &*self.control;
         let stopped = || control.is_cancelled();
         while let Some(id) = self.intake.next(stopped).await {
-            let admission = control.signals.admit(&self.rt, &control.cancel, stopped);
+            match self.admit(stopped).await {
+                Ok(()) => {
+                    self.run(id, worker, body).await;
+                    control.gate.release();
+                }
+                Err(cause) => self.cancel_pending(id, cause),
+            }
+        }
+    }
+
+    /// Takes an item through the signal gate and a concurrency permit. `Ok`: it may run
+    /// and holds a permit. The gate is checked again once the permit is held (waiting
+    /// for it may take long): a signal raised meanwhile still cancels or defers the item
+    /// before its body starts, and a deferred item waits without holding a permit.
+    async fn admit(&self, stopped: impl Fn() -> bool + Copy) -> Result<(), CancelCause> {
+        let control = &*self.control;
+        let signals = &control.signals;
+        let mut deferral = None;
+        loop {
+            let admission = signals.admit(&self.rt, &control.cancel, stopped, &mut deferral);
             if let Admission::Cancel(signal) = admission.await {
-                self.cancel_pending(id, CancelCause::Signal(signal));
-                continue;
+                return Err(CancelCause::Signal(signal));
             }
-            if !control.gate.acquire(|| control.is_cancelled()).await {
-                self.cancel_pending(id, CancelCause::Coordinator);
-                continue;
+            if !control.gate.acquire(stopped).await {
+                return Err(CancelCause::Coordinator);
             }
-            self.run(id, worker, body).await;
-            control.gate.release();
+            match signals.recheck(&self.rt, deferral) {
+                Some(Admission::Run) => {
+                    if deferral.is_some() {
+                        signals.count_deferred();
+                    }
+                    return Ok(());
+                }
+                Some(Admission::Cancel(signal)) => {
+                    control.gate.release();
+                    return Err(CancelCause::Signal(signal));
+                }
+                None => control.gate.release(),
+            }
         }
     }
 
@@ -293,9 +324,10 @@ where
             flag: &control.cancelled,
             waker: &control.running[worker],
         };
-        let (state, outcome) = Guarded::new(body(input, context), Some(cancel))
-            .await
-            .settle();
+        // The body is called inside the guarded future, so a body that panics before
+        // returning its future is recorded as a fault like any other panic.
+        let guarded = Guarded::new(async { body(input, context).await }, Some(cancel));
+        let (state, outcome) = guarded.await.settle();
         // We started it, so finishing cannot be refused.
         let _ = self.window.finish(id, state, outcome, self.now());
         self.settle(id, state);

@@ -32,8 +32,6 @@ pub(crate) type OnSignal = Box<dyn Fn(&SignalEvent) + Send + Sync>;
 pub enum Admission {
     /// Run it now.
     Run,
-    /// Run it; it was deferred first.
-    RunDeferred,
     /// Cancel it: this `cancel_on` signal is present.
     Cancel(Signal),
 }
@@ -105,21 +103,22 @@ impl Signals {
         if mask.is_empty() {
             return Ok(None);
         }
-        if mask
-            .find_present(&table, |s| self.sink.is_fresh(s).then_some(()))
-            .is_some()
-        {
-            close();
-        }
+        // Subscribe first, then look: a raise in between is caught by one or the other.
+        let close = Arc::new(close);
+        let (closer, check) = (close.clone(), mask.clone());
         let listener = move |event: &SignalEvent| {
             if mask.contains(&table, event.signal) {
-                close();
+                closer();
             }
         };
-        match self.sink.subscribe(listener) {
-            Ok(subscription) => Ok(Some(subscription)),
-            Err(_) => Err(OptionsError::SinkListenersFull),
+        let subscription = self
+            .sink
+            .subscribe(listener)
+            .map_err(|_| OptionsError::SinkListenersFull)?;
+        if check.first_raised(&self.sink).is_some() {
+            close();
         }
+        Ok(Some(subscription))
     }
 
     /// Raises `name` for operation `id`: records it on the operation, raises it into the
@@ -190,39 +189,33 @@ impl Signals {
         }
     }
 
-    /// Decides whether an item about to start runs, waits, or is cancelled. A wait
-    /// ends when the deferring signal is retracted or expires, a `resume_on` or
-    /// `cancel_on` signal appears, `stopped()` turns true (woken through `stop`), or
-    /// the deferral bound passes (then the item runs).
+    /// Decides whether an item about to start runs or is cancelled, waiting while it
+    /// must be deferred. The wait ends when the deferring signal is retracted or
+    /// expires, a `resume_on` or `cancel_on` signal appears, `stopped()` turns true
+    /// (woken through `stop`), or the item's deferral bound passes. `deferral` is the
+    /// item's deadline, set at its first deferral and kept across calls, so an item
+    /// deferred again (see [`recheck`](Self::recheck)) is not given a new bound.
     pub async fn admit<Tm: Timer>(
         &self,
         timer: &Tm,
         stop: &Wakeup,
         stopped: impl Fn() -> bool,
+        deferral: &mut Option<Duration>,
     ) -> Admission {
         if !self.gated {
             return Admission::Run;
         }
-        let mut deadline = None;
         loop {
             let signal = match self.decide() {
-                Decision::Run if deadline.is_some() => {
-                    self.deferred.fetch_add(1, Ordering::Relaxed);
-                    return Admission::RunDeferred;
-                }
                 Decision::Run => return Admission::Run,
                 Decision::Cancel(signal) => return Admission::Cancel(signal),
                 Decision::Defer(signal) => signal,
             };
             let now = timer.now();
-            let deadline = *deadline.get_or_insert(now.saturating_add(self.max_defer));
-            if stopped() {
-                // The worker's gate refuses it next and cancels the item.
+            let deadline = *deferral.get_or_insert(now.saturating_add(self.max_defer));
+            if stopped() || now >= deadline {
+                // Stopped: the worker's gate refuses the item next and cancels it.
                 return Admission::Run;
-            }
-            if now >= deadline {
-                self.deferred.fetch_add(1, Ordering::Relaxed);
-                return Admission::RunDeferred;
             }
             let mut nap = deadline - now;
             if let Some(expiry) = self.sink.expires_at(signal) {
@@ -235,5 +228,33 @@ impl Signals {
             let stopping = stop.until(|| stopped().then_some(()));
             or(changed, or(stopping, timer.sleep(nap))).await;
         }
+    }
+
+    /// The gate again, without waiting, once the item holds a concurrency permit (which
+    /// it may have waited for): `None` means a deferring signal appeared meanwhile, so
+    /// the permit should be given back and [`admit`](Self::admit) called again.
+    pub fn recheck<Tm: Timer>(&self, timer: &Tm, deferral: Option<Duration>) -> Option<Admission> {
+        if !self.gated {
+            return Some(Admission::Run);
+        }
+        match self.decide() {
+            Decision::Run => Some(Admission::Run),
+            Decision::Cancel(signal) => Some(Admission::Cancel(signal)),
+            Decision::Defer(_) => deferral
+                .is_some_and(|deadline| timer.now() >= deadline)
+                .then_some(Admission::Run),
+        }
+    }
+
+    /// Counts an item that ran after being deferred.
+    pub(crate) fn count_deferred(&self) {
+        self.deferred.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        // The coordinator is gone (or was never built): its handler tasks may end.
+        self.close();
     }
 }

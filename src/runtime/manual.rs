@@ -82,7 +82,7 @@ impl Timer for ManualClock {
     fn sleep(&self, duration: Duration) -> ManualSleep {
         ManualSleep {
             clock: self.clone(),
-            deadline: to_nanos(self.now() + duration),
+            deadline: to_nanos(self.now().saturating_add(duration)),
             listener: None,
         }
     }

@@ -15,6 +15,15 @@ use crate::coordinator::{Guarded, Intake};
 use crate::runtime::Spawner;
 use crate::sync::{Arc, AtomicU64, Ordering};
 
+/// Marks a taken event handled when dropped, whichever way its handler ended.
+struct Handled<'a>(&'a Dispatch);
+
+impl Drop for Handled<'_> {
+    fn drop(&mut self) {
+        self.0.handled();
+    }
+}
+
 /// See the module docs.
 pub struct Dispatch {
     queue: Intake<SignalEvent>,
@@ -81,9 +90,10 @@ impl Dispatch {
             let (dispatch, handler) = (dispatch.clone(), handler.clone());
             spawner.spawn(async move {
                 while let Some(event) = dispatch.next().await {
-                    // Its result (done or panicked) is the handler's own business.
-                    let _ = Guarded::new(handler(event), None).await;
-                    dispatch.handled();
+                    let _handled = Handled(&dispatch);
+                    // Called inside the guard, so a handler that panics before returning
+                    // its future is caught too; the outcome is the handler's business.
+                    let _ = Guarded::new(async { handler(event).await }, None).await;
                 }
             });
         }

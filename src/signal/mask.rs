@@ -106,7 +106,10 @@ impl SignalMask {
         if self.is_empty() || i >= self.refresh(table) {
             return false;
         }
-        self.bits[i / 64].load(Ordering::Acquire) & (1 << (i % 64)) != 0
+        // `get`: a signal of a larger table than the one compiled for is simply not named.
+        self.bits
+            .get(i / 64)
+            .is_some_and(|word| word.load(Ordering::Acquire) & (1 << (i % 64)) != 0)
     }
 
     /// Calls `hit` with each present signal the set names, lowest index first, until it
@@ -132,6 +135,19 @@ impl SignalMask {
             }
         }
         None
+    }
+}
+
+impl Clone for SignalMask {
+    /// A mask for the same patterns and table size; it re-matches names on first use.
+    fn clone(&self) -> Self {
+        Self::new(self.patterns.clone(), self.bits.len() * 64)
+    }
+}
+
+impl core::fmt::Debug for SignalMask {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("SignalMask").field(&self.patterns).finish()
     }
 }
 

@@ -393,7 +393,14 @@ impl SignalSink {
     ) -> SignalEvent {
         let inner = &*self.inner;
         let at = self.now();
-        let appeared = self.table.set(signal, at);
+        let previous = self.table.raised_at(signal);
+        let was_present = self.table.set(signal, at);
+        // An expired signal keeps its bit, so "absent before" includes "expired before".
+        let appeared = !was_present
+            || self
+                .inner
+                .max_age
+                .is_some_and(|age| previous.is_none_or(|p| at.saturating_sub(p) > age));
         let event = SignalEvent {
             signal,
             operation_id,
@@ -401,12 +408,13 @@ impl SignalSink {
             at,
         };
         inner.history.push(event);
-        inner.listeners.call(&event);
         if appeared {
             // A `resume_on` or `cancel_on` signal appearing changes what deferred work
-            // waits for; a re-raise of a present one does not.
+            // waits for; a re-raise of a present one does not. Before the listeners, so a
+            // panicking listener cannot skip it.
             inner.changed.notify(usize::MAX);
         }
+        inner.listeners.call(&event);
         event
     }
 
@@ -463,7 +471,8 @@ impl SignalSink {
     /// When a present `signal` stops counting because of `max_age`, if it will.
     pub(crate) fn expires_at(&self, signal: Signal) -> Option<Duration> {
         let at = self.table.raised_at(signal)?;
-        Some(at.saturating_add(self.inner.max_age?) + Duration::from_nanos(1))
+        at.checked_add(self.inner.max_age?)?
+            .checked_add(Duration::from_nanos(1))
     }
 
     /// What deferred work waits on: notified after every raise, retract and clear.
@@ -699,6 +708,19 @@ mod tests {
         sink.raise("a").unwrap();
         assert!(sink.is_raised("a"), "a new raise refreshes presence");
         assert_eq!(sink.count("a"), 1);
+    }
+
+    #[test]
+    fn an_unbounded_max_age_never_expires_and_never_overflows() {
+        let clock = ManualClock::new();
+        let sink = SignalSink::builder()
+            .max_age(Duration::MAX)
+            .clock(clock.clone())
+            .build();
+        let s = sink.raise("forever").unwrap();
+        clock.advance(Duration::from_secs(1 << 40));
+        assert!(sink.is_raised(s));
+        assert_eq!(sink.expires_at(s), None);
     }
 
     #[test]

@@ -233,17 +233,16 @@ impl SignalTable {
         self.set(signal, now);
     }
 
-    /// [`raise`](Self::raise), saying whether the signal was absent before (whether this
-    /// raise changed presence).
+    /// [`raise`](Self::raise), saying whether the signal's bit was already set.
     pub(crate) fn set(&self, signal: Signal, now: Duration) -> bool {
         let Some((word, bit)) = self.bit(signal) else {
-            return false;
+            return true;
         };
         // Time first, so a reader that sees the bit also sees a time at least as new.
         self.raised_at[signal.index()].store(to_nanos(now).saturating_add(1), Ordering::Release);
         // Raising what is already raised changes nothing: skip the read-modify-write (a
         // retract racing in between is ordered after this raise).
-        word.load(Ordering::Acquire) & bit == 0 && word.fetch_or(bit, Ordering::AcqRel) & bit == 0
+        word.load(Ordering::Acquire) & bit != 0 || word.fetch_or(bit, Ordering::AcqRel) & bit != 0
     }
 
     /// Marks `signal` absent.
