@@ -116,3 +116,47 @@ fn for_each_items_allocate_only_its_fixed_setup() {
     let large = counting::allocations_during(|| assert_eq!(run(ITEMS).completed, ITEMS));
     assert_eq!(large, small, "per-item allocations in for_each");
 }
+
+/// C9 with signals on: every item passes the signal gate (three patterns compiled to
+/// masks), and every body raises a signal, recorded on its operation and reported to a
+/// sync callback and to async handlers.
+#[test]
+fn items_raising_signals_through_a_gated_coordinator_allocate_nothing() {
+    let executor = PollAll::default();
+    let options = Options::default()
+        .max_concurrency(8)
+        .queue_capacity(64)
+        .max_tracked(100)
+        .cancel_on("circuit-open")
+        .defer_on("backpressure.*")
+        .resume_on("override");
+    let coordinator = WorkCoordinator::<u64, _>::builder(executor.clone(), options)
+        .on_signal(|event| {
+            std::hint::black_box(event);
+        })
+        .on_signal_async(|event| async move {
+            std::hint::black_box(event);
+        })
+        .build(|n: u64, ctx: OpContext| async move {
+            ctx.signal(if n.is_multiple_of(3) { "fizz" } else { "seen" })
+                .unwrap();
+            future::yield_now().await;
+        })
+        .unwrap();
+    let run = |range: core::ops::Range<u64>| {
+        executor.block_on(async {
+            for n in range {
+                coordinator.enqueue(n).await.unwrap();
+            }
+            coordinator.drain().await;
+        });
+    };
+    run(0..10_000);
+    let allocated = counting::allocations_during(|| run(10_000..10_000 + ITEMS));
+    assert_eq!(allocated, 0, "allocations for {ITEMS} signalling items");
+    assert_eq!(coordinator.totals().completed, 10_000 + ITEMS);
+    assert_eq!(
+        coordinator.count_signals("seen") + coordinator.count_signals("fizz"),
+        100
+    );
+}
