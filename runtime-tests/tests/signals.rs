@@ -48,8 +48,13 @@ fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
         sink.raise("backpressure.downstream").unwrap();
         within(LIMIT, async {
             coordinator.enqueue_many(0..6).await.unwrap();
+            // Both workers hold an item back; the other four wait in the queue.
+            while coordinator.deferred_count() < 2 {
+                futures_lite::future::yield_now().await;
+            }
             settle().await;
             assert_eq!(ran.load(SeqCst), 0, "{}: deferred work ran", E::NAME);
+            assert_eq!(coordinator.deferred_count(), 2);
             assert!(sink.retract("backpressure.downstream"));
             coordinator.complete();
             coordinator.drain().await;
@@ -57,12 +62,13 @@ fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
         .await;
         let totals = coordinator.totals();
         assert_eq!((ran.load(SeqCst), totals.completed), (6, 6), "{}", E::NAME);
-        assert!(
-            (1..=2).contains(&totals.deferred),
-            "{}: each of the two workers defers at most its own item, got {}",
-            E::NAME,
-            totals.deferred
+        assert_eq!(
+            totals.deferred,
+            2,
+            "{}: each of the two workers deferred its own item; the rest were not held",
+            E::NAME
         );
+        assert_eq!(coordinator.deferred_count(), 0);
     });
 }
 
@@ -399,8 +405,9 @@ fn re_raising_an_expired_signal_wakes_deferred_work<E: Executor>(exec: E) {
         sink.raise("busy").unwrap();
         within(LIMIT, async {
             coordinator.enqueue(0).await.unwrap();
-            settle().await;
-            assert_eq!(coordinator.totals().completed, 0, "{}: deferred", E::NAME);
+            while coordinator.deferred_count() < 1 {
+                futures_lite::future::yield_now().await;
+            }
             sink.raise("override").unwrap();
             coordinator.complete();
             coordinator.drain().await;

@@ -493,6 +493,10 @@ where
         self.control.gate.running()
     }
 
+    pub(crate) fn deferred_count(&self) -> usize {
+        self.control.signals.deferring()
+    }
+
     pub(crate) fn pending_count(&self) -> usize {
         self.intake.in_flight().saturating_sub(self.active_count())
     }

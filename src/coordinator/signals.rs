@@ -21,7 +21,7 @@ use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;
 use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, SignalMask, SignalSink, Subscription, TableError};
-use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::wakeup::Wakeup;
 
 /// The synchronous `on_signal` callback.
@@ -57,6 +57,24 @@ pub struct Signals {
     dispatch: Option<Arc<Dispatch>>,
     /// Items that were deferred before they ran; incremented by workers.
     deferred: AtomicU64,
+    /// Items being deferred right now; raised and lowered by the deferring workers.
+    deferring: AtomicUsize,
+}
+
+/// Counts one item as being deferred while alive (also when its wait is dropped).
+struct Deferring<'a>(&'a AtomicUsize);
+
+impl<'a> Deferring<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Deferring<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Signals {
@@ -82,6 +100,7 @@ impl Signals {
             on_signal,
             dispatch,
             deferred: AtomicU64::new(0),
+            deferring: AtomicUsize::new(0),
             sink,
         }
     }
@@ -157,6 +176,11 @@ impl Signals {
         self.deferred.load(Ordering::Relaxed)
     }
 
+    /// Items held back by a `defer_on` signal right now.
+    pub(crate) fn deferring(&self) -> usize {
+        self.deferring.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn dropped(&self) -> u64 {
         self.dispatch.as_ref().map_or(0, |d| d.dropped())
     }
@@ -205,6 +229,7 @@ impl Signals {
         if !self.gated {
             return Admission::Run;
         }
+        let mut counted = None;
         loop {
             let signal = match self.decide() {
                 Decision::Run => return Admission::Run,
@@ -217,6 +242,7 @@ impl Signals {
                 // Stopped: the worker's gate refuses the item next and cancels it.
                 return Admission::Run;
             }
+            counted.get_or_insert_with(|| Deferring::new(&self.deferring));
             let mut nap = deadline - now;
             if let Some(expiry) = self.sink.expires_at(signal) {
                 nap = nap.min(expiry.saturating_sub(self.sink.now()));

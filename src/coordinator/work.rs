@@ -341,6 +341,33 @@ where
         self.core.pending_count()
     }
 
+    /// Accepted items held back right now by a `defer_on` signal (they count as pending
+    /// too); each waits on its own worker until a retract, or its deferral bound.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let options = Options::default().max_concurrency(2).defer_on("busy");
+    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, _: OpContext| async {}, options).unwrap();
+    ///     coordinator.signals().raise("busy").unwrap();
+    ///     coordinator.enqueue_many(0..5).await.unwrap();
+    ///     while coordinator.deferred_count() < 2 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     coordinator.signals().retract("busy");
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.deferred_count(), 0);
+    ///     assert_eq!(coordinator.totals().deferred, 2);
+    /// });
+    /// # }
+    /// ```
+    pub fn deferred_count(&self) -> usize {
+        self.core.deferred_count()
+    }
+
     /// Bodies running now.
     pub fn active_count(&self) -> usize {
         self.core.active_count()
