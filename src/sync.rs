@@ -24,6 +24,25 @@ pub(crate) use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering
 #[cfg(all(not(loom), not(target_has_atomic = "64")))]
 pub(crate) use portable_atomic::AtomicU64;
 
+/// Counts one participant in a counter while alive, and uncounts it when dropped, also
+/// when a future holding it is dropped mid-await (waiters on a wake-up, deferred items).
+pub(crate) struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    /// Raises `count` (Release: what the participant did before entering, such as
+    /// registering a listener, is visible to whoever reads the count with Acquire).
+    pub(crate) fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Release);
+        Self(count)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Tells the scheduler a compare-and-swap loop is about to retry.
 ///
 /// Under loom this yields, so a model that spins on another thread's progress stays finite.

@@ -10,22 +10,13 @@
 
 use event_listener::{Event, IntoNotification, listener};
 
-use crate::sync::{AtomicUsize, Ordering, fence};
+use crate::sync::{AtomicUsize, Counted, Ordering, fence};
 
 /// See the module docs.
 pub struct Wakeup {
     event: Event,
     /// Waiters between registering and leaving; raised and lowered by waiters only.
     waiters: AtomicUsize,
-}
-
-/// Lowers the waiter count when a waiter leaves, even by being dropped mid-wait.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Wakeup {
@@ -60,8 +51,7 @@ impl Wakeup {
                 return done;
             }
             listener!(self.event => notified);
-            self.waiters.fetch_add(1, Ordering::Release);
-            let _waiting = Waiting(&self.waiters);
+            let _waiting = Counted::enter(&self.waiters);
             fence(Ordering::SeqCst);
             if let Some(done) = check() {
                 return done;

@@ -62,6 +62,24 @@ impl Timer for PollAll {
 
 const ITEMS: u64 = 100_000;
 
+/// Runs 10,000 items through `coordinator` to warm it up, then counts the allocations
+/// of `ITEMS` more.
+fn allocations_after_warm_up<E: Send + Sync + 'static>(
+    executor: &PollAll,
+    coordinator: &WorkCoordinator<u64, PollAll, E>,
+) -> usize {
+    let run = |range: core::ops::Range<u64>| {
+        executor.block_on(async {
+            for n in range {
+                coordinator.enqueue(n).await.unwrap();
+            }
+            coordinator.drain().await;
+        });
+    };
+    run(0..10_000);
+    counting::allocations_during(|| run(10_000..10_000 + ITEMS))
+}
+
 #[test]
 fn work_coordinator_items_allocate_nothing_after_warm_up() {
     let executor = PollAll::default();
@@ -79,16 +97,7 @@ fn work_coordinator_items_allocate_nothing_after_warm_up() {
             .max_tracked(100),
     )
     .unwrap();
-    let run = |range: core::ops::Range<u64>| {
-        executor.block_on(async {
-            for n in range {
-                coordinator.enqueue(n).await.unwrap();
-            }
-            coordinator.drain().await;
-        });
-    };
-    run(0..10_000);
-    let allocated = counting::allocations_during(|| run(10_000..10_000 + ITEMS));
+    let allocated = allocations_after_warm_up(&executor, &coordinator);
     assert_eq!(allocated, 0, "allocations for {ITEMS} items");
     assert_eq!(coordinator.totals().enqueued, 10_000 + ITEMS);
     assert_eq!(coordinator.totals().failed, (10_000 + ITEMS) / 10);
@@ -143,16 +152,7 @@ fn items_raising_signals_through_a_gated_coordinator_allocate_nothing() {
             future::yield_now().await;
         })
         .unwrap();
-    let run = |range: core::ops::Range<u64>| {
-        executor.block_on(async {
-            for n in range {
-                coordinator.enqueue(n).await.unwrap();
-            }
-            coordinator.drain().await;
-        });
-    };
-    run(0..10_000);
-    let allocated = counting::allocations_during(|| run(10_000..10_000 + ITEMS));
+    let allocated = allocations_after_warm_up(&executor, &coordinator);
     assert_eq!(allocated, 0, "allocations for {ITEMS} signalling items");
     assert_eq!(coordinator.totals().completed, 10_000 + ITEMS);
     assert_eq!(

@@ -19,6 +19,17 @@ async fn settle() {
     }
 }
 
+/// A body that counts how many times it started, in `ran`.
+fn counting_body(
+    ran: &Arc<AtomicUsize>,
+) -> impl Fn(u32, OpContext) -> core::future::Ready<()> + Send + Sync + 'static {
+    let ran = ran.clone();
+    move |_, _| {
+        ran.fetch_add(1, SeqCst);
+        core::future::ready(())
+    }
+}
+
 /// The README's backpressure scenario. Time is a `ManualClock` that never moves, so the
 /// deferral bound never passes and no timer fires: if the retract did not wake the
 /// deferred workers, this would hang until `within` fails it.
@@ -30,15 +41,9 @@ fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
     exec.block_on(async move {
         let sink = SignalSink::new();
         let ran = Arc::new(AtomicUsize::new(0));
-        let counter = ran.clone();
         let coordinator = WorkCoordinator::new(
             rt,
-            move |_: u32, _: OpContext| {
-                let counter = counter.clone();
-                async move {
-                    counter.fetch_add(1, SeqCst);
-                }
-            },
+            counting_body(&ran),
             Options::default()
                 .max_concurrency(2)
                 .signals(sink.clone())
@@ -78,15 +83,9 @@ fn circuit_open_cancels_new_work_with_the_signal<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
         let ran = Arc::new(AtomicUsize::new(0));
-        let counter = ran.clone();
         let coordinator = WorkCoordinator::new(
             rt,
-            move |_: u32, _: OpContext| {
-                let counter = counter.clone();
-                async move {
-                    counter.fetch_add(1, SeqCst);
-                }
-            },
+            counting_body(&ran),
             Options::default()
                 .max_concurrency(2)
                 .cancel_on("circuit-open, shutting-down"),

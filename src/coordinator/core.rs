@@ -515,13 +515,7 @@ where
 
     /// Whether an operation in the window raised `name` and has not retracted it.
     pub(crate) fn has_signal(&self, name: &str) -> bool {
-        let Some(signal) = self.control.signals.sink().table().lookup(name) else {
-            return false;
-        };
-        let mut found = false;
-        self.window
-            .visit(self.now(), |s| found |= s.signals.contains(&signal));
-        found
+        self.count_signals(name) > 0
     }
 
     /// How many operations in the window raised `name` and have not retracted it.

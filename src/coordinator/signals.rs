@@ -21,7 +21,7 @@ use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;
 use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, SignalMask, SignalSink, Subscription, TableError};
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Counted, Ordering};
 use crate::wakeup::Wakeup;
 
 /// The synchronous `on_signal` callback.
@@ -59,22 +59,6 @@ pub struct Signals {
     deferred: AtomicU64,
     /// Items being deferred right now; raised and lowered by the deferring workers.
     deferring: AtomicUsize,
-}
-
-/// Counts one item as being deferred while alive (also when its wait is dropped).
-struct Deferring<'a>(&'a AtomicUsize);
-
-impl<'a> Deferring<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::Relaxed);
-        Self(count)
-    }
-}
-
-impl Drop for Deferring<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Signals {
@@ -242,7 +226,7 @@ impl Signals {
                 // Stopped: the worker's gate refuses the item next and cancels it.
                 return Admission::Run;
             }
-            counted.get_or_insert_with(|| Deferring::new(&self.deferring));
+            counted.get_or_insert_with(|| Counted::enter(&self.deferring));
             let mut nap = deadline - now;
             if let Some(expiry) = self.sink.expires_at(signal) {
                 nap = nap.min(expiry.saturating_sub(self.sink.now()));

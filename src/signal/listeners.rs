@@ -128,12 +128,11 @@ pub struct Listeners {
     high: AtomicUsize,
 }
 
-// SAFETY: the only non-`Send`/`Sync` part is the cells holding `Listener`s, which are
-// themselves `Send + Sync`. Cell accesses follow the slot protocol (module docs): the box
-// is written and taken only by the single thread holding `BUSY`, and shared references to
-// it are made only by readers that saw `ACTIVE`, which excludes `BUSY` until they leave.
-// Sharing `&Listeners` therefore gives other threads `&Listener` (fine: `Listener: Sync`)
-// and lets them drop boxes created elsewhere (fine: `Listener: Send`).
+// Cell accesses follow the slot protocol (module docs): the box is written and taken only
+// by the single thread holding `BUSY`, and shared references to it are made only by
+// readers that saw `ACTIVE`, which excludes `BUSY` until they leave.
+// SAFETY: the only non-`Send`/`Sync` parts are the cells holding `Listener`s, which are
+// `Send + Sync`: other threads get `&Listener` or drop boxes made elsewhere (protocol above).
 unsafe impl Send for Listeners {}
 // SAFETY: as for `Send` above.
 unsafe impl Sync for Listeners {}
@@ -225,12 +224,11 @@ impl Listeners {
             }
             // The call runs inside `with` so that loom checks the whole shared access.
             slot.listener.with(|cell| {
-                // SAFETY: our `fetch_add` returned `ACTIVE` (with `Acquire`, after the
-                // adder's `Release`), so the box is written and present; our `READER`
-                // keeps the word from being exactly `CLAIMED` or 0 until `reading` drops,
-                // so neither a free nor an add writes the cell meanwhile (invariants 1
-                // and 3). Only shared references are made, which concurrent and
-                // re-entrant readers may hold together.
+                // Our `fetch_add` returned `ACTIVE` (Acquire, after the adder's Release),
+                // so the box is written; our `READER` keeps the word from being exactly
+                // `CLAIMED` or 0 until `reading` drops (invariants 1 and 3).
+                // SAFETY: so no free or add writes the cell meanwhile, and only shared
+                // references are made, which concurrent and re-entrant readers may share.
                 if let Some(listener) = unsafe { (*cell).as_ref() } {
                     listener(event);
                 }

@@ -10,7 +10,6 @@
 //! every reading is zero, so `max_age` and `count_since` need a clock there.
 
 use alloc::boxed::Box;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
@@ -23,7 +22,8 @@ use crate::runtime::Timer;
 use crate::sync::Arc;
 use crate::wakeup::Wakeup;
 
-/// Something that names a signal: a name (`&str`, `&String`) or a [`Signal`] handle.
+/// Something that names a signal: a name (anything `AsRef<str>`: `&str`, `String`, ...)
+/// or a [`Signal`] handle.
 ///
 /// Raising by name interns the name on first use; asking about a name never interns it.
 ///
@@ -41,21 +41,12 @@ pub trait SignalName {
     fn lookup(&self, table: &SignalTable) -> Option<Signal>;
 }
 
-impl SignalName for &str {
+impl<S: AsRef<str>> SignalName for S {
     fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
-        table.intern(self)
+        table.intern(self.as_ref())
     }
     fn lookup(&self, table: &SignalTable) -> Option<Signal> {
-        table.lookup(self)
-    }
-}
-
-impl SignalName for &String {
-    fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
-        table.intern(self)
-    }
-    fn lookup(&self, table: &SignalTable) -> Option<Signal> {
-        table.lookup(self)
+        table.lookup(self.as_ref())
     }
 }
 
