@@ -43,8 +43,9 @@ mod wakeup;
 mod window;
 
 pub use coordinator::{
-    BodyOutput, CancelCause, ConcurrencyError, EnqueueError, ForEachExt, Outcome,
-    PANIC_MESSAGE_CAPACITY, PanicMessage, Summary, Totals, WorkCoordinator, WorkCoordinatorBuilder,
+    BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError, ForEachExt,
+    KeyedWorkCoordinator, Lane, LaneError, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage,
+    PriorityWorkCoordinator, ResultCoordinator, ResultError, Summary, Totals, WorkCoordinator,
     for_each, for_each_spawned, for_each_stream,
 };
 pub use marks::{OPERATION_SIGNALS, OperationSignals};
@@ -61,7 +62,7 @@ struct ReadmeDoctests;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::coordinator::{Admission, Intake, Signals};
+    pub use crate::coordinator::{Admission, Intake, Keys, Schedule, Signals};
     pub use crate::marks::Marks;
     pub use crate::signal::dispatch::Dispatch;
     pub use crate::signal::history::History;

@@ -147,6 +147,20 @@ pub struct Snapshot<O> {
 }
 
 impl<O> Snapshot<O> {
+    /// The same snapshot with its outcome mapped through `f`.
+    pub(crate) fn map<P>(self, f: impl FnOnce(O) -> P) -> Snapshot<P> {
+        Snapshot {
+            id: self.id,
+            state: self.state,
+            pinned: self.pinned,
+            enqueued_at: self.enqueued_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            signals: self.signals,
+            outcome: self.outcome.map(f),
+        }
+    }
+
     /// How long the body ran: from start to finish, if both happened.
     ///
     /// ```

@@ -67,6 +67,14 @@ pub struct Options {
     pub defer_check_interval: Duration,
     /// See `defer_check_interval`. Default 50, as in the original.
     pub max_defer_attempts: u32,
+    /// Keyed coordinators: how many bodies of one key may run at once. Default 1 (each
+    /// key's items run one after another, in enqueue order).
+    pub max_concurrency_per_key: usize,
+    /// Keyed coordinators: after this many consecutive starts for one key, other keys
+    /// that are ready go first (see [`KeyedWorkCoordinator`](crate::KeyedWorkCoordinator)
+    /// for the bound it gives). Only matters when `max_concurrency_per_key` is above 1.
+    /// Default 8.
+    pub fair_scheduling_threshold: usize,
     /// How many async signal handlers run at once. Default 4.
     pub max_concurrent_signal_handlers: usize,
     /// How many signal events may wait for an async handler; beyond it the oldest is
@@ -90,6 +98,8 @@ impl Default for Options {
             drain_on: PatternSet::default(),
             defer_check_interval: Duration::from_millis(100),
             max_defer_attempts: 50,
+            max_concurrency_per_key: 1,
+            fair_scheduling_threshold: 8,
             max_concurrent_signal_handlers: 4,
             max_queued_signals: 1000,
         }
@@ -107,6 +117,28 @@ fn default_concurrency() -> usize {
 }
 
 impl Options {
+    /// Sets [`max_concurrency_per_key`](Self::max_concurrency_per_key).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().max_concurrency_per_key(2);
+    /// assert_eq!(options.max_concurrency_per_key, 2);
+    /// ```
+    pub fn max_concurrency_per_key(mut self, n: usize) -> Self {
+        self.max_concurrency_per_key = n;
+        self
+    }
+
+    /// Sets [`fair_scheduling_threshold`](Self::fair_scheduling_threshold).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().fair_scheduling_threshold(1);
+    /// assert_eq!(options.fair_scheduling_threshold, 1);
+    /// ```
+    pub fn fair_scheduling_threshold(mut self, n: usize) -> Self {
+        self.fair_scheduling_threshold = n;
+        self
+    }
+
     /// Sets [`max_concurrency`](Self::max_concurrency).
     ///
     /// ```
@@ -371,6 +403,12 @@ impl Options {
         if self.max_operation_lifetime.is_zero() {
             return Err(OptionsError::ZeroLifetime);
         }
+        if self.max_concurrency_per_key == 0 {
+            return Err(OptionsError::ZeroConcurrencyPerKey);
+        }
+        if self.fair_scheduling_threshold == 0 {
+            return Err(OptionsError::ZeroFairnessThreshold);
+        }
         if self.max_concurrent_signal_handlers == 0 {
             return Err(OptionsError::ZeroSignalHandlers);
         }
@@ -432,6 +470,16 @@ pub enum OptionsError {
         /// The window size.
         max_tracked: usize,
     },
+    /// `max_concurrency_per_key` is 0: no keyed item could ever run.
+    ZeroConcurrencyPerKey,
+    /// `fair_scheduling_threshold` is 0: no key could start anything.
+    ZeroFairnessThreshold,
+    /// A priority coordinator was given no lanes.
+    NoLanes,
+    /// A lane's `max_depth` is 0: it could never take an item.
+    ZeroLaneDepth,
+    /// A lane's `promote_after` is 0: it would always go first.
+    ZeroAging,
     /// `max_concurrent_signal_handlers` is 0: async handlers could never run.
     ZeroSignalHandlers,
     /// `max_queued_signals` is 0: no event could reach an async handler.
@@ -468,6 +516,15 @@ impl fmt::Display for OptionsError {
                 "concurrency_ceiling {ceiling} is below max_concurrency {max_concurrency}"
             ),
             Self::ZeroQueue => f.write_str("queue_capacity must be at least 1"),
+            Self::NoLanes => f.write_str("a priority coordinator needs at least one lane"),
+            Self::ZeroLaneDepth => f.write_str("a lane's max_depth must be at least 1"),
+            Self::ZeroAging => f.write_str("a lane's promote_after must be at least 1"),
+            Self::ZeroConcurrencyPerKey => {
+                f.write_str("max_concurrency_per_key must be at least 1")
+            }
+            Self::ZeroFairnessThreshold => {
+                f.write_str("fair_scheduling_threshold must be at least 1")
+            }
             Self::ZeroWindow => f.write_str("max_tracked (the window size) must be at least 1"),
             Self::ZeroLifetime => f.write_str("max_operation_lifetime must be longer than zero"),
             Self::PinBudgetExceedsWindow {

@@ -28,6 +28,8 @@
 //!
 //! * `input`: the inserter until it publishes `PENDING`; then whoever wins the CAS
 //!   `PENDING -> CLAIMED`.
+//! * `key`: written by the inserter before it publishes `PENDING`; after that only read
+//!   (by readers who hold a reader count) until the slot is freed.
 //! * `outcome`: the claimant until it publishes a terminal phase; after that it is only
 //!   read (by readers who hold a reader count) until the slot is freed, and freeing
 //!   requires the reader count to be zero.
@@ -150,7 +152,7 @@ pub fn to_nanos(at: Duration) -> u64 {
     u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
-struct Slot<I, O> {
+struct Slot<I, O, K> {
     /// The state word described in the module docs; every transition CASes it.
     state: AtomicU64,
     /// Next free slot while this one is on the free list; written by the pusher only.
@@ -163,11 +165,14 @@ struct Slot<I, O> {
     finished_at: UnsafeCell<Duration>,
     input: UnsafeCell<Option<I>>,
     outcome: UnsafeCell<Option<O>>,
+    /// What the operation was enqueued under (keyed coordinators; `()` elsewhere).
+    key: UnsafeCell<Option<K>>,
 }
 
 /// What a reader sees of one live operation while it holds the slot.
-pub struct View<'a, O> {
+pub struct View<'a, O, K = ()> {
     pub id: OperationId,
+    pub key: Option<&'a K>,
     pub word: Word,
     pub enqueued_at: Duration,
     pub started_at: Option<Duration>,
@@ -185,8 +190,8 @@ pub enum Refused {
 }
 
 /// The fixed-capacity, lock-free slab. See the module docs for the protocol.
-pub struct Slab<I, O> {
-    slots: Box<[Slot<I, O>]>,
+pub struct Slab<I, O, K = ()> {
+    slots: Box<[Slot<I, O, K>]>,
     /// Treiber stack head: `tag << 32 | index` (index `NIL` when empty).
     free_head: AtomicU64,
     /// Notified each time a slot goes back on the free list, by whoever freed it (an
@@ -195,14 +200,22 @@ pub struct Slab<I, O> {
 }
 
 // SAFETY: the slab hands `I` values from the inserting thread to the claiming thread and
-// drops `O` values on whichever thread frees a slot, so both must be `Send`. Shared
-// access to `O` (snapshot readers cloning it) happens from many threads, hence `O: Sync`.
-// Every cell access is serialised by the state-word protocol described in the module docs.
-unsafe impl<I: Send, O: Send + Sync> Sync for Slab<I, O> {}
-// SAFETY: moving the slab moves the `I` and `O` values it owns; they are `Send`.
-unsafe impl<I: Send, O: Send> Send for Slab<I, O> {}
+// drops `O` and `K` values on whichever thread frees a slot, so all must be `Send`.
+// Shared access to `O` and `K` (snapshot readers) happens from many threads, hence
+// `Sync`. Every cell access is serialised by the state-word protocol in the module docs.
+unsafe impl<I: Send, O: Send + Sync, K: Send + Sync> Sync for Slab<I, O, K> {}
+// SAFETY: moving the slab moves the `I`, `O` and `K` values it owns; they are `Send`.
+unsafe impl<I: Send, O: Send, K: Send> Send for Slab<I, O, K> {}
 
 impl<I, O> Slab<I, O> {
+    /// [`insert_keyed`](Self::insert_keyed) for slabs whose operations carry no key.
+    pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, I> {
+        self.insert_keyed(input, (), now)
+            .map_err(|(input, ())| input)
+    }
+}
+
+impl<I, O, K> Slab<I, O, K> {
     /// Allocates `capacity` free slots; the only allocation the slab ever makes.
     pub fn new(capacity: usize) -> Self {
         debug_assert!(capacity <= MAX_SLOTS);
@@ -215,6 +228,7 @@ impl<I, O> Slab<I, O> {
                 finished_at: UnsafeCell::new(Duration::ZERO),
                 input: UnsafeCell::new(None),
                 outcome: UnsafeCell::new(None),
+                key: UnsafeCell::new(None),
             })
             .collect();
         let head = if capacity == 0 { NIL } else { 0 };
@@ -229,7 +243,7 @@ impl<I, O> Slab<I, O> {
         self.slots.len()
     }
 
-    fn slot(&self, index: u32) -> Option<&Slot<I, O>> {
+    fn slot(&self, index: u32) -> Option<&Slot<I, O, K>> {
         self.slots.get(index as usize)
     }
 
@@ -277,10 +291,11 @@ impl<I, O> Slab<I, O> {
         }
     }
 
-    /// Takes a free slot for a new pending operation, or hands `input` back when none is free.
-    pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, I> {
+    /// Takes a free slot for a new pending operation filed under `key`, or hands both
+    /// back when none is free.
+    pub fn insert_keyed(&self, input: I, key: K, now: Duration) -> Result<OperationId, (I, K)> {
         let Some(index) = self.pop_free() else {
-            return Err(input);
+            return Err((input, key));
         };
         let slot = &self.slots[index as usize];
         // A free slot's word is only ever stored by its (single) freer, before the push
@@ -290,6 +305,7 @@ impl<I, O> Slab<I, O> {
         // phase is FREE, readers refuse FREE slots, and no one else holds its index.
         unsafe {
             slot.input.with_mut(|cell| *cell = Some(input));
+            slot.key.with_mut(|cell| *cell = Some(key));
             slot.enqueued_at.with_mut(|cell| *cell = now);
             slot.started_at.with_mut(|cell| *cell = None);
         }
@@ -415,7 +431,9 @@ impl<I, O> Slab<I, O> {
             slot.input
                 .with_mut(|input| unsafe { ((*input).take(), (*outcome).take()) })
         });
-        drop((input, outcome));
+        // SAFETY: as above.
+        let key = slot.key.with_mut(|key| unsafe { (*key).take() });
+        drop((input, outcome, key));
         self.push_free(index);
         self.freed.notify(1);
     }
@@ -431,7 +449,7 @@ impl<I, O> Slab<I, O> {
         &self,
         index: u32,
         expected: Option<u32>,
-        f: impl FnOnce(View<'_, O>) -> R,
+        f: impl FnOnce(View<'_, O, K>) -> R,
     ) -> Option<R> {
         let slot = self.slot(index)?;
         let mut current = Word(slot.state.load(Ordering::Acquire));
@@ -484,8 +502,13 @@ impl<I, O> Slab<I, O> {
                 },
             )
         };
+        // SAFETY: the key was written before PENDING was published (our Acquire CAS sees
+        // it) and is not written again or dropped until the slot is freed, which our
+        // reader count prevents.
+        let key = slot.key.with(|cell| unsafe { (*cell).as_ref() });
         let view = View {
             id,
+            key,
             word: current,
             enqueued_at,
             started_at,

@@ -81,3 +81,111 @@ impl<T> UnsafeCell<T> {
         f(self.0.get())
     }
 }
+
+/// A mutual-exclusion lock for the few places where several words must change together
+/// (the keyed scheduler's tables, a result's take-once value). Sections under it are a
+/// handful of loads and stores and never await or call user code that may block.
+///
+/// Under `std` it is `std::sync::Mutex` (futex-backed; a panic inside a section cannot
+/// happen, and poisoning is ignored because every section leaves the data consistent);
+/// without `std` it spins on one flag; under loom it is loom's mutex.
+pub(crate) struct Lock<T> {
+    #[cfg(loom)]
+    inner: loom::sync::Mutex<T>,
+    #[cfg(all(not(loom), feature = "std"))]
+    inner: std::sync::Mutex<T>,
+    #[cfg(all(not(loom), not(feature = "std")))]
+    inner: spin::SpinLock<T>,
+}
+
+impl<T> Lock<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            #[cfg(loom)]
+            inner: loom::sync::Mutex::new(value),
+            #[cfg(all(not(loom), feature = "std"))]
+            inner: std::sync::Mutex::new(value),
+            #[cfg(all(not(loom), not(feature = "std")))]
+            inner: spin::SpinLock::new(value),
+        }
+    }
+
+    /// Runs `f` with the value, excluding every other `with` on this lock.
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        #[cfg(loom)]
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        #[cfg(all(not(loom), feature = "std"))]
+        let mut guard = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        #[cfg(all(not(loom), not(feature = "std")))]
+        let mut guard = self.inner.lock();
+        f(&mut guard)
+    }
+}
+
+#[cfg(all(not(loom), not(feature = "std")))]
+mod spin {
+    //! A test-and-test-and-set spin lock, for `no_std` targets without an OS to park on.
+
+    use core::cell::UnsafeCell;
+    use core::ops::{Deref, DerefMut};
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    pub(crate) struct SpinLock<T> {
+        /// Whether a guard exists; set by `lock`, cleared by the guard's drop.
+        locked: AtomicBool,
+        value: UnsafeCell<T>,
+    }
+
+    // SAFETY: the flag hands `value` to one thread at a time, so sharing the lock only
+    // ever moves `&mut T` between threads, which `T: Send` allows.
+    unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+    impl<T> SpinLock<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self {
+                locked: AtomicBool::new(false),
+                value: UnsafeCell::new(value),
+            }
+        }
+
+        pub(crate) fn lock(&self) -> Guard<'_, T> {
+            while self
+                .locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                while self.locked.load(Ordering::Relaxed) {
+                    core::hint::spin_loop();
+                }
+            }
+            Guard(self)
+        }
+    }
+
+    pub(crate) struct Guard<'a, T>(&'a SpinLock<T>);
+
+    impl<T> Deref for Guard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            // SAFETY: the guard exists only while `locked` is held by this thread.
+            unsafe { &*self.0.value.get() }
+        }
+    }
+
+    impl<T> DerefMut for Guard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: as in `deref`, and `&mut self` makes this the only borrow.
+            unsafe { &mut *self.0.value.get() }
+        }
+    }
+
+    impl<T> Drop for Guard<'_, T> {
+        fn drop(&mut self) {
+            self.0.locked.store(false, Ordering::Release);
+        }
+    }
+}

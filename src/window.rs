@@ -60,8 +60,10 @@ use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 /// let kept: Vec<_> = window.completed(t(10)).into_iter().map(|s| s.outcome.unwrap()).collect();
 /// assert_eq!(kept, ["b", "c"]);
 /// ```
-pub struct Window<I, O> {
-    slab: Slab<I, O>,
+pub struct Window<I, O, K = ()> {
+    /// `K` is the key a keyed coordinator files each operation under (kept until the
+    /// operation is evicted); `()` everywhere else.
+    slab: Slab<I, O, K>,
     /// The signals each slot's operation raised; shared with the coordinator's bodies.
     marks: Arc<Marks>,
     /// The ring: cell `t % len` holds the raw id of the operation given completion
@@ -187,6 +189,21 @@ pub enum FinishError<O> {
 }
 
 impl<I, O> Window<I, O> {
+    /// Starts tracking a pending operation that carries `input`.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert("job", Duration::ZERO).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().state, State::Pending);
+    /// ```
+    pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, InsertError<I>> {
+        self.slab.insert(input, now).map_err(InsertError::Full)
+    }
+}
+
+impl<I, O, K> Window<I, O, K> {
     /// Builds a window sized by `options`: `options.slot_capacity()` slots, a ring of
     /// `max_tracked`, `effective_pin_budget()` pins, `max_operation_lifetime`.
     ///
@@ -226,17 +243,21 @@ impl<I, O> Window<I, O> {
         self.slab.capacity()
     }
 
-    /// Starts tracking a pending operation that carries `input`.
-    ///
-    /// ```
-    /// # use core::time::Duration;
-    /// # use ephemeral::{Options, State, Window};
-    /// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
-    /// let id = window.insert("job", Duration::ZERO).unwrap();
-    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().state, State::Pending);
-    /// ```
-    pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, InsertError<I>> {
-        self.slab.insert(input, now).map_err(InsertError::Full)
+    /// Starts tracking a pending operation filed under `key`; both come back when full.
+    pub(crate) fn insert_keyed(
+        &self,
+        input: I,
+        key: K,
+        now: Duration,
+    ) -> Result<OperationId, (I, K)> {
+        self.slab.insert_keyed(input, key, now)
+    }
+
+    /// Calls `f` with the key of a tracked operation (`None` once it has left).
+    pub(crate) fn with_key<R>(&self, id: OperationId, f: impl FnOnce(&K) -> R) -> Option<R> {
+        self.slab
+            .read(id.index(), Some(id.generation()), |v| v.key.map(f))
+            .flatten()
     }
 
     /// Moves a pending operation to `Running` and hands its input to the caller, who now
@@ -538,6 +559,11 @@ impl<I, O> Window<I, O> {
     /// assert_eq!(pending, 1);
     /// ```
     pub fn visit(&self, now: Duration, mut f: impl FnMut(Snapshot<&O>)) {
+        self.visit_keyed(now, |_, snapshot| f(snapshot));
+    }
+
+    /// [`visit`](Self::visit), with each operation's key.
+    pub(crate) fn visit_keyed(&self, now: Duration, mut f: impl FnMut(Option<&K>, Snapshot<&O>)) {
         self.expire_if_due(now);
         for index in 0..self.slab.capacity() {
             let word = self.slab.word_at(index);
@@ -545,7 +571,7 @@ impl<I, O> Window<I, O> {
                 // Slot indices fit in u32: the slab is built with at most MAX_SLOTS slots.
                 self.slab.read(index as u32, Some(word.generation()), |v| {
                     if !v.word.is_finished() || v.word.has(DISPLACED) {
-                        f(self.snapshot_of(v));
+                        f(v.key, self.snapshot_of(v));
                     }
                 });
             }
@@ -559,7 +585,7 @@ impl<I, O> Window<I, O> {
             };
             self.slab.read(id.index(), Some(id.generation()), |v| {
                 if !v.word.has(DISPLACED) && !self.expired(&v, now) {
-                    f(self.snapshot_of(v));
+                    f(v.key, self.snapshot_of(v));
                 }
             });
         }
@@ -712,11 +738,11 @@ impl<I, O> Window<I, O> {
         }
     }
 
-    fn expired(&self, view: &View<'_, O>, now: Duration) -> bool {
+    fn expired(&self, view: &View<'_, O, K>, now: Duration) -> bool {
         !view.word.has(PINNED) && view.finished_at.is_some_and(|at| at + self.lifetime <= now)
     }
 
-    fn snapshot_of<'a>(&self, v: View<'a, O>) -> Snapshot<&'a O> {
+    fn snapshot_of<'a>(&self, v: View<'a, O, K>) -> Snapshot<&'a O> {
         Snapshot {
             id: v.id,
             // `read` only admits live words, whose state is always defined.
@@ -765,7 +791,7 @@ fn owned<O: Clone>(s: Snapshot<&O>) -> Snapshot<O> {
     }
 }
 
-impl<I, O> fmt::Debug for Window<I, O> {
+impl<I, O, K> fmt::Debug for Window<I, O, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Window")
             .field("capacity", &self.slab.capacity())

@@ -1,5 +1,6 @@
 //! The README's code blocks are the code of examples CI compiles and runs
-//! (`examples/quick_start.rs`, `examples/signals.rs`); this keeps them from drifting apart.
+//! (`examples/quick_start.rs`, `signals.rs`, `keyed.rs`, `results.rs`, `priority.rs`);
+//! this keeps them from drifting apart.
 
 /// The part of `example` between `// --- {marker} ---` and `// --- end ---`.
 fn quoted<'a>(example: &'a str, marker: &str) -> &'a str {
@@ -25,4 +26,18 @@ fn readme_signals_section_is_the_compiled_example() {
         include_str!("../README.md").contains(code),
         "README.md must quote examples/signals.rs between its markers verbatim"
     );
+}
+
+#[test]
+fn readme_coordinator_quick_starts_are_the_compiled_examples() {
+    for (example, marker) in [
+        (include_str!("../examples/keyed.rs"), "keyed"),
+        (include_str!("../examples/results.rs"), "results"),
+        (include_str!("../examples/priority.rs"), "priority"),
+    ] {
+        assert!(
+            include_str!("../README.md").contains(quoted(example, marker)),
+            "README.md must quote the {marker} example between its markers verbatim"
+        );
+    }
 }

@@ -15,7 +15,7 @@ fn drain_after_close_waits_for_every_accepted_item_and_no_worker_sleeps_on_work(
     let mut model = loom::model::Builder::new();
     model.preemption_bound = Some(2);
     model.check(|| {
-        let intake = Arc::new(Intake::<u32>::new(2));
+        let intake = Arc::new(Intake::fifo(2));
         let done = Arc::new(AtomicUsize::new(0));
 
         let worker = {
@@ -31,10 +31,10 @@ fn drain_after_close_waits_for_every_accepted_item_and_no_worker_sleeps_on_work(
         };
         let producer = {
             let intake = intake.clone();
-            thread::spawn(move || intake.push(2).is_ok())
+            thread::spawn(move || intake.push_with(|queue| queue.push(2)).is_ok())
         };
         // This thread is the other producer, then completes and drains.
-        let mine = intake.push(1).is_ok();
+        let mine = intake.push_with(|queue| queue.push(1)).is_ok();
         intake.close();
         block_on(intake.drain());
         let finished_at_drain = done.load(Ordering::SeqCst);

@@ -6,19 +6,25 @@
 //! id, takes a gate permit, starts the operation, runs the body future inline (no task
 //! per item), and records the outcome, which places the operation in the window. No step
 //! allocates; waits use stack listeners.
+//!
+//! Coordinators differ only in their queue (a [`Schedule`]: FIFO, keyed, lanes) and in
+//! what they record (a [`Record`]: the outcome, or the outcome and a value); the core is
+//! generic over both.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::time::Duration;
 
-use crate::wakeup::Wakeup;
 use atomic_waker::AtomicWaker;
 use concurrent_queue::PushError;
+use futures_lite::future::or;
 
 use super::gate::Gate;
 use super::guard::{Cancel, Guarded};
 use super::intake::Intake;
+use super::outcome::Record;
+use super::schedule::Schedule;
 use super::signals::{Admission, OnSignal, Signals};
 use super::{BodyOutput, CancelCause, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId, Snapshot, State};
@@ -27,7 +33,8 @@ use crate::runtime::{Spawner, Timer};
 use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, Subscription};
 use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
-use crate::window::Window;
+use crate::wakeup::Wakeup;
+use crate::window::{Window, WindowError};
 
 /// The type-free half of a coordinator: gate, cancellation, counters. Bodies see it
 /// through their [`OpContext`].
@@ -78,16 +85,16 @@ impl Control {
 
 /// Counts as one thing in flight while alive, so `drain` waits for it; see [`Core::hold`].
 /// Dereferences to the core it holds.
-pub(crate) struct Hold<T, E, R>(Arc<Core<T, E, R>>);
+pub(crate) struct Hold<T, R, S: Schedule, O: Record>(Arc<Core<T, R, S, O>>);
 
-impl<T, E, R> core::ops::Deref for Hold<T, E, R> {
-    type Target = Core<T, E, R>;
-    fn deref(&self) -> &Core<T, E, R> {
+impl<T, R, S: Schedule, O: Record> core::ops::Deref for Hold<T, R, S, O> {
+    type Target = Core<T, R, S, O>;
+    fn deref(&self) -> &Core<T, R, S, O> {
         &self.0
     }
 }
 
-impl<T, E, R> Drop for Hold<T, E, R> {
+impl<T, R, S: Schedule, O: Record> Drop for Hold<T, R, S, O> {
     fn drop(&mut self) {
         self.0.intake.settle();
     }
@@ -192,26 +199,39 @@ impl<E> Drop for Hooks<E> {
     }
 }
 
-/// Everything a coordinator shares with its workers.
-pub(crate) struct Core<T, E, R> {
+/// Everything a coordinator shares with its workers: `T` items run on `R`, ordered by
+/// the queue `S`, finished operations recorded as `O`.
+pub(crate) struct Core<T, R, S: Schedule, O: Record> {
     pub(crate) control: Arc<Control>,
-    pub(crate) window: Window<T, Outcome<E>>,
+    pub(crate) window: Window<T, O, S::Key>,
     /// Shared with the `drain_on` listener, which closes it.
-    intake: Arc<Intake<OperationId>>,
+    intake: Arc<Intake<S>>,
     pub(crate) rt: R,
     ceiling: usize,
-    on_finalized: Option<Finalized<E>>,
+    on_finalized: Option<Finalized<O::Error>>,
+    /// One per slot, notified when that slot's operation becomes terminal; only for
+    /// coordinators whose callers wait on single operations (results).
+    finished: Option<Box<[Wakeup]>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
     _drain_on: Option<Subscription>,
 }
 
-impl<T, E, R> Core<T, E, R>
+impl<T, R, S, O> Core<T, R, S, O>
 where
     T: Send + 'static,
-    E: Send + Sync + 'static,
     R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
 {
-    pub(crate) fn new(rt: R, options: &Options, mut hooks: Hooks<E>) -> Result<Self, OptionsError> {
+    /// A core ordering items with `queue`; `per_operation_wakeups` keeps one wake-up per
+    /// slot for [`finished`](Self::finished).
+    pub(crate) fn new(
+        rt: R,
+        options: &Options,
+        mut hooks: Hooks<O::Error>,
+        queue: S,
+        per_operation_wakeups: bool,
+    ) -> Result<Self, OptionsError> {
         let window = Window::new(options)?;
         let ceiling = options.effective_concurrency_ceiling();
         let signals = Signals::new(
@@ -220,7 +240,9 @@ where
             hooks.on_signal.take(),
             hooks.dispatch.take(),
         );
-        let intake = Arc::new(Intake::new(options.queue_capacity));
+        let finished =
+            per_operation_wakeups.then(|| (0..window.capacity()).map(|_| Wakeup::new()).collect());
+        let intake = Arc::new(Intake::new(queue));
         let closer = intake.clone();
         let drain_on = signals.drain_on(options, move || {
             closer.close();
@@ -232,6 +254,7 @@ where
             rt,
             ceiling,
             on_finalized: hooks.on_finalized.take(),
+            finished,
             _drain_on: drain_on,
         })
     }
@@ -246,7 +269,8 @@ where
     where
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
-        Fut::Output: BodyOutput<Error = E>,
+        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
+        S::Taken: Send + Sync,
     {
         let body = Arc::new(body);
         for worker in 0..core.ceiling {
@@ -260,17 +284,46 @@ where
     where
         B: Fn(T, OpContext) -> Fut,
         Fut: Future,
-        Fut::Output: BodyOutput<Error = E>,
+        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
     {
         let control = &*self.control;
         let stopped = || control.is_cancelled();
-        while let Some(id) = self.intake.next(stopped).await {
-            match self.admit(stopped).await {
+        while let Some(taken) = self.next(stopped).await {
+            let id = S::id(&taken);
+            let cancels = || self.intake.queue().cancels(&taken);
+            let state = match self.admit(stopped, cancels).await {
                 Ok(()) => {
-                    self.run(id, worker, body).await;
+                    let state = self.run(id, worker, body).await;
                     control.gate.release();
+                    state
                 }
                 Err(cause) => self.cancel_pending(id, cause),
+            };
+            // The queue learns first, so the key's next item may start; then `drain`.
+            if self.intake.queue().done(taken) {
+                self.intake.wake_one();
+            }
+            if let Some(state) = state {
+                self.settle(id, state);
+            }
+        }
+    }
+
+    /// The next ticket, waiting for a push, or (for queues that hold items back) for a
+    /// signal change or a held item's release.
+    async fn next(&self, stopped: impl Fn() -> bool + Copy) -> Option<S::Taken> {
+        if !S::HOLDS {
+            return self.intake.next(stopped).await;
+        }
+        let changed = self.control.signals.sink().changed();
+        loop {
+            let taken = async { Some(self.intake.next_or(stopped, changed).await) };
+            let due = async {
+                self.intake.queue().release_due(&self.rt).await;
+                None
+            };
+            if let Some(taken) = or(taken, due).await {
+                return taken;
             }
         }
     }
@@ -279,17 +332,31 @@ where
     /// and holds a permit. The gate is checked again once the permit is held (waiting
     /// for it may take long): a signal raised meanwhile still cancels or defers the item
     /// before its body starts, and a deferred item waits without holding a permit.
-    async fn admit(&self, stopped: impl Fn() -> bool + Copy) -> Result<(), CancelCause> {
+    ///
+    /// `cancels` is the queue's own cancel check for this item, asked at the same two
+    /// points.
+    async fn admit(
+        &self,
+        stopped: impl Fn() -> bool + Copy,
+        cancels: impl Fn() -> Option<Signal>,
+    ) -> Result<(), CancelCause> {
         let control = &*self.control;
         let signals = &control.signals;
         let mut deferral = None;
         loop {
+            if let Some(signal) = cancels() {
+                return Err(CancelCause::Signal(signal));
+            }
             let admission = signals.admit(&self.rt, &control.cancel, stopped, &mut deferral);
             if let Admission::Cancel(signal) = admission.await {
                 return Err(CancelCause::Signal(signal));
             }
             if !control.gate.acquire(stopped).await {
                 return Err(CancelCause::Coordinator);
+            }
+            if let Some(signal) = cancels() {
+                control.gate.release();
+                return Err(CancelCause::Signal(signal));
             }
             match signals.recheck(&self.rt, deferral) {
                 Some(Admission::Run) => {
@@ -307,16 +374,17 @@ where
         }
     }
 
-    async fn run<B, Fut>(&self, id: OperationId, worker: usize, body: &B)
+    /// Runs the operation's body; its terminal state, or `None` if it was not ours.
+    async fn run<B, Fut>(&self, id: OperationId, worker: usize, body: &B) -> Option<State>
     where
         B: Fn(T, OpContext) -> Fut,
         Fut: Future,
-        Fut::Output: BodyOutput<Error = E>,
+        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
     {
         let Ok(input) = self.window.start(id, self.now()) else {
             // Only this worker holds the popped id, so start cannot be refused; if it
             // ever were, the operation is not ours to settle.
-            return;
+            return None;
         };
         let control = &*self.control;
         let context = OpContext::new(id, self.control.clone());
@@ -327,10 +395,12 @@ where
         // The body is called inside the guarded future, so a body that panics before
         // returning its future is recorded as a fault like any other panic.
         let guarded = Guarded::new(async { body(input, context).await }, Some(cancel));
-        let (state, outcome) = guarded.await.settle();
+        let (state, outcome, value) = guarded.await.settle();
         // We started it, so finishing cannot be refused.
-        let _ = self.window.finish(id, state, outcome, self.now());
-        self.settle(id, state);
+        let _ = self
+            .window
+            .finish(id, state, O::record(outcome, value), self.now());
+        Some(state)
     }
 
     /// Counts a terminal operation, reports it, and wakes whoever waits on room or idleness.
@@ -343,39 +413,57 @@ where
         });
         if let Some(report) = &self.on_finalized {
             self.window
-                .inspect(id, self.now(), |snapshot| report(&snapshot));
+                .inspect(id, self.now(), |snapshot| report(&snapshot.map(O::outcome)));
+        }
+        if let Some(finished) = &self.finished {
+            finished[id.index() as usize].notify(usize::MAX);
         }
         self.intake.settle();
     }
 
-    fn cancel_pending(&self, id: OperationId, cause: CancelCause) {
-        let cancelled = Outcome::Cancelled(cause);
-        if self.window.cancel(id, cancelled, self.now()).is_ok() {
-            self.settle(id, State::Cancelled);
-        }
+    /// Cancels a taken item before its body starts; `Cancelled` unless it was not ours.
+    fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
+        let cancelled = O::record(Outcome::Cancelled(cause), None);
+        self.window
+            .cancel(id, cancelled, self.now())
+            .ok()
+            .map(|_| State::Cancelled)
     }
 
-    pub(crate) fn try_enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        self.offer(item).map_err(|(refused, _)| refused)
+    /// Notified when operation `id`'s slot becomes terminal (see `Core::new`).
+    pub(crate) fn finished(&self, id: OperationId) -> Option<&Wakeup> {
+        self.finished.as_ref()?.get(id.index() as usize)
+    }
+
+    pub(crate) fn try_enqueue(&self, item: T, key: S::Key) -> Result<OperationId, EnqueueError<T>> {
+        self.offer(item, key).map_err(|(refused, _)| refused)
     }
 
     /// `try_enqueue`, also saying what a `Full` ran out of, so `enqueue` waits on the
-    /// right wake-up.
-    fn offer(&self, item: T) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
+    /// right wake-up. A refused key is dropped (it is the caller's to compute again).
+    fn offer(&self, item: T, key: S::Key) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
         if self.intake.is_closed() {
             return Err((EnqueueError::Closed(item), Shortage::Queue));
         }
         if self.intake.is_full() {
             return Err((EnqueueError::Full(item), Shortage::Queue));
         }
-        let id = match self.window.insert(item, self.now()) {
+        let id = match self.window.insert_keyed(item, key, self.now()) {
             Ok(id) => id,
             // Slots run short only while snapshot readers hold evicted slots a moment.
-            Err(refused) => {
-                return Err((EnqueueError::Full(refused.into_inner()), Shortage::Slots));
-            }
+            Err((item, _)) => return Err((EnqueueError::Full(item), Shortage::Slots)),
         };
-        match self.intake.push(id) {
+        let pushed = self.intake.push_with(|queue| {
+            if S::READS_KEY {
+                // The operation is pending and only we know its id, so it is tracked.
+                self.window
+                    .with_key(id, |key| queue.push(id, Some(key)))
+                    .unwrap_or(Err(PushError::Closed(id)))
+            } else {
+                queue.push(id, None)
+            }
+        });
+        match pushed {
             Ok(()) => {
                 self.control.count(ENQUEUED);
                 Ok(id)
@@ -394,7 +482,12 @@ where
         }
     }
 
-    pub(crate) async fn enqueue(&self, mut item: T) -> Result<OperationId, EnqueueError<T>> {
+    /// Accepts `item`, waiting while full; `key` computes its key for each attempt.
+    pub(crate) async fn enqueue(
+        &self,
+        mut item: T,
+        key: impl Fn(&T) -> S::Key,
+    ) -> Result<OperationId, EnqueueError<T>> {
         let mut short = Shortage::Queue;
         loop {
             // Retry while full of the same thing, waking on whatever frees that thing.
@@ -404,12 +497,17 @@ where
             };
             let mut pending = Some(item);
             let outcome = wakeup
-                .until(|| match self.offer(pending.take()?) {
-                    Err((EnqueueError::Full(back), again)) if again == short => {
-                        pending = Some(back);
-                        None
+                .until(|| {
+                    match pending.take().map(|item| {
+                        let k = key(&item);
+                        self.offer(item, k)
+                    })? {
+                        Err((EnqueueError::Full(back), again)) if again == short => {
+                            pending = Some(back);
+                            None
+                        }
+                        other => Some(other),
                     }
-                    other => Some(other),
                 })
                 .await;
             match outcome {
@@ -435,8 +533,15 @@ where
         for waker in control.running.iter() {
             waker.wake();
         }
-        while let Some(id) = self.intake.take() {
-            self.cancel_pending(id, CancelCause::Coordinator);
+        while let Some(taken) = self.intake.take() {
+            let id = S::id(&taken);
+            let state = self.cancel_pending(id, CancelCause::Coordinator);
+            if self.intake.queue().done(taken) {
+                self.intake.wake_one();
+            }
+            if let Some(state) = state {
+                self.settle(id, state);
+            }
         }
         control.signals.close();
     }
@@ -449,7 +554,7 @@ where
     }
 
     /// Keeps `drain` waiting until the returned guard is dropped (a feeder still running).
-    pub(crate) fn hold(core: &Arc<Self>) -> Hold<T, E, R> {
+    pub(crate) fn hold(core: &Arc<Self>) -> Hold<T, R, S, O> {
         core.intake.hold();
         Hold(core.clone())
     }
@@ -494,7 +599,12 @@ where
     }
 
     pub(crate) fn deferred_count(&self) -> usize {
-        self.control.signals.deferring()
+        self.control.signals.deferring() + self.intake.queue().held()
+    }
+
+    /// The queue, for what only one kind of queue answers.
+    pub(crate) fn queue(&self) -> &S {
+        self.intake.queue()
     }
 
     pub(crate) fn pending_count(&self) -> usize {
@@ -508,9 +618,72 @@ where
             completed: c.total(COMPLETED),
             failed: c.total(FAILED),
             cancelled: c.total(CANCELLED),
-            deferred: c.signals.deferred(),
+            deferred: c.signals.deferred() + self.intake.queue().released(),
             dropped_signals: c.signals.dropped(),
         }
+    }
+
+    /// Calls `f` with each tracked operation's key and snapshot, without allocating.
+    pub(crate) fn visit_keyed(
+        &self,
+        mut f: impl FnMut(Option<&S::Key>, Snapshot<&Outcome<O::Error>>),
+    ) {
+        self.window
+            .visit_keyed(self.now(), |key, s| f(key, s.map(O::outcome)));
+    }
+
+    /// Calls `f` with each tracked operation's snapshot, without allocating.
+    pub(crate) fn visit(&self, mut f: impl FnMut(Snapshot<&Outcome<O::Error>>)) {
+        self.visit_keyed(|_, s| f(s));
+    }
+
+    /// Owned snapshots of the tracked operations `keep` accepts, in visit order.
+    pub(crate) fn collect(
+        &self,
+        keep: impl Fn(Option<&S::Key>, &Snapshot<&Outcome<O::Error>>) -> bool,
+    ) -> Vec<Snapshot<Outcome<O::Error>>>
+    where
+        O::Error: Clone,
+    {
+        let mut out = Vec::new();
+        self.visit_keyed(|key, s| {
+            if keep(key, &s) {
+                out.push(s.map(Clone::clone));
+            }
+        });
+        out
+    }
+
+    /// Calls `f` with each tracked operation's snapshot and full record.
+    pub(crate) fn visit_records(&self, f: impl FnMut(Snapshot<&O>)) {
+        self.window.visit(self.now(), f);
+    }
+
+    /// `f` of operation `id`'s snapshot and full record, or `None` once it has left.
+    pub(crate) fn read<X>(&self, id: OperationId, f: impl FnOnce(Snapshot<&O>) -> X) -> Option<X> {
+        let mut out = None;
+        self.window.inspect(id, self.now(), |s| out = Some(f(s)));
+        out
+    }
+
+    /// One operation's snapshot, or `None` once it has left the window.
+    pub(crate) fn get(&self, id: OperationId) -> Option<Snapshot<Outcome<O::Error>>>
+    where
+        O::Error: Clone,
+    {
+        self.read(id, |s| s.map(|o| o.outcome().clone()))
+    }
+
+    pub(crate) fn pin(&self, id: OperationId) -> Result<(), WindowError> {
+        self.window.pin(id)
+    }
+
+    pub(crate) fn unpin(&self, id: OperationId) -> Result<(), WindowError> {
+        self.window.unpin(id)
+    }
+
+    pub(crate) fn evict(&self, id: OperationId) -> Result<(), WindowError> {
+        self.window.evict(id)
     }
 
     /// Whether an operation in the window raised `name` and has not retracted it.

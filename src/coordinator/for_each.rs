@@ -149,7 +149,7 @@ where
                 let running = running.project();
                 match running.body.poll(cx) {
                     Poll::Ready(ran) => {
-                        let (state, outcome) = ran.settle();
+                        let (state, outcome, _) = ran.settle();
                         match state {
                             State::Completed => totals.completed += 1,
                             _ => totals.failed += 1,
@@ -242,7 +242,7 @@ where
     I::Item: Send + 'static,
     B: Fn(I::Item, OpContext) -> Fut + Send + Sync + 'static,
     Fut: Future + Send,
-    Fut::Output: BodyOutput,
+    Fut::Output: BodyOutput<Value = ()>,
     <Fut::Output as BodyOutput>::Error: Clone + Send + Sync + 'static,
 {
     let coordinator = WorkCoordinator::new(rt, body, options)?;

@@ -21,17 +21,18 @@ pub(crate) enum Ran<T> {
 }
 
 impl<T: BodyOutput> Ran<T> {
-    /// The terminal state and outcome this ending records.
-    pub(crate) fn settle(self) -> (State, Outcome<T::Error>) {
+    /// The terminal state and outcome this ending records, with the value on success.
+    pub(crate) fn settle(self) -> (State, Outcome<T::Error>, Option<T::Value>) {
         match self {
             Ran::Done(out) => match out.into_result() {
-                Ok(()) => (State::Completed, Outcome::Success),
-                Err(error) => (State::Faulted, Outcome::Error(error)),
+                Ok(value) => (State::Completed, Outcome::Success, Some(value)),
+                Err(error) => (State::Faulted, Outcome::Error(error), None),
             },
-            Ran::Panicked(message) => (State::Faulted, Outcome::Panic(message)),
+            Ran::Panicked(message) => (State::Faulted, Outcome::Panic(message), None),
             Ran::Cancelled => (
                 State::Cancelled,
                 Outcome::Cancelled(CancelCause::Coordinator),
+                None,
             ),
         }
     }

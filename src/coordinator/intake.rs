@@ -16,9 +16,49 @@ use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 use crate::wakeup::Wakeup;
 
+/// Where accepted items wait for a worker: a plain FIFO, the keyed scheduler, or the
+/// priority lanes. Implementations only order items; the [`Intake`] around them counts,
+/// pauses and wakes.
+///
+/// Pushing is not part of the trait: each queue takes different things (an item, an id
+/// and its key, an id and its lane), through [`Intake::push_with`].
+pub trait Queue {
+    /// What a worker takes out.
+    type Taken;
+    /// The next item a worker may take. `Closed` only once closed *and* nothing is left,
+    /// decided in one step (see the module docs).
+    fn pop(&self) -> Result<Self::Taken, PopError>;
+    /// Any waiting item, whatever would hold it back from `pop` (for cancellation).
+    fn take_any(&self) -> Option<Self::Taken> {
+        self.pop().ok()
+    }
+    /// Refuses further pushes; returns whether this call closed it.
+    fn close(&self) -> bool;
+    /// Whether `close` has been called.
+    fn is_closed(&self) -> bool;
+    /// Whether a push would be refused for lack of room now.
+    fn is_full(&self) -> bool;
+}
+
+impl<T> Queue for ConcurrentQueue<T> {
+    type Taken = T;
+    fn pop(&self) -> Result<T, PopError> {
+        ConcurrentQueue::pop(self)
+    }
+    fn close(&self) -> bool {
+        ConcurrentQueue::close(self)
+    }
+    fn is_closed(&self) -> bool {
+        ConcurrentQueue::is_closed(self)
+    }
+    fn is_full(&self) -> bool {
+        ConcurrentQueue::is_full(self)
+    }
+}
+
 /// See the module docs.
-pub struct Intake<T> {
-    queue: ConcurrentQueue<T>,
+pub struct Intake<Q> {
+    queue: Q,
     /// Set by `pause`, cleared by `resume`; workers take nothing while set.
     paused: AtomicBool,
     /// Accepted items not yet settled (plus holds, see `hold`).
@@ -31,11 +71,37 @@ pub struct Intake<T> {
     idle: Wakeup,
 }
 
-impl<T> Intake<T> {
-    /// An intake holding at most `capacity` waiting items.
-    pub fn new(capacity: usize) -> Self {
+impl<T> Intake<ConcurrentQueue<T>> {
+    /// A first-in first-out intake holding at most `capacity` waiting items.
+    pub fn fifo(capacity: usize) -> Self {
+        Self::new(ConcurrentQueue::bounded(capacity))
+    }
+
+    /// Accepts `item` even when full by dropping the oldest waiting item, which is
+    /// settled and handed back. Refused (and handed back) only when closed.
+    pub fn force_push(&self, item: T) -> Result<Option<T>, T> {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        match self.queue.force_push(item) {
+            Ok(displaced) => {
+                if displaced.is_some() {
+                    self.settle();
+                }
+                self.work.notify(1);
+                Ok(displaced)
+            }
+            Err(refused) => {
+                self.settle();
+                Err(refused.into_inner())
+            }
+        }
+    }
+}
+
+impl<Q: Queue> Intake<Q> {
+    /// An intake around `queue`.
+    pub fn new(queue: Q) -> Self {
         Self {
-            queue: ConcurrentQueue::bounded(capacity),
+            queue,
             paused: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
             work: Wakeup::new(),
@@ -59,11 +125,19 @@ impl<T> Intake<T> {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    /// Accepts `item`: counts it in flight, queues it and wakes a worker. On refusal
-    /// (full, or closed) the count is undone and the item handed back.
-    pub fn push(&self, item: T) -> Result<(), PushError<T>> {
+    /// The queue inside (for what only one kind of queue offers).
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Counts an item in flight, queues it through `push` and wakes a worker. On refusal
+    /// (full, or closed) the count is undone and `push`'s refusal returned.
+    pub fn push_with<X>(
+        &self,
+        push: impl FnOnce(&Q) -> Result<(), PushError<X>>,
+    ) -> Result<(), PushError<X>> {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        match self.queue.push(item) {
+        match push(&self.queue) {
             Ok(()) => {
                 self.work.notify(1);
                 Ok(())
@@ -75,33 +149,26 @@ impl<T> Intake<T> {
         }
     }
 
-    /// Accepts `item` even when full by dropping the oldest waiting item, which is
-    /// settled and handed back. Refused (and handed back) only when closed.
-    pub fn force_push(&self, item: T) -> Result<Option<T>, T> {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
-        match self.queue.force_push(item) {
-            Ok(displaced) => {
-                if displaced.is_some() {
-                    self.settle();
-                }
-                self.work.notify(1);
-                Ok(displaced)
-            }
-            Err(refused) => {
-                self.settle();
-                Err(refused.into_inner())
-            }
-        }
-    }
-
     /// The next item, waiting while the queue is empty or paused (`stop_pausing()` true
     /// overrides a pause); `None` once the intake is closed and empty.
-    pub async fn next(&self, stop_pausing: impl Fn() -> bool) -> Option<T> {
+    pub async fn next(&self, stop_pausing: impl Fn() -> bool) -> Option<Q::Taken> {
         self.work.until(|| self.poll(&stop_pausing)).await
     }
 
+    /// [`next`](Self::next), also looking again whenever `also` is notified (for queues
+    /// whose items can become takeable without a push, such as lanes held by a signal).
+    pub async fn next_or(
+        &self,
+        stop_pausing: impl Fn() -> bool,
+        also: &Wakeup,
+    ) -> Option<Q::Taken> {
+        let pushed = self.work.until(|| self.poll(&stop_pausing));
+        let changed = also.until(|| self.poll(&stop_pausing));
+        futures_lite::future::or(pushed, changed).await
+    }
+
     /// `Some(Some(item))`: work; `Some(None)`: closed and empty; `None`: wait.
-    fn poll(&self, stop_pausing: &impl Fn() -> bool) -> Option<Option<T>> {
+    pub fn poll(&self, stop_pausing: &impl Fn() -> bool) -> Option<Option<Q::Taken>> {
         if self.paused.load(Ordering::Acquire) && !stop_pausing() {
             return None;
         }
@@ -116,8 +183,8 @@ impl<T> Intake<T> {
     }
 
     /// Takes a waiting item without waiting (to cancel what is queued).
-    pub fn take(&self) -> Option<T> {
-        self.queue.pop().ok()
+    pub fn take(&self) -> Option<Q::Taken> {
+        self.queue.take_any()
     }
 
     /// What waits for a place in the queue listens on.
@@ -139,6 +206,11 @@ impl<T> Intake<T> {
     /// Wakes every waiting worker to look again (after a resume or a cancel).
     pub fn wake_workers(&self) {
         self.work.notify(usize::MAX);
+    }
+
+    /// Wakes one waiting worker (an item became takeable without a push).
+    pub fn wake_one(&self) {
+        self.work.notify(1);
     }
 
     /// One accepted item reached its end.

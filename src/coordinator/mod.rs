@@ -1,26 +1,42 @@
 //! Coordinators: bounded, observable executors built on one shared core.
 
+mod api;
+mod builder;
 mod core;
 mod for_each;
 mod gate;
 mod guard;
 mod intake;
+mod keyed;
+mod keys;
+mod lanes;
 mod outcome;
+mod priority;
+mod result;
+mod schedule;
 mod signals;
 mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::{ConcurrencyError, Totals};
+pub use builder::CoordinatorBuilder;
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
 pub(crate) use guard::Guarded;
 #[cfg(loom)]
 pub use intake::Intake;
 #[cfg(not(loom))]
 pub(crate) use intake::Intake;
+pub use keyed::KeyedWorkCoordinator;
+#[cfg(loom)]
+pub use keys::Keys;
 pub use outcome::{BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
+pub use priority::{Lane, LaneError, PriorityWorkCoordinator};
+pub use result::{ResultCoordinator, ResultError};
+#[cfg(loom)]
+pub use schedule::Schedule;
 #[cfg(loom)]
 pub use signals::{Admission, Signals};
-pub use work::{WorkCoordinator, WorkCoordinatorBuilder};
+pub use work::WorkCoordinator;
 
 /// Why an item was not accepted; the item comes back inside.
 ///

@@ -116,31 +116,61 @@ impl fmt::Display for PanicMessage {
     }
 }
 
-/// What a body's future may resolve to: `()` (never fails) or `Result<(), E>`.
+/// What a body's future may resolve to: `()` (never fails) or `Result<V, E>`. Work
+/// coordinators take `V = ()`; a [`ResultCoordinator`](crate::ResultCoordinator) keeps `V`.
 ///
 /// ```
 /// use ephemeral::BodyOutput;
 ///
 /// assert_eq!(().into_result(), Ok(()));
 /// assert_eq!(Err::<(), _>("bad").into_result(), Err("bad"));
+/// assert_eq!(Ok::<_, ()>(7).into_result(), Ok(7));
 /// ```
 pub trait BodyOutput {
+    /// What a successful body produced.
+    type Value;
     /// The error type recorded on a faulted operation.
     type Error;
-    /// Success or the error.
-    fn into_result(self) -> Result<(), Self::Error>;
+    /// The value or the error.
+    fn into_result(self) -> Result<Self::Value, Self::Error>;
 }
 
 impl BodyOutput for () {
+    type Value = ();
     type Error = Infallible;
     fn into_result(self) -> Result<(), Infallible> {
         Ok(())
     }
 }
 
-impl<E> BodyOutput for Result<(), E> {
+impl<V, E> BodyOutput for Result<V, E> {
+    type Value = V;
     type Error = E;
-    fn into_result(self) -> Result<(), E> {
+    fn into_result(self) -> Result<V, E> {
+        self
+    }
+}
+
+/// What a coordinator keeps in the window for a finished operation: its [`Outcome`],
+/// and for the result coordinator the value as well.
+pub(crate) trait Record: Send + Sync + 'static {
+    /// The body's error type.
+    type Error: Send + Sync + 'static;
+    /// The body's success value (`()` for work coordinators, which drop it).
+    type Value;
+    /// The record of an operation that ended with `outcome` (and `value` on success).
+    fn record(outcome: Outcome<Self::Error>, value: Option<Self::Value>) -> Self;
+    /// How it ended.
+    fn outcome(&self) -> &Outcome<Self::Error>;
+}
+
+impl<E: Send + Sync + 'static> Record for Outcome<E> {
+    type Error = E;
+    type Value = ();
+    fn record(outcome: Outcome<E>, _: Option<()>) -> Self {
+        outcome
+    }
+    fn outcome(&self) -> &Outcome<E> {
         self
     }
 }

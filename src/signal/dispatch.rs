@@ -11,6 +11,8 @@
 use core::future::Future;
 
 use super::SignalEvent;
+use concurrent_queue::ConcurrentQueue;
+
 use crate::coordinator::{Guarded, Intake};
 use crate::runtime::Spawner;
 use crate::sync::{Arc, AtomicU64, Ordering};
@@ -26,7 +28,7 @@ impl Drop for Handled<'_> {
 
 /// See the module docs.
 pub struct Dispatch {
-    queue: Intake<SignalEvent>,
+    queue: Intake<ConcurrentQueue<SignalEvent>>,
     /// Events dropped to make room; incremented by offerers.
     dropped: AtomicU64,
 }
@@ -35,7 +37,7 @@ impl Dispatch {
     /// A dispatch holding at most `max_queued` waiting events.
     pub fn new(max_queued: usize) -> Self {
         Self {
-            queue: Intake::new(max_queued),
+            queue: Intake::fifo(max_queued),
             dropped: AtomicU64::new(0),
         }
     }

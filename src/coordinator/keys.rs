@@ -1,0 +1,506 @@
+//! The keyed scheduler's queue: per-key FIFO lists, a per-key running limit, and a
+//! round-robin ring of keys that may start something.
+//!
+//! Everything is fixed at construction, so nothing allocates per item:
+//! * each key's waiting operations form a list threaded through `next`, one link per
+//!   window slot (an operation is in at most one list);
+//! * keys live in `entries`, found through an open-addressing index (linear probing,
+//!   backward-shift deletion: Knuth, TAOCP vol. 3, 6.4, Algorithm R), so the index never
+//!   fills with tombstones;
+//! * `ready` holds the keys that have waiting items and room under their limit, each at
+//!   most once.
+//!
+//! A key's entry exists while the key has a waiting or running item, and is freed (its
+//! key dropped) when the last one finishes. Entries needed at once are bounded by the
+//! waiting items (`queue_capacity`) plus the items workers hold (`concurrency
+//! ceiling`), which is the table's size: an unbounded key space costs bounded memory.
+//!
+//! All of it sits behind one [`Lock`], held for a few loads and stores per push, pop
+//! and finish; the alternative, a lock-free multi-list scheduler, would need a
+//! multi-word commit for the same steps.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use core::hash::{BuildHasher, Hash};
+
+use concurrent_queue::{PopError, PushError};
+
+use super::intake::Queue;
+use super::schedule::Schedule;
+use crate::operation::OperationId;
+use crate::options::Options;
+use crate::sync::{AtomicBool, AtomicUsize, Lock, Ordering};
+
+/// An empty index place, and the end of a list.
+const NONE: u32 = u32::MAX;
+
+/// What a worker holds for a keyed item: the operation and its key's entry.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyTicket {
+    id: OperationId,
+    entry: u32,
+}
+
+struct Entry<K> {
+    /// `None` while the entry is free.
+    key: Option<K>,
+    hash: u64,
+    /// The key's oldest and newest waiting operation (`None`: no list).
+    head: Option<OperationId>,
+    tail: Option<OperationId>,
+    waiting: usize,
+    running: usize,
+    /// Starts in a row while at the front of `ready`.
+    streak: usize,
+    in_ready: bool,
+}
+
+impl<K> Entry<K> {
+    const FREE: Self = Self {
+        key: None,
+        hash: 0,
+        head: None,
+        tail: None,
+        waiting: 0,
+        running: 0,
+        streak: 0,
+        in_ready: false,
+    };
+}
+
+struct Table<K> {
+    entries: Box<[Entry<K>]>,
+    /// Free entries, as a stack of indices.
+    free: alloc::vec::Vec<u32>,
+    /// Hash index: entry indices, `NONE` where empty; a power of two, at least twice
+    /// the entries, so probes stay short.
+    index: Box<[u32]>,
+    /// Per window slot: the next operation in the same key's list.
+    next: Box<[Option<OperationId>]>,
+    ready: VecDeque<u32>,
+    waiting: usize,
+}
+
+/// See the module docs.
+pub struct Keys<K> {
+    table: Lock<Table<K>>,
+    /// Mirrors of the table for lock-free checks before taking the lock.
+    waiting: AtomicUsize,
+    closed: AtomicBool,
+    capacity: usize,
+    per_key: usize,
+    threshold: usize,
+    hasher: KeyHasher,
+}
+
+/// Hashes keys: randomly seeded under `std` (so keys chosen by an adversary cannot
+/// force long probes), a fixed FNV-1a without it.
+#[cfg(feature = "std")]
+type KeyHasher = std::hash::RandomState;
+#[cfg(not(feature = "std"))]
+type KeyHasher = core::hash::BuildHasherDefault<Fnv>;
+
+/// FNV-1a (Fowler, Noll, Vo), for `no_std` builds without a source of randomness.
+#[cfg(not(feature = "std"))]
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+#[cfg(not(feature = "std"))]
+impl core::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.0 == 0 {
+            self.0 = 0xcbf2_9ce4_8422_2325;
+        }
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl<K: Hash + Eq> Keys<K> {
+    /// A scheduler for `options`, whose window has `slots` slots.
+    pub fn new(options: &Options, slots: usize) -> Self {
+        let capacity = options.queue_capacity;
+        let entries = capacity.saturating_add(options.effective_concurrency_ceiling());
+        let index = entries.saturating_mul(2).next_power_of_two();
+        Self {
+            table: Lock::new(Table {
+                entries: (0..entries).map(|_| Entry::FREE).collect(),
+                // Entry counts fit in u32: options validation bounds them by the slab.
+                free: (0..entries as u32).rev().collect(),
+                index: (0..index).map(|_| NONE).collect(),
+                next: (0..slots).map(|_| None).collect(),
+                ready: VecDeque::with_capacity(entries),
+                waiting: 0,
+            }),
+            waiting: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            capacity,
+            per_key: options.max_concurrency_per_key,
+            threshold: options.fair_scheduling_threshold,
+            hasher: KeyHasher::default(),
+        }
+    }
+
+    /// How many of `key`'s items wait, and how many are taken (running, or about to).
+    pub(crate) fn counts(&self, key: &K) -> (usize, usize) {
+        let hash = self.hasher.hash_one(key);
+        self.table.with(|t| match t.find(hash, key) {
+            Ok(place) => {
+                let entry = &t.entries[t.index[place] as usize];
+                (entry.waiting, entry.running)
+            }
+            Err(_) => (0, 0),
+        })
+    }
+
+    /// Keys with a waiting or running item.
+    pub(crate) fn active_keys(&self) -> usize {
+        self.table.with(|t| t.entries.len() - t.free.len())
+    }
+}
+
+impl<K: Hash + Eq> Table<K> {
+    /// `Ok(place)` of `key` in the index, or `Err(place)` of the empty place ending its
+    /// probe sequence.
+    fn find(&self, hash: u64, key: &K) -> Result<usize, usize> {
+        let mask = self.index.len() - 1;
+        let mut place = hash as usize & mask;
+        loop {
+            match self.index[place] {
+                NONE => return Err(place),
+                entry => {
+                    let e = &self.entries[entry as usize];
+                    if e.hash == hash && e.key.as_ref() == Some(key) {
+                        return Ok(place);
+                    }
+                }
+            }
+            place = (place + 1) & mask;
+        }
+    }
+
+    /// The index place holding `entry`, whose key hashes to `hash`.
+    fn place_of(&self, hash: u64, entry: u32) -> Option<usize> {
+        let mask = self.index.len() - 1;
+        let mut place = hash as usize & mask;
+        loop {
+            match self.index[place] {
+                NONE => return None,
+                found if found == entry => return Some(place),
+                _ => place = (place + 1) & mask,
+            }
+        }
+    }
+
+    /// Empties index place `hole`, shifting later members of its probe run back so
+    /// every remaining key is still found (Algorithm R).
+    fn unindex(&mut self, mut hole: usize) {
+        let mask = self.index.len() - 1;
+        self.index[hole] = NONE;
+        let mut place = (hole + 1) & mask;
+        while self.index[place] != NONE {
+            let home = self.entries[self.index[place] as usize].hash as usize & mask;
+            // Move it into the hole unless its home lies cyclically in (hole, place].
+            if place.wrapping_sub(home) & mask >= place.wrapping_sub(hole) & mask {
+                self.index[hole] = self.index[place];
+                self.index[place] = NONE;
+                hole = place;
+            }
+            place = (place + 1) & mask;
+        }
+    }
+
+    fn make_ready(&mut self, entry: u32) {
+        let e = &mut self.entries[entry as usize];
+        e.in_ready = true;
+        e.streak = 0;
+        self.ready.push_back(entry);
+    }
+}
+
+impl<K: Hash + Eq> Keys<K> {
+    fn push_locked(
+        &self,
+        t: &mut Table<K>,
+        id: OperationId,
+        key: &K,
+    ) -> Result<(), PushError<OperationId>>
+    where
+        K: Clone,
+    {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(PushError::Closed(id));
+        }
+        if t.waiting >= self.capacity {
+            return Err(PushError::Full(id));
+        }
+        let hash = self.hasher.hash_one(key);
+        let entry = match t.find(hash, key) {
+            Ok(place) => t.index[place],
+            Err(place) => {
+                // Waiting plus taken items bound the live keys by the table's size.
+                let Some(entry) = t.free.pop() else {
+                    return Err(PushError::Full(id));
+                };
+                t.index[place] = entry;
+                let e = &mut t.entries[entry as usize];
+                *e = Entry::FREE;
+                e.key = Some(key.clone());
+                e.hash = hash;
+                entry
+            }
+        };
+        match t.entries[entry as usize].tail {
+            Some(tail) => t.next[tail.index() as usize] = Some(id),
+            None => t.entries[entry as usize].head = Some(id),
+        }
+        t.next[id.index() as usize] = None;
+        let e = &mut t.entries[entry as usize];
+        e.tail = Some(id);
+        e.waiting += 1;
+        if !e.in_ready && e.running < self.per_key {
+            t.make_ready(entry);
+        }
+        t.waiting += 1;
+        self.waiting.store(t.waiting, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn pop_locked(&self, t: &mut Table<K>) -> Result<KeyTicket, PopError> {
+        let Some(&entry) = t.ready.front() else {
+            return Err(if self.closed.load(Ordering::Relaxed) && t.waiting == 0 {
+                PopError::Closed
+            } else {
+                PopError::Empty
+            });
+        };
+        let e = &mut t.entries[entry as usize];
+        let Some(id) = e.head else {
+            unreachable!("a ready key has a waiting item")
+        };
+        e.head = t.next[id.index() as usize].take();
+        if e.head.is_none() {
+            e.tail = None;
+        }
+        e.waiting -= 1;
+        e.running += 1;
+        e.streak += 1;
+        let stays = e.waiting > 0 && e.running < self.per_key;
+        let yields = e.streak >= self.threshold;
+        if !stays || yields {
+            t.ready.pop_front();
+            let e = &mut t.entries[entry as usize];
+            e.in_ready = false;
+            e.streak = 0;
+            if stays {
+                // Fair scheduling: its turn is over; other ready keys go first.
+                t.make_ready(entry);
+            }
+        }
+        t.waiting -= 1;
+        self.waiting.store(t.waiting, Ordering::Relaxed);
+        Ok(KeyTicket { id, entry })
+    }
+
+    fn done_locked(&self, t: &mut Table<K>, ticket: KeyTicket) -> bool {
+        let e = &mut t.entries[ticket.entry as usize];
+        e.running -= 1;
+        if e.waiting == 0 && e.running == 0 {
+            // Idle: unindex the entry, free it and drop its key.
+            e.key = None;
+            let hash = e.hash;
+            if let Some(place) = t.place_of(hash, ticket.entry) {
+                t.unindex(place);
+            }
+            t.free.push(ticket.entry);
+            return false;
+        }
+        if e.waiting > 0 && !e.in_ready && e.running < self.per_key {
+            t.make_ready(ticket.entry);
+            return true;
+        }
+        false
+    }
+}
+
+impl<K: Hash + Eq> Queue for Keys<K> {
+    type Taken = KeyTicket;
+
+    fn pop(&self) -> Result<KeyTicket, PopError> {
+        if self.waiting.load(Ordering::Relaxed) == 0 && !self.closed.load(Ordering::Relaxed) {
+            // Nothing waits: skip the lock (a racing push notifies after it unlocks).
+            return Err(PopError::Empty);
+        }
+        self.table.with(|t| self.pop_locked(t))
+    }
+
+    fn close(&self) -> bool {
+        // Under the lock, so a push either lands before the close or is refused by it.
+        self.table
+            .with(|_| !self.closed.swap(true, Ordering::Relaxed))
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn is_full(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) >= self.capacity
+    }
+}
+
+impl<K> Schedule for Keys<K>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+{
+    type Key = K;
+    const READS_KEY: bool = true;
+    const HOLDS: bool = false;
+
+    fn push(&self, id: OperationId, key: Option<&K>) -> Result<(), PushError<OperationId>> {
+        let Some(key) = key else {
+            unreachable!("the core passes the key of a keyed operation")
+        };
+        self.table.with(|t| self.push_locked(t, id, key))
+    }
+
+    fn id(taken: &KeyTicket) -> OperationId {
+        taken.id
+    }
+
+    fn done(&self, taken: KeyTicket) -> bool {
+        self.table.with(|t| self.done_locked(t, taken))
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn id(n: u32) -> OperationId {
+        OperationId::new(n, 1)
+    }
+
+    fn keys(per_key: usize, threshold: usize) -> Keys<u32> {
+        let options = Options::default()
+            .queue_capacity(16)
+            .max_concurrency(4)
+            .max_concurrency_per_key(per_key)
+            .fair_scheduling_threshold(threshold);
+        Keys::new(&options, 32)
+    }
+
+    fn push(k: &Keys<u32>, n: u32, key: u32) {
+        Schedule::push(k, id(n), Some(&key)).unwrap();
+    }
+
+    #[test]
+    fn one_keys_items_start_in_order_one_at_a_time_at_limit_one() {
+        let k = keys(1, 8);
+        for n in 0..3 {
+            push(&k, n, 7);
+        }
+        let first = k.pop().unwrap();
+        assert_eq!(first.id, id(0));
+        assert!(k.pop().is_err(), "the key is at its limit");
+        assert!(k.done(first), "finishing makes the next item takeable");
+        assert_eq!(k.pop().unwrap().id, id(1));
+    }
+
+    #[test]
+    fn a_busy_key_does_not_block_another_key() {
+        let k = keys(1, 8);
+        push(&k, 0, 1);
+        push(&k, 1, 1);
+        push(&k, 2, 2);
+        assert_eq!(k.pop().unwrap().id, id(0));
+        assert_eq!(
+            k.pop().unwrap().id,
+            id(2),
+            "key 2 is not behind key 1's second item"
+        );
+    }
+
+    #[test]
+    fn a_hot_key_yields_to_a_ready_key_after_the_threshold() {
+        let k = keys(8, 3);
+        for n in 0..6 {
+            push(&k, n, 1);
+        }
+        push(&k, 6, 2);
+        let order: Vec<u32> = (0..5).map(|_| k.pop().unwrap().id.index()).collect();
+        assert_eq!(order, [0, 1, 2, 6, 3]);
+    }
+
+    #[test]
+    fn idle_keys_are_freed_and_their_places_reused() {
+        let k = keys(1, 8);
+        for round in 0..100 {
+            push(&k, round % 30, round);
+            let ticket = k.pop().unwrap();
+            assert_eq!(k.counts(&round), (0, 1));
+            k.done(ticket);
+            assert_eq!(k.counts(&round), (0, 0));
+            assert_eq!(k.active_keys(), 0);
+        }
+    }
+
+    #[test]
+    fn removing_keys_keeps_every_other_key_findable() {
+        // Many keys in a small index collide; freeing some in the middle of probe runs
+        // must not hide the rest (the backward shift).
+        let k = keys(1, 8);
+        for n in 0..16 {
+            push(&k, n, n * 64);
+        }
+        let tickets: Vec<_> = (0..16).map(|_| k.pop().unwrap()).collect();
+        for ticket in tickets.iter().step_by(2) {
+            k.done(*ticket);
+        }
+        for n in (1..16).step_by(2) {
+            assert_eq!(k.counts(&(n * 64)), (0, 1), "key {n} lost");
+        }
+        for n in (0..16).step_by(2) {
+            assert_eq!(k.counts(&(n * 64)), (0, 0));
+        }
+    }
+
+    #[test]
+    fn close_refuses_pushes_and_reports_closed_only_once_nothing_waits() {
+        let k = keys(1, 8);
+        push(&k, 0, 1);
+        push(&k, 1, 1);
+        let first = k.pop().unwrap();
+        assert!(k.close());
+        assert!(matches!(
+            Schedule::push(&k, id(5), Some(&3)),
+            Err(PushError::Closed(_))
+        ));
+        assert_eq!(
+            k.pop().unwrap_err(),
+            PopError::Empty,
+            "key 1's second item still waits"
+        );
+        k.done(first);
+        assert_eq!(k.pop().unwrap().id, id(1));
+        assert_eq!(k.pop().unwrap_err(), PopError::Closed);
+    }
+
+    #[test]
+    fn a_full_queue_hands_the_id_back() {
+        let k = keys(1, 8);
+        for n in 0..16 {
+            push(&k, n, n);
+        }
+        assert!(k.is_full());
+        assert!(matches!(
+            Schedule::push(&k, id(20), Some(&1)),
+            Err(PushError::Full(_))
+        ));
+    }
+}

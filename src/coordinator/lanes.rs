@@ -1,0 +1,371 @@
+//! The priority coordinator's queue: one bounded lock-free FIFO per lane, scanned from
+//! the highest lane down, with per-lane signal gates and count-based aging.
+//!
+//! A lane whose `defer_on` signal is present is *held*: the scan passes over it, so
+//! its items wait in the lane, not on a worker, and the other lanes run on. A hold
+//! lasts at most `max_defer()` (measured on the sink's clock from when a scan first
+//! found the lane held with items); after that the lane's items start as if no signal
+//! were present, until the lane runs dry (the next item starts a new hold) or the
+//! signal goes. Workers that find only held items sleep until a signal changes, an
+//! item arrives, or the earliest hold runs out, so `drain` finishes too.
+//!
+//! Closing closes every lane's queue before raising `closed`, so a pop that sees
+//! `closed` and every lane empty has seen the last item: no push can land after.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use core::time::Duration;
+
+use concurrent_queue::{ConcurrentQueue, PopError, PushError};
+
+use super::intake::Queue;
+use super::schedule::Schedule;
+use crate::operation::OperationId;
+use crate::options::{Options, OptionsError};
+use crate::runtime::Timer;
+use crate::signal::{PatternSet, Signal, SignalMask, SignalSink};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::wakeup::Wakeup;
+
+/// One priority lane, declared in priority order (the first is the highest).
+///
+/// ```
+/// use ephemeral::Lane;
+///
+/// let lanes = [
+///     Lane::new("interactive").max_depth(64),
+///     Lane::new("batch").defer_on("db.busy").cancel_on("shutdown").promote_after(100),
+/// ];
+/// assert_eq!(lanes[1].name(), "batch");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lane {
+    name: String,
+    max_depth: Option<usize>,
+    cancel_on: PatternSet,
+    defer_on: PatternSet,
+    promote_after: Option<usize>,
+}
+
+impl Lane {
+    /// A lane called `name`, as deep as the coordinator's `queue_capacity`, with no
+    /// gate and no aging.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            max_depth: None,
+            cancel_on: PatternSet::default(),
+            defer_on: PatternSet::default(),
+            promote_after: None,
+        }
+    }
+
+    /// The lane's name.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::Lane::new("high").name(), "high");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// At most `n` items wait in this lane; more are refused with `Full` (or waited
+    /// for by `enqueue`). Zero is refused when the coordinator is built.
+    ///
+    /// ```
+    /// let lane = ephemeral::Lane::new("low").max_depth(10);
+    /// # let _ = lane;
+    /// ```
+    pub fn max_depth(mut self, n: usize) -> Self {
+        self.max_depth = Some(n);
+        self
+    }
+
+    /// While a signal matching `patterns` is present, this lane's items are cancelled
+    /// instead of started (checked before each starts).
+    ///
+    /// ```
+    /// let lane = ephemeral::Lane::new("low").cancel_on("shutdown,overload.*");
+    /// # let _ = lane;
+    /// ```
+    pub fn cancel_on(mut self, patterns: &str) -> Self {
+        self.cancel_on = PatternSet::parse(patterns);
+        self
+    }
+
+    /// While a signal matching `patterns` is present, this lane is held: its items wait
+    /// in the lane (for at most `Options::max_defer()` at a stretch) and other lanes
+    /// run on.
+    ///
+    /// ```
+    /// let lane = ephemeral::Lane::new("low").defer_on("db.busy");
+    /// # let _ = lane;
+    /// ```
+    pub fn defer_on(mut self, patterns: &str) -> Self {
+        self.defer_on = PatternSet::parse(patterns);
+        self
+    }
+
+    /// Aging: once higher lanes have started `n` items while this lane had items
+    /// waiting, this lane's next item goes first; then the count starts again. Without
+    /// it a busy higher lane can starve this one.
+    ///
+    /// ```
+    /// let lane = ephemeral::Lane::new("low").promote_after(50);
+    /// # let _ = lane;
+    /// ```
+    pub fn promote_after(mut self, n: usize) -> Self {
+        self.promote_after = Some(n);
+        self
+    }
+}
+
+/// What a worker holds for a prioritised item: the operation and its lane.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LaneTicket {
+    id: OperationId,
+    lane: usize,
+}
+
+struct LaneQueue {
+    queue: ConcurrentQueue<OperationId>,
+    cancel_on: SignalMask,
+    defer_on: SignalMask,
+    promote_after: Option<usize>,
+    /// Starts from higher lanes while this one had items; reset when it starts one.
+    passed_over: AtomicUsize,
+    /// Sink-clock nanoseconds + 1 at which a scan first found the lane held; 0 when it
+    /// is not held. Set and cleared by scanning workers.
+    held_since: AtomicU64,
+}
+
+/// See the module docs.
+pub(crate) struct Lanes {
+    lanes: Box<[LaneQueue]>,
+    names: Box<[String]>,
+    closed: AtomicBool,
+    sink: SignalSink,
+    max_defer: Duration,
+    /// Notified when a lane becomes held, so a worker starts timing its release.
+    held: Wakeup,
+    /// Items that waited in a held lane and were then released.
+    released: AtomicU64,
+}
+
+impl Lanes {
+    /// Lanes gating on `options.signals` (which the caller fills, so the core shares it).
+    pub(crate) fn new(lanes: &[Lane], options: &Options) -> Result<Self, OptionsError> {
+        if lanes.is_empty() {
+            return Err(OptionsError::NoLanes);
+        }
+        if lanes.iter().any(|l| l.max_depth == Some(0)) {
+            return Err(OptionsError::ZeroLaneDepth);
+        }
+        if lanes.iter().any(|l| l.promote_after == Some(0)) {
+            return Err(OptionsError::ZeroAging);
+        }
+        let sink = options.signals.clone().unwrap_or_default();
+        let names = sink.table().capacity();
+        let queues = lanes.iter().map(|lane| LaneQueue {
+            queue: ConcurrentQueue::bounded(lane.max_depth.unwrap_or(options.queue_capacity)),
+            cancel_on: SignalMask::new(lane.cancel_on.clone(), names),
+            defer_on: SignalMask::new(lane.defer_on.clone(), names),
+            promote_after: lane.promote_after,
+            passed_over: AtomicUsize::new(0),
+            held_since: AtomicU64::new(0),
+        });
+        Ok(Self {
+            lanes: queues.collect(),
+            names: lanes.iter().map(|l| l.name.clone()).collect(),
+            closed: AtomicBool::new(false),
+            sink,
+            max_defer: options.max_defer(),
+            held: Wakeup::new(),
+            released: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn lane(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// Items waiting in each lane, highest first.
+    pub(crate) fn depths(&self) -> impl Iterator<Item = usize> + '_ {
+        self.lanes.iter().map(|l| l.queue.len())
+    }
+
+    /// Queues `id` in `lane` (which the caller checked exists).
+    pub(crate) fn push_to(
+        &self,
+        lane: usize,
+        id: OperationId,
+    ) -> Result<(), PushError<OperationId>> {
+        self.lanes[lane].queue.push(id)
+    }
+
+    /// Whether `lane` (which has items) must be passed over now; records when a hold
+    /// starts and ends, and tells a worker timing releases.
+    fn is_held(&self, lane: &LaneQueue) -> bool {
+        if lane.defer_on.is_empty() {
+            return false;
+        }
+        let since = lane.held_since.load(Ordering::Acquire);
+        if lane.defer_on.first_raised(&self.sink).is_none() {
+            if since != 0 && lane.held_since.swap(0, Ordering::AcqRel) != 0 {
+                // What waited through the hold is released now.
+                self.released
+                    .fetch_add(lane.queue.len() as u64, Ordering::Relaxed);
+            }
+            return false;
+        }
+        let now = nanos(self.sink.now()) + 1;
+        let held = match since {
+            0 => {
+                // A lost race means another scan started the hold just now.
+                let _ =
+                    lane.held_since
+                        .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+                true
+            }
+            since => now.saturating_sub(since) < nanos(self.max_defer),
+        };
+        if held {
+            self.held.notify(usize::MAX);
+        }
+        held
+    }
+
+    /// The earliest sink-clock time at which a held lane with items is released by its
+    /// bound.
+    fn next_release(&self) -> Option<Duration> {
+        self.lanes
+            .iter()
+            .filter(|l| !l.queue.is_empty())
+            .map(|l| l.held_since.load(Ordering::Acquire))
+            .filter(|since| *since != 0)
+            .min()
+            .map(|since| Duration::from_nanos(since - 1).saturating_add(self.max_defer))
+    }
+
+    fn take(&self, index: usize) -> Option<LaneTicket> {
+        let lane = &self.lanes[index];
+        let id = lane.queue.pop().ok()?;
+        lane.passed_over.store(0, Ordering::Relaxed);
+        if lane.held_since.load(Ordering::Acquire) != 0 {
+            // Released by the bound while the signal is still present.
+            self.released.fetch_add(1, Ordering::Relaxed);
+            if lane.queue.is_empty() {
+                // Run dry: the next item starts a new hold.
+                lane.held_since.store(0, Ordering::Release);
+            }
+        }
+        // Everything waiting below was passed over once more.
+        for lower in &self.lanes[index + 1..] {
+            if !lower.queue.is_empty() {
+                lower.passed_over.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Some(LaneTicket { id, lane: index })
+    }
+}
+
+fn nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX - 1)
+}
+
+impl Queue for Lanes {
+    type Taken = LaneTicket;
+
+    fn pop(&self) -> Result<LaneTicket, PopError> {
+        // Aging first: a lane passed over often enough goes ahead of higher ones.
+        let due = self.lanes.iter().position(|l| {
+            l.promote_after
+                .is_some_and(|n| l.passed_over.load(Ordering::Relaxed) >= n)
+                && !l.queue.is_empty()
+        });
+        if let Some(ticket) = due
+            .filter(|index| !self.is_held(&self.lanes[*index]))
+            .and_then(|index| self.take(index))
+        {
+            return Ok(ticket);
+        }
+        for index in 0..self.lanes.len() {
+            let lane = &self.lanes[index];
+            if lane.queue.is_empty() || self.is_held(lane) {
+                continue;
+            }
+            if let Some(ticket) = self.take(index) {
+                return Ok(ticket);
+            }
+        }
+        // Closed and empty in one step per lane: a push after `closed` is refused, so
+        // lanes seen empty after seeing `closed` stay empty.
+        if self.closed.load(Ordering::Acquire) && self.lanes.iter().all(|l| l.queue.is_empty()) {
+            return Err(PopError::Closed);
+        }
+        Err(PopError::Empty)
+    }
+
+    fn take_any(&self) -> Option<LaneTicket> {
+        (0..self.lanes.len()).find_map(|index| self.take(index))
+    }
+
+    fn close(&self) -> bool {
+        for lane in self.lanes.iter() {
+            lane.queue.close();
+        }
+        !self.closed.swap(true, Ordering::AcqRel)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn is_full(&self) -> bool {
+        // Depth is per lane; `push_to` answers it.
+        false
+    }
+}
+
+impl Schedule for Lanes {
+    type Key = usize;
+    const READS_KEY: bool = true;
+    const HOLDS: bool = true;
+
+    fn push(&self, id: OperationId, lane: Option<&usize>) -> Result<(), PushError<OperationId>> {
+        match lane {
+            Some(&lane) if lane < self.lanes.len() => self.push_to(lane, id),
+            // The coordinator checks the lane before inserting.
+            _ => Err(PushError::Closed(id)),
+        }
+    }
+
+    fn id(taken: &LaneTicket) -> OperationId {
+        taken.id
+    }
+
+    fn cancels(&self, taken: &LaneTicket) -> Option<Signal> {
+        self.lanes[taken.lane].cancel_on.first_raised(&self.sink)
+    }
+
+    async fn release_due<Tm: Timer>(&self, timer: &Tm) {
+        let at = self.held.until(|| self.next_release()).await;
+        timer.sleep(at.saturating_sub(self.sink.now())).await;
+    }
+
+    fn held(&self) -> usize {
+        self.lanes
+            .iter()
+            .filter(|l| l.held_since.load(Ordering::Relaxed) != 0)
+            .map(|l| l.queue.len())
+            .sum()
+    }
+
+    fn released(&self) -> u64 {
+        self.released.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,267 @@
+//! `PriorityWorkCoordinator`: lanes in priority order over the shared core.
+
+use alloc::vec::Vec;
+use core::convert::Infallible;
+use core::fmt;
+use core::future::Future;
+
+use super::api::shared_api;
+use super::builder::CoordinatorBuilder;
+use super::core::Core;
+pub use super::lanes::Lane;
+use super::lanes::Lanes;
+use super::{BodyOutput, EnqueueError, Outcome};
+use crate::operation::{OpContext, OperationId};
+use crate::options::{Options, OptionsError};
+use crate::runtime::{Spawner, Timer};
+use crate::sync::Arc;
+
+/// Why an item was not accepted into a lane; the item comes back inside.
+///
+/// ```
+/// use ephemeral::LaneError;
+///
+/// let err = LaneError::UnknownLane(9, "job");
+/// assert_eq!(err.to_string(), "there is no lane 9");
+/// assert_eq!(err.into_inner(), "job");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LaneError<T> {
+    /// No lane has this index.
+    UnknownLane(usize, T),
+    /// The lane is at its `max_depth` (`try_enqueue` only; `enqueue` waits instead).
+    Full(T),
+    /// The coordinator was completed or cancelled.
+    Closed(T),
+}
+
+impl<T> LaneError<T> {
+    /// The refused item.
+    ///
+    /// ```
+    /// assert_eq!(ephemeral::LaneError::Full(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::UnknownLane(_, item) | Self::Full(item) | Self::Closed(item) => item,
+        }
+    }
+}
+
+impl<T> From<EnqueueError<T>> for LaneError<T> {
+    fn from(refused: EnqueueError<T>) -> Self {
+        match refused {
+            EnqueueError::Full(item) => Self::Full(item),
+            EnqueueError::Closed(item) => Self::Closed(item),
+        }
+    }
+}
+
+impl<T> fmt::Debug for LaneError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownLane(lane, _) => write!(f, "UnknownLane({lane}, ..)"),
+            Self::Full(_) => f.write_str("Full(..)"),
+            Self::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for LaneError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownLane(lane, _) => write!(f, "there is no lane {lane}"),
+            Self::Full(_) => f.write_str("the lane is full"),
+            Self::Closed(_) => f.write_str("the coordinator is closed"),
+        }
+    }
+}
+
+impl<T> core::error::Error for LaneError<T> {}
+
+/// A work coordinator with priority lanes: a worker always takes the waiting item of
+/// the highest lane that is not held, so a higher lane's waiting item starts before a
+/// lower lane's.
+///
+/// Each [`Lane`] has its own depth, `cancel_on` and `defer_on`, and optional aging
+/// ([`Lane::promote_after`]). A lane whose `defer_on` signal is present is *held*: its
+/// items wait in the lane, not on a worker, so the other lanes and `drain` carry on,
+/// and the hold ends when the signal is retracted (workers are woken, not polling) or,
+/// at the latest, after `Options::max_defer()`. Lanes are addressed by index, 0 the
+/// highest; [`lane`](Self::lane) finds one by name.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let coordinator = PriorityWorkCoordinator::new(
+///         Smol,
+///         [Lane::new("high"), Lane::new("low").defer_on("db.busy")],
+///         |job: &'static str, _ctx: OpContext| async move { let _ = job; },
+///         Options::default().max_concurrency(2),
+///     )
+///     .unwrap();
+///     let low = coordinator.lane("low").unwrap();
+///     coordinator.signals().raise("db.busy").unwrap();
+///     coordinator.enqueue("report", low).await.unwrap();
+///     coordinator.enqueue("click", 0).await.unwrap();
+///     assert!(coordinator.enqueue("x", 7).await.is_err());
+///     while coordinator.totals().completed < 1 {
+///         smol::future::yield_now().await;
+///     }
+///     assert_eq!(coordinator.pending_counts(), [0, 1]); // "report" waits; "click" ran
+///     coordinator.signals().retract("db.busy");
+///     coordinator.complete();
+///     coordinator.drain().await;
+///     assert_eq!(coordinator.totals().completed, 2);
+/// });
+/// # }
+/// ```
+pub struct PriorityWorkCoordinator<T, R, E = Infallible>
+where
+    T: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    core: Arc<Core<T, R, Lanes, Outcome<E>>>,
+}
+
+impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
+    /// Builds a [`PriorityWorkCoordinator`] with `lanes`, highest first.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, OptionsError, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// let none = PriorityWorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
+    ///     .build_priority([], |_: u8, _: OpContext| async {});
+    /// assert_eq!(none.err(), Some(OptionsError::NoLanes));
+    /// # }
+    /// ```
+    pub fn build_priority<T, B, Fut>(
+        self,
+        lanes: impl IntoIterator<Item = Lane>,
+        body: B,
+    ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError>
+    where
+        T: Send + 'static,
+        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send,
+        Fut::Output: BodyOutput<Value = (), Error = E>,
+    {
+        let mut options = self.options;
+        // The lanes' gates and the core must read one sink.
+        options.signals.get_or_insert_with(Default::default);
+        let lanes: Vec<Lane> = lanes.into_iter().collect();
+        let lanes = Lanes::new(&lanes, &options)?;
+        let core = Arc::new(Core::new(self.rt, &options, self.hooks, lanes, false)?);
+        Core::spawn_workers(&core, body);
+        Ok(PriorityWorkCoordinator { core })
+    }
+}
+
+impl<T, R, E> PriorityWorkCoordinator<T, R, E>
+where
+    T: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    /// Builds a coordinator running `body` on `rt` with `lanes`, highest first.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, OptionsError, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// let bad = PriorityWorkCoordinator::new(Smol, [Lane::new("a").max_depth(0)], |_: u8, _: OpContext| async {}, Options::default());
+    /// assert_eq!(bad.err(), Some(OptionsError::ZeroLaneDepth));
+    /// # }
+    /// ```
+    pub fn new<B, Fut>(
+        rt: R,
+        lanes: impl IntoIterator<Item = Lane>,
+        body: B,
+        options: Options,
+    ) -> Result<Self, OptionsError>
+    where
+        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send,
+        Fut::Output: BodyOutput<Value = (), Error = E>,
+    {
+        Self::builder(rt, options).build_priority(lanes, body)
+    }
+
+    /// A builder, for options that are callbacks; finish it with
+    /// [`build_priority`](CoordinatorBuilder::build_priority).
+    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<E, R> {
+        CoordinatorBuilder::new(rt, options)
+    }
+
+    /// The index of the lane called `name`.
+    pub fn lane(&self, name: &str) -> Option<usize> {
+        self.core.queue().lane(name)
+    }
+
+    /// Accepts `item` into `lane`, waiting while that lane is full. Refused for an
+    /// unknown lane, or when closed.
+    pub async fn enqueue(&self, item: T, lane: usize) -> Result<OperationId, LaneError<T>> {
+        if lane >= self.core.queue().count() {
+            return Err(LaneError::UnknownLane(lane, item));
+        }
+        Ok(self.core.enqueue(item, |_| lane).await?)
+    }
+
+    /// Accepts `item` into `lane` now, or hands it back.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, LaneError, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], |_: u8, _: OpContext| async {}, Options::default()).unwrap();
+    /// assert!(matches!(coordinator.try_enqueue(1, 1), Err(LaneError::UnknownLane(1, 1))));
+    /// coordinator.complete();
+    /// assert!(matches!(coordinator.try_enqueue(2, 0), Err(LaneError::Closed(2))));
+    /// # }
+    /// ```
+    pub fn try_enqueue(&self, item: T, lane: usize) -> Result<OperationId, LaneError<T>> {
+        if lane >= self.core.queue().count() {
+            return Err(LaneError::UnknownLane(lane, item));
+        }
+        Ok(self.core.try_enqueue(item, lane)?)
+    }
+
+    /// Items waiting in each lane, highest first (held lanes included).
+    pub fn pending_counts(&self) -> Vec<usize> {
+        self.core.queue().depths().collect()
+    }
+
+    shared_api!(E);
+}
+
+impl<T, R, E> Drop for PriorityWorkCoordinator<T, R, E>
+where
+    T: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    fn drop(&mut self) {
+        self.core.cancel();
+    }
+}
+
+impl<T, R, E> fmt::Debug for PriorityWorkCoordinator<T, R, E>
+where
+    T: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PriorityWorkCoordinator")
+            .field("max_concurrency", &self.max_concurrency())
+            .field("active", &self.active_count())
+            .field("pending", &self.pending_counts())
+            .field("totals", &self.totals())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,324 @@
+//! `ResultCoordinator`: a work coordinator that keeps each body's value, to wait for or
+//! take.
+
+// `ResultError::Panicked` carries the panic message inline (128 bytes) rather than
+// boxing it, so answering never allocates; the size only matters on the error path.
+#![allow(clippy::result_large_err)]
+
+use alloc::vec::Vec;
+use core::convert::Infallible;
+use core::fmt;
+use core::future::Future;
+
+use super::api::shared_api;
+use super::builder::CoordinatorBuilder;
+use super::core::Core;
+use super::outcome::Record;
+use super::schedule::Fifo;
+use super::{BodyOutput, CancelCause, EnqueueError, Outcome, PanicMessage};
+use crate::operation::{OpContext, OperationId};
+use crate::options::{Options, OptionsError};
+use crate::runtime::{Spawner, Timer};
+use crate::sync::{Arc, Lock};
+
+/// A finished operation's record: how it ended, and its value until taken. The value
+/// sits behind a lock because [`ResultCoordinator::take_result`] moves it out while
+/// readers may be cloning it; the lock is taken once per item when nobody asks.
+pub(crate) struct Resulted<V, E> {
+    outcome: Outcome<E>,
+    value: Lock<Option<V>>,
+}
+
+impl<V: Send + 'static, E: Send + Sync + 'static> Record for Resulted<V, E> {
+    type Error = E;
+    type Value = V;
+    fn record(outcome: Outcome<E>, value: Option<V>) -> Self {
+        Self {
+            outcome,
+            value: Lock::new(value),
+        }
+    }
+    fn outcome(&self) -> &Outcome<E> {
+        &self.outcome
+    }
+}
+
+impl<V, E: Clone> Resulted<V, E> {
+    /// The value (through `get`, which clones or takes it) or why there is none.
+    fn answer(
+        &self,
+        id: OperationId,
+        get: impl FnOnce(&mut Option<V>) -> Option<V>,
+    ) -> Result<V, ResultError<E>> {
+        match &self.outcome {
+            Outcome::Success => self.value.with(get).ok_or(ResultError::Taken(id)),
+            Outcome::Error(error) => Err(ResultError::Failed(error.clone())),
+            Outcome::Panic(message) => Err(ResultError::Panicked(message.clone())),
+            Outcome::Cancelled(cause) => Err(ResultError::Cancelled(*cause)),
+        }
+    }
+}
+
+/// Why a result could not be had; a failed operation's error comes back inside.
+///
+/// ```
+/// use ephemeral::ResultError;
+///
+/// let err: ResultError<&str> = ResultError::Failed("timeout");
+/// assert_eq!(err.to_string(), "the operation failed");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResultError<E> {
+    /// No such operation in the window: never issued by this coordinator, or evicted
+    /// (by count or age) before it was asked for.
+    Unknown(OperationId),
+    /// `take_result` on an operation that has not finished.
+    NotFinished(OperationId),
+    /// The value was taken already.
+    Taken(OperationId),
+    /// The body returned this error.
+    Failed(E),
+    /// The body panicked.
+    Panicked(PanicMessage),
+    /// The operation was cancelled.
+    Cancelled(CancelCause),
+}
+
+impl<E> fmt::Display for ResultError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown(id) => write!(f, "operation {id} is not in the window"),
+            Self::NotFinished(id) => write!(f, "operation {id} has not finished"),
+            Self::Taken(id) => write!(f, "the result of operation {id} was taken already"),
+            Self::Failed(_) => f.write_str("the operation failed"),
+            Self::Panicked(message) => write!(f, "the operation panicked: {message}"),
+            Self::Cancelled(_) => f.write_str("the operation was cancelled"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> core::error::Error for ResultError<E> {}
+
+/// A work coordinator whose bodies return values: `enqueue` hands back the operation's
+/// id, and [`wait_for_result`](Self::wait_for_result) resolves with its value (or why
+/// there is none), whether the operation finished before or after the call.
+///
+/// Values stay in the window with their operations (and leave with them, by count or
+/// age, like everything in the window); [`take_result`](Self::take_result) moves one
+/// out. Waiting is by wake-up: each window slot has its own, notified when its
+/// operation ends, so a waiter sleeps until then and an operation nobody waits for
+/// costs a fence and a load. Nothing allocates per item until someone waits.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let coordinator = ResultCoordinator::new(
+///         Smol,
+///         |n: u64, _ctx: OpContext| async move {
+///             if n == 0 { Err("zero") } else { Ok(n * n) }
+///         },
+///         Options::default(),
+///     )
+///     .unwrap();
+///     let nine = coordinator.enqueue(3).await.unwrap();
+///     let zero = coordinator.enqueue(0).await.unwrap();
+///     assert_eq!(coordinator.wait_for_result(nine).await, Ok(9));
+///     assert_eq!(coordinator.wait_for_result(zero).await, Err(ResultError::Failed("zero")));
+///     assert_eq!(coordinator.take_result(nine), Ok(9));
+///     assert_eq!(coordinator.take_result(nine), Err(ResultError::Taken(nine)));
+/// });
+/// # }
+/// ```
+pub struct ResultCoordinator<I, V, R, E = Infallible>
+where
+    I: Send + 'static,
+    V: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    core: Arc<Core<I, R, Fifo, Resulted<V, E>>>,
+}
+
+impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
+    /// Builds a [`ResultCoordinator`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// let coordinator = ResultCoordinator::<u8, u8, Smol, ()>::builder(Smol, Options::default())
+    ///     .on_finalized(|snapshot| assert!(snapshot.state.is_finished()))
+    ///     .build_results(|n: u8, _: OpContext| async move { Ok(n + 1) })
+    ///     .unwrap();
+    /// # drop(coordinator);
+    /// # }
+    /// ```
+    pub fn build_results<I, V, B, Fut>(
+        self,
+        body: B,
+    ) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
+    where
+        I: Send + 'static,
+        V: Send + 'static,
+        B: Fn(I, OpContext) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send,
+        Fut::Output: BodyOutput<Value = V, Error = E>,
+    {
+        let queue = Fifo::bounded(self.options.queue_capacity);
+        let core = Arc::new(Core::new(self.rt, &self.options, self.hooks, queue, true)?);
+        Core::spawn_workers(&core, body);
+        Ok(ResultCoordinator { core })
+    }
+}
+
+impl<I, V, R, E> ResultCoordinator<I, V, R, E>
+where
+    I: Send + 'static,
+    V: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    /// Builds a coordinator running `body` on `rt`; a body returns `Result<V, E>`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, OptionsError, ResultCoordinator, runtime::Smol};
+    ///
+    /// let bad = ResultCoordinator::new(Smol, |n: u8, _: OpContext| async move { Ok::<_, ()>(n) }, Options::default().max_tracked(0));
+    /// assert_eq!(bad.err(), Some(OptionsError::ZeroWindow));
+    /// # }
+    /// ```
+    pub fn new<B, Fut>(rt: R, body: B, options: Options) -> Result<Self, OptionsError>
+    where
+        B: Fn(I, OpContext) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send,
+        Fut::Output: BodyOutput<Value = V, Error = E>,
+    {
+        Self::builder(rt, options).build_results(body)
+    }
+
+    /// A builder, for options that are callbacks; finish it with
+    /// [`build_results`](CoordinatorBuilder::build_results).
+    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<E, R> {
+        CoordinatorBuilder::new(rt, options)
+    }
+
+    /// Accepts `item`, waiting while the coordinator is full; the id names its result.
+    pub async fn enqueue(&self, item: I) -> Result<OperationId, EnqueueError<I>> {
+        self.core.enqueue(item, |_| ()).await
+    }
+
+    /// Accepts `item` now, or hands it back in `Full` or `Closed`.
+    pub fn try_enqueue(&self, item: I) -> Result<OperationId, EnqueueError<I>> {
+        self.core.try_enqueue(item, ())
+    }
+
+    /// Resolves with operation `id`'s value once it has finished (at once if it has),
+    /// or with why there is none. The value stays for other callers (it is cloned).
+    ///
+    /// An operation that leaves the window before the waiter looks answers
+    /// [`ResultError::Unknown`]: that takes `max_tracked` later completions (or its age
+    /// limit) between its end and the waiter's wake-up; pin it to rule that out.
+    pub async fn wait_for_result(&self, id: OperationId) -> Result<V, ResultError<E>>
+    where
+        V: Clone,
+        E: Clone,
+    {
+        let Some(finished) = self.core.finished(id) else {
+            return Err(ResultError::Unknown(id));
+        };
+        finished
+            .until(|| self.answer(id, |value| value.clone()))
+            .await
+    }
+
+    /// Moves operation `id`'s value out; later calls answer [`ResultError::Taken`].
+    pub fn take_result(&self, id: OperationId) -> Result<V, ResultError<E>>
+    where
+        E: Clone,
+    {
+        self.answer(id, Option::take)
+            .unwrap_or(Err(ResultError::NotFinished(id)))
+    }
+
+    /// The answer for `id`, the value read through `get`; `None` while it has not
+    /// finished.
+    fn answer(
+        &self,
+        id: OperationId,
+        get: impl FnOnce(&mut Option<V>) -> Option<V>,
+    ) -> Option<Result<V, ResultError<E>>>
+    where
+        E: Clone,
+    {
+        match self.core.read(id, |s| s.outcome.map(|r| r.answer(id, get))) {
+            None => Some(Err(ResultError::Unknown(id))),
+            Some(answer) => answer,
+        }
+    }
+
+    /// Every finished operation in the window with its value (cloned) or why there is
+    /// none, oldest first.
+    pub fn results(&self) -> Vec<(OperationId, Result<V, ResultError<E>>)>
+    where
+        V: Clone,
+        E: Clone,
+    {
+        let mut out = Vec::new();
+        self.core.visit_records(|s| {
+            if let Some(record) = s.outcome {
+                out.push((s.id, record.answer(s.id, |value| value.clone())));
+            }
+        });
+        out
+    }
+
+    /// The values of the window's successful operations not yet taken, oldest first.
+    pub fn successful(&self) -> Vec<(OperationId, V)>
+    where
+        V: Clone,
+        E: Clone,
+    {
+        let mut out = Vec::new();
+        self.core.visit_records(|s| {
+            if let Some(Ok(value)) = s.outcome.map(|r| r.answer(s.id, |value| value.clone())) {
+                out.push((s.id, value));
+            }
+        });
+        out
+    }
+
+    shared_api!(E);
+}
+
+impl<I, V, R, E> Drop for ResultCoordinator<I, V, R, E>
+where
+    I: Send + 'static,
+    V: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    fn drop(&mut self) {
+        self.core.cancel();
+    }
+}
+
+impl<I, V, R, E> fmt::Debug for ResultCoordinator<I, V, R, E>
+where
+    I: Send + 'static,
+    V: Send + 'static,
+    E: Send + Sync + 'static,
+    R: Spawner + Timer,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResultCoordinator")
+            .field("max_concurrency", &self.max_concurrency())
+            .field("active", &self.active_count())
+            .field("pending", &self.pending_count())
+            .field("totals", &self.totals())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,80 @@
+//! What the shared core asks of a coordinator's queue beyond ordering: how to push an
+//! operation, which operation a taken ticket names, and the queue's own hooks into the
+//! worker loop (a key freed, a lane's cancel signal, a lane held back).
+//!
+//! The plain FIFO answers all of them trivially; `keyed.rs` and `priority.rs` hold the
+//! two other implementations.
+
+use core::future::Future;
+
+use concurrent_queue::{ConcurrentQueue, PushError};
+
+use super::intake::Queue;
+use crate::operation::OperationId;
+use crate::runtime::Timer;
+use crate::signal::Signal;
+
+/// See the module docs.
+pub trait Schedule: Queue + Send + Sync + 'static {
+    /// What each operation is filed under, kept in its window slot (`()` for none).
+    type Key: Send + Sync + 'static;
+    /// Whether [`push`](Self::push) needs the key; the core then reads it back from the
+    /// operation's slot instead of cloning it.
+    const READS_KEY: bool;
+    /// Whether items can become takeable without a push (a held lane released by a
+    /// signal change or its deferral bound); workers then also wait on those.
+    const HOLDS: bool;
+
+    /// Queues operation `id`; `key` is `Some` when [`READS_KEY`](Self::READS_KEY).
+    fn push(&self, id: OperationId, key: Option<&Self::Key>) -> Result<(), PushError<OperationId>>;
+
+    /// The operation a taken ticket names.
+    fn id(taken: &Self::Taken) -> OperationId;
+
+    /// The ticket's operation is terminal. Returns whether that made a waiting item
+    /// takeable (the core then wakes a worker).
+    fn done(&self, taken: Self::Taken) -> bool {
+        let _ = taken;
+        false
+    }
+
+    /// A signal that cancels the ticket's item before it starts (a lane's `cancel_on`).
+    fn cancels(&self, taken: &Self::Taken) -> Option<Signal> {
+        let _ = taken;
+        None
+    }
+
+    /// Resolves when an item held back by the queue is due for release. Never resolves
+    /// for queues that hold nothing back.
+    fn release_due<'a, Tm: Timer>(&'a self, timer: &'a Tm) -> impl Future<Output = ()> + Send + 'a {
+        let _ = timer;
+        core::future::pending()
+    }
+
+    /// Items held back by the queue right now.
+    fn held(&self) -> usize {
+        0
+    }
+
+    /// Items that were held back and then released, since construction.
+    fn released(&self) -> u64 {
+        0
+    }
+}
+
+/// The work coordinator's queue: operations in enqueue order.
+pub(crate) type Fifo = ConcurrentQueue<OperationId>;
+
+impl Schedule for Fifo {
+    type Key = ();
+    const READS_KEY: bool = false;
+    const HOLDS: bool = false;
+
+    fn push(&self, id: OperationId, _: Option<&()>) -> Result<(), PushError<OperationId>> {
+        ConcurrentQueue::push(self, id)
+    }
+
+    fn id(taken: &OperationId) -> OperationId {
+        *taken
+    }
+}
