@@ -31,14 +31,21 @@ async fn keyed() {
         let customer = seq % 4;
         coordinator.enqueue(Order { customer, seq }).await.unwrap();
     }
-    println!("customer 0 waiting: {}", coordinator.pending_count_for_key(&0));
+    println!(
+        "customer 0 waiting: {}",
+        coordinator.pending_count_for_key(&0)
+    );
     coordinator.complete();
     coordinator.drain().await;
 
     // Each customer's orders ran one after another, in the order they came.
     let customer_two = coordinator.snapshot_for_key(&2);
     assert_eq!(customer_two.len(), 10);
-    assert!(customer_two.windows(2).all(|w| w[0].finished_at <= w[1].started_at));
+    assert!(
+        customer_two
+            .windows(2)
+            .all(|w| w[0].finished_at <= w[1].started_at)
+    );
     // Customers with nothing waiting or running are forgotten: memory stays bounded.
     assert_eq!(coordinator.active_keys(), 0);
 }

@@ -20,7 +20,10 @@ async fn results() {
     // Waits by wake-up until the operation ends (or answers at once if it has).
     assert_eq!(coordinator.wait_for_result(ok).await, Ok(11));
     let refused = coordinator.wait_for_result(bad).await;
-    assert_eq!(refused, Err(ResultError::Failed("ftp://example.com: not https".into())));
+    assert_eq!(
+        refused,
+        Err(ResultError::Failed("ftp://example.com: not https".into()))
+    );
 
     // Values stay in the window with their operations until taken or evicted.
     assert_eq!(coordinator.successful(), [(ok, 11)]);
