@@ -1,4 +1,6 @@
-//! C9: after warm-up, items through `WorkCoordinator` and `for_each` allocate nothing.
+//! C9: after warm-up, items through `WorkCoordinator`, `KeyedWorkCoordinator` (keys
+//! already seen, and new keys whose clone does not allocate), `ResultCoordinator` and
+//! `for_each` allocate nothing.
 //!
 //! The coordinator runs on a deliberately trivial executor that polls every spawned task
 //! in turn with a no-op waker: it never allocates after spawning, so every allocation
@@ -14,7 +16,9 @@ use core::time::Duration;
 use std::sync::{Arc, Mutex};
 
 use ephemeral::runtime::{ManualClock, Spawner, Timer};
-use ephemeral::{OpContext, Options, WorkCoordinator, for_each};
+use ephemeral::{
+    KeyedWorkCoordinator, OpContext, Options, ResultCoordinator, WorkCoordinator, for_each,
+};
 use futures_lite::future;
 
 type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -62,22 +66,29 @@ impl Timer for PollAll {
 
 const ITEMS: u64 = 100_000;
 
-/// Runs 10,000 items through `coordinator` to warm it up, then counts the allocations
-/// of `ITEMS` more.
-fn allocations_after_warm_up<E: Send + Sync + 'static>(
+/// Runs items 0..10,000 through `run` to warm up, then counts the allocations of
+/// `ITEMS` more.
+fn allocations_after_warm_up<F: Future<Output = ()>>(
     executor: &PollAll,
-    coordinator: &WorkCoordinator<u64, PollAll, E>,
+    run: impl Fn(core::ops::Range<u64>) -> F,
 ) -> usize {
-    let run = |range: core::ops::Range<u64>| {
-        executor.block_on(async {
-            for n in range {
-                coordinator.enqueue(n).await.unwrap();
+    executor.block_on(run(0..10_000));
+    counting::allocations_during(|| executor.block_on(run(10_000..10_000 + ITEMS)))
+}
+
+/// The run for any coordinator: enqueue each item of the range, then drain.
+macro_rules! enqueue_all {
+    ($coordinator:expr) => {
+        |range: core::ops::Range<u64>| {
+            let coordinator = &$coordinator;
+            async move {
+                for n in range {
+                    coordinator.enqueue(n).await.unwrap();
+                }
+                coordinator.drain().await;
             }
-            coordinator.drain().await;
-        });
+        }
     };
-    run(0..10_000);
-    counting::allocations_during(|| run(10_000..10_000 + ITEMS))
 }
 
 #[test]
@@ -97,7 +108,7 @@ fn work_coordinator_items_allocate_nothing_after_warm_up() {
             .max_tracked(100),
     )
     .unwrap();
-    let allocated = allocations_after_warm_up(&executor, &coordinator);
+    let allocated = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
     assert_eq!(allocated, 0, "allocations for {ITEMS} items");
     assert_eq!(coordinator.totals().enqueued, 10_000 + ITEMS);
     assert_eq!(coordinator.totals().failed, (10_000 + ITEMS) / 10);
@@ -152,11 +163,79 @@ fn items_raising_signals_through_a_gated_coordinator_allocate_nothing() {
             future::yield_now().await;
         })
         .unwrap();
-    let allocated = allocations_after_warm_up(&executor, &coordinator);
+    let allocated = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
     assert_eq!(allocated, 0, "allocations for {ITEMS} signalling items");
     assert_eq!(coordinator.totals().completed, 10_000 + ITEMS);
     assert_eq!(
         coordinator.count_signals("seen") + coordinator.count_signals("fizz"),
         100
+    );
+}
+
+/// 1,000 keys in rotation through a queue of 64: keys keep going idle (their entries
+/// freed) and coming back (entries taken again), and none of it allocates.
+#[test]
+fn keyed_items_allocate_nothing_after_warm_up() {
+    let executor = PollAll::default();
+    let coordinator = KeyedWorkCoordinator::new(
+        executor.clone(),
+        |n: &u64| n % 1_000,
+        |n: u64, _: OpContext| async move {
+            if n.is_multiple_of(2) {
+                future::yield_now().await;
+            }
+        },
+        Options::default()
+            .max_concurrency(8)
+            .max_concurrency_per_key(2)
+            .queue_capacity(64)
+            .max_tracked(100),
+    )
+    .unwrap();
+    let allocated = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
+    assert_eq!(allocated, 0, "allocations for {ITEMS} keyed items");
+    assert_eq!(coordinator.totals().completed, 10_000 + ITEMS);
+    assert_eq!(coordinator.active_keys(), 0);
+}
+
+/// Values recorded, nobody waiting: nothing allocates. Then with a waiter on every
+/// item: once each slot's wake-up has been listened on, waiting allocates nothing either.
+#[test]
+fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
+    let executor = PollAll::default();
+    let coordinator = ResultCoordinator::new(
+        executor.clone(),
+        |n: u64, _: OpContext| async move {
+            future::yield_now().await;
+            if n.is_multiple_of(10) {
+                Err(n)
+            } else {
+                Ok(n * 2)
+            }
+        },
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100),
+    )
+    .unwrap();
+    let unwatched = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
+    assert_eq!(
+        unwatched, 0,
+        "allocations for {ITEMS} result items, no waiter"
+    );
+    let watched = allocations_after_warm_up(&executor, |range| {
+        let coordinator = &coordinator;
+        async move {
+            for n in range {
+                let id = coordinator.enqueue(n).await.unwrap();
+                let result = coordinator.wait_for_result(id).await;
+                assert_eq!(result.is_ok(), !n.is_multiple_of(10));
+            }
+        }
+    });
+    assert_eq!(
+        watched, 0,
+        "allocations for {ITEMS} result items, each waited on"
     );
 }
