@@ -25,6 +25,9 @@ use crate::wakeup::Wakeup;
 pub trait Queue {
     /// What a worker takes out.
     type Taken;
+    /// How many enqueuers waiting for room one taken item wakes: one when the room is
+    /// shared by all, every one when each waits for its own part (a lane).
+    const WAKES_ON_TAKE: usize = 1;
     /// The next item a worker may take. `Closed` only once closed *and* nothing is left,
     /// decided in one step (see the module docs).
     fn pop(&self) -> Result<Self::Taken, PopError>;
@@ -174,7 +177,7 @@ impl<Q: Queue> Intake<Q> {
         }
         match self.queue.pop() {
             Ok(item) => {
-                self.room.notify(1);
+                self.room.notify(Q::WAKES_ON_TAKE);
                 Some(Some(item))
             }
             Err(PopError::Closed) => Some(None),

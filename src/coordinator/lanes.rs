@@ -128,7 +128,9 @@ pub(crate) struct LaneTicket {
 }
 
 struct LaneQueue {
-    queue: ConcurrentQueue<OperationId>,
+    /// Waiting operations, each with the number of holds the lane had begun when it
+    /// arrived (one less if a hold was on), so a take can tell whether it was held.
+    queue: ConcurrentQueue<(OperationId, u64)>,
     cancel_on: SignalMask,
     defer_on: SignalMask,
     promote_after: Option<usize>,
@@ -137,6 +139,8 @@ struct LaneQueue {
     /// Sink-clock nanoseconds + 1 at which a scan first found the lane held; 0 when it
     /// is not held. Set and cleared by scanning workers.
     held_since: AtomicU64,
+    /// Holds begun so far; raised by the scan that starts one.
+    holds: AtomicU64,
 }
 
 /// See the module docs.
@@ -173,6 +177,7 @@ impl Lanes {
             promote_after: lane.promote_after,
             passed_over: AtomicUsize::new(0),
             held_since: AtomicU64::new(0),
+            holds: AtomicU64::new(0),
         });
         Ok(Self {
             lanes: queues.collect(),
@@ -204,7 +209,15 @@ impl Lanes {
         lane: usize,
         id: OperationId,
     ) -> Result<(), PushError<OperationId>> {
-        self.lanes[lane].queue.push(id)
+        let lane = &self.lanes[lane];
+        let holds = lane.holds.load(Ordering::Acquire);
+        let during_hold = lane.held_since.load(Ordering::Acquire) != 0;
+        lane.queue
+            .push((id, holds - u64::from(during_hold && holds > 0)))
+            .map_err(|refused| match refused {
+                PushError::Full((id, _)) => PushError::Full(id),
+                PushError::Closed((id, _)) => PushError::Closed(id),
+            })
     }
 
     /// Whether `lane` (which has items) must be passed over now; records when a hold
@@ -215,10 +228,8 @@ impl Lanes {
         }
         let since = lane.held_since.load(Ordering::Acquire);
         if lane.defer_on.first_raised(&self.sink).is_none() {
-            if since != 0 && lane.held_since.swap(0, Ordering::AcqRel) != 0 {
-                // What waited through the hold is released now.
-                self.released
-                    .fetch_add(lane.queue.len() as u64, Ordering::Relaxed);
+            if since != 0 {
+                lane.held_since.store(0, Ordering::Release);
             }
             return false;
         }
@@ -226,9 +237,13 @@ impl Lanes {
         let held = match since {
             0 => {
                 // A lost race means another scan started the hold just now.
-                let _ =
-                    lane.held_since
-                        .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire);
+                if lane
+                    .held_since
+                    .compare_exchange(0, now, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    lane.holds.fetch_add(1, Ordering::AcqRel);
+                }
                 true
             }
             since => now.saturating_sub(since) < nanos(self.max_defer),
@@ -253,15 +268,15 @@ impl Lanes {
 
     fn take(&self, index: usize) -> Option<LaneTicket> {
         let lane = &self.lanes[index];
-        let id = lane.queue.pop().ok()?;
+        let (id, holds_before) = lane.queue.pop().ok()?;
         lane.passed_over.store(0, Ordering::Relaxed);
-        if lane.held_since.load(Ordering::Acquire) != 0 {
-            // Released by the bound while the signal is still present.
+        if lane.holds.load(Ordering::Acquire) > holds_before {
+            // A hold began after it arrived (or was on when it did): it was held back.
             self.released.fetch_add(1, Ordering::Relaxed);
-            if lane.queue.is_empty() {
-                // Run dry: the next item starts a new hold.
-                lane.held_since.store(0, Ordering::Release);
-            }
+        }
+        if lane.held_since.load(Ordering::Acquire) != 0 && lane.queue.is_empty() {
+            // Run dry while held past the bound: the next item starts a new hold.
+            lane.held_since.store(0, Ordering::Release);
         }
         // Everything waiting below was passed over once more.
         for lower in &self.lanes[index + 1..] {
@@ -279,6 +294,8 @@ fn nanos(at: Duration) -> u64 {
 
 impl Queue for Lanes {
     type Taken = LaneTicket;
+    // Each waiting enqueuer waits for its own lane's room.
+    const WAKES_ON_TAKE: usize = usize::MAX;
 
     fn pop(&self) -> Result<LaneTicket, PopError> {
         // Aging first: a lane passed over often enough goes ahead of higher ones.

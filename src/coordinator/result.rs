@@ -70,8 +70,9 @@ impl<V, E: Clone> Resulted<V, E> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResultError<E> {
-    /// No such operation in the window: never issued by this coordinator, or evicted
-    /// (by count or age) before it was asked for.
+    /// No such operation in the window: evicted (by count or age) before it was asked
+    /// for, or never issued. (An id is a slot and a generation: one issued by another
+    /// coordinator is not told apart, and names whatever this one holds under them.)
     Unknown(OperationId),
     /// `take_result` on an operation that has not finished.
     NotFinished(OperationId),
