@@ -10,6 +10,10 @@
 //! producer running in a task:
 //! - `work_coordinator_smol`, `work_coordinator_tokio`: an `ephemeral::WorkCoordinator`
 //!   (concurrency 8, queue 1024); the producer enqueues every item, then completes and drains.
+//! - `keyed_coordinator_tokio`: an `ephemeral::KeyedWorkCoordinator` over 1,000 keys
+//!   (`item % 1000`, one body per key at a time), otherwise as the work coordinator.
+//! - `result_coordinator_tokio`: an `ephemeral::ResultCoordinator` keeping each body's
+//!   value (`item * 2`) in the window; nobody waits on results.
 //! - `tokio_semaphore_spawn`: a tokio `Semaphore` of 8 permits, one `tokio::spawn` per item.
 //! - `tokio_mpsc_workers`: a bounded tokio mpsc channel (1024) whose receiver, behind a tokio
 //!   `Mutex`, is shared by 8 worker tasks.
@@ -39,7 +43,7 @@ use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use ephemeral::runtime::{IoSleep, Smol, Spawner, Timer, Tokio};
-use ephemeral::{OpContext, Options, WorkCoordinator};
+use ephemeral::{KeyedWorkCoordinator, OpContext, Options, ResultCoordinator, WorkCoordinator};
 use futures::StreamExt;
 use futures_lite::future;
 use smol::Executor;
@@ -223,6 +227,55 @@ fn work_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
     })
 }
 
+/// Keys in rotation for the keyed contender.
+const KEYS: u64 = 1_000;
+
+fn keyed_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
+    let runtime = pool.runtime();
+    pool.run(async move {
+        let coordinator = KeyedWorkCoordinator::new(
+            runtime,
+            |item: &u64| item % KEYS,
+            |item: u64, _: OpContext| body::<YIELD>(item),
+            options(),
+        )
+        .expect("valid options");
+        for item in 0..N {
+            coordinator
+                .enqueue(item)
+                .await
+                .expect("open until completed");
+        }
+        coordinator.complete();
+        coordinator.drain().await;
+        coordinator.totals().completed
+    })
+}
+
+fn result_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
+    let runtime = pool.runtime();
+    pool.run(async move {
+        let coordinator = ResultCoordinator::new(
+            runtime,
+            |item: u64, _: OpContext| async move {
+                body::<YIELD>(item).await;
+                Ok::<_, ()>(item * 2)
+            },
+            options(),
+        )
+        .expect("valid options");
+        for item in 0..N {
+            coordinator
+                .enqueue(item)
+                .await
+                .expect("open until completed");
+        }
+        coordinator.complete();
+        coordinator.drain().await;
+        coordinator.totals().completed
+    })
+}
+
 fn tokio_semaphore_spawn<const YIELD: bool>(runtime: &Runtime) -> u64 {
     runtime.run(async {
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
@@ -379,6 +432,12 @@ fn contenders<const YIELD: bool>(
     });
     contender(group, &name("work_coordinator_tokio"), || {
         work_coordinator::<YIELD>(tokio)
+    });
+    contender(group, &name("keyed_coordinator_tokio"), || {
+        keyed_coordinator::<YIELD>(tokio)
+    });
+    contender(group, &name("result_coordinator_tokio"), || {
+        result_coordinator::<YIELD>(tokio)
     });
     contender(group, &name("tokio_semaphore_spawn"), || {
         tokio_semaphore_spawn::<YIELD>(tokio)
