@@ -744,4 +744,27 @@ mod tests {
         drop(slab);
         assert_eq!(alloc::sync::Arc::strong_count(&marker), 1);
     }
+
+    #[test]
+    fn a_key_is_readable_while_live_and_dropped_when_the_slot_is_freed_or_dropped() {
+        let key = alloc::sync::Arc::new(String::from("customer-7"));
+        let slab: Slab<u8, (), alloc::sync::Arc<String>> = Slab::new(2);
+        let id = slab.insert_keyed(1, key.clone(), T0).unwrap();
+        let kept = slab.insert_keyed(2, key.clone(), T0).unwrap();
+        let read = slab.read(id.index(), Some(id.generation()), |v| {
+            v.key.map(|k| k.len())
+        });
+        assert_eq!(read, Some(Some(10)));
+        slab.claim(id).unwrap();
+        slab.finish(id, COMPLETED, (), T0).unwrap();
+        slab.transition(id, |w| Ok(w.retired())).unwrap();
+        assert_eq!(
+            alloc::sync::Arc::strong_count(&key),
+            2,
+            "the freed slot dropped its key"
+        );
+        let _ = kept;
+        drop(slab);
+        assert_eq!(alloc::sync::Arc::strong_count(&key), 1);
+    }
 }

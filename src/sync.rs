@@ -126,7 +126,8 @@ impl<T> Lock<T> {
     }
 }
 
-#[cfg(all(not(loom), not(feature = "std")))]
+// Built for `no_std`, and for the unit tests (so miri checks it on a `std` host).
+#[cfg(all(not(loom), any(not(feature = "std"), test)))]
 mod spin {
     //! A test-and-test-and-set spin lock, for `no_std` targets without an OS to park on.
 
@@ -187,5 +188,33 @@ mod spin {
         fn drop(&mut self) {
             self.0.locked.store(false, Ordering::Release);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::spin::SpinLock;
+    use alloc::sync::Arc;
+
+    #[test]
+    fn the_spin_lock_excludes_concurrent_writers() {
+        let lock = Arc::new(SpinLock::new(0u64));
+        let threads: alloc::vec::Vec<_> = (0..4)
+            .map(|_| {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let mut guard = lock.lock();
+                        let seen = *guard;
+                        std::thread::yield_now();
+                        *guard = seen + 1;
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(*lock.lock(), 800);
     }
 }

@@ -254,16 +254,19 @@ impl Lanes {
         held
     }
 
-    /// The earliest sink-clock time at which a held lane with items is released by its
-    /// bound.
+    /// The earliest sink-clock time still to come at which a held lane with items is
+    /// released by its bound. (A lane already past it is takeable: a release due in the
+    /// past would only make an idle or paused worker spin.)
     fn next_release(&self) -> Option<Duration> {
+        let now = self.sink.now();
         self.lanes
             .iter()
             .filter(|l| !l.queue.is_empty())
             .map(|l| l.held_since.load(Ordering::Acquire))
             .filter(|since| *since != 0)
-            .min()
             .map(|since| Duration::from_nanos(since - 1).saturating_add(self.max_defer))
+            .filter(|at| *at > now)
+            .min()
     }
 
     fn take(&self, index: usize) -> Option<LaneTicket> {
