@@ -1,0 +1,102 @@
+//! `ResultCoordinator::wait_for_result` racing the operation's completion: a waiter
+//! sleeps on the slot's `finished` [`Wakeup`] until its check answers (the slot's
+//! outcome, read through the slab); the completer publishes the terminal phase (the CAS
+//! in `Slab::finish`, which `Window::finish` does) and only then notifies, as
+//! `Core::settle` does. A lost wake-up leaves a waiter blocked, and loom reports the
+//! deadlock. Modelled with one waiter, and with two waiters on the same slot.
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use ephemeral::OperationId;
+use ephemeral::loom_api::{COMPLETED, Slab, Wakeup};
+use loom::future::block_on;
+use loom::sync::Arc;
+use loom::thread;
+
+const T: Duration = Duration::from_millis(1);
+
+struct Slot {
+    slab: Slab<u8, u32>,
+    /// The slot's `finished` wake-up (`Core::finished[index]`).
+    finished: Wakeup,
+}
+
+fn slot() -> (Arc<Slot>, OperationId) {
+    let slab = Slab::<u8, u32>::new(1);
+    let id = slab.insert(1, Duration::ZERO).unwrap();
+    (
+        Arc::new(Slot {
+            slab,
+            finished: Wakeup::new(),
+        }),
+        id,
+    )
+}
+
+/// The worker: takes and starts the operation (`Window::start`), publishes its end
+/// (`Window::finish`), then wakes whoever waits on the slot (`Core::settle`).
+fn complete(slot: &Slot, id: OperationId) {
+    assert_eq!(slot.slab.claim(id), Ok(1));
+    slot.slab.mark_running(id, T).unwrap();
+    slot.slab.finish(id, COMPLETED, 42, T).unwrap();
+    slot.finished.notify(usize::MAX);
+}
+
+/// `wait_for_result`: the outcome once the slot is terminal; `None` (sleep) before.
+fn wait_for_result(slot: &Slot, id: OperationId) -> u32 {
+    let (index, generation) = (id.as_u64() as u32, (id.as_u64() >> 32) as u32);
+    block_on(slot.finished.until(|| {
+        slot.slab
+            .read(index, Some(generation), |view| view.outcome.copied())
+            .expect("the operation is never evicted here")
+    }))
+}
+
+#[test]
+fn a_completion_racing_wait_for_result_never_loses_the_wake_up() {
+    loom::model(|| {
+        let (slot, id) = slot();
+        let completer = {
+            let slot = slot.clone();
+            thread::spawn(move || complete(&slot, id))
+        };
+        assert_eq!(wait_for_result(&slot, id), 42);
+        completer.join().unwrap();
+    });
+}
+
+/// A cheaper waiter for the two-waiter model: its check is one load of the slot's state
+/// word (whose terminal phase `finish` publishes) instead of a reader joining and leaving
+/// the slot, which the one-waiter model covers; the outcome is read once at the end.
+fn wait_for_end(slot: &Slot, id: OperationId) {
+    let (index, generation) = (id.as_u64() as u32, (id.as_u64() >> 32) as u32);
+    block_on(slot.finished.until(|| {
+        let word = slot.slab.word_at(index as usize);
+        assert_eq!(word.generation(), generation, "never evicted here");
+        word.is_finished().then_some(())
+    }));
+}
+
+#[test]
+fn two_waiters_on_one_slot_are_both_woken() {
+    loom::model(|| {
+        let (slot, id) = slot();
+        let completer = {
+            let slot = slot.clone();
+            thread::spawn(move || complete(&slot, id))
+        };
+        let other = {
+            let slot = slot.clone();
+            thread::spawn(move || wait_for_end(&slot, id))
+        };
+        wait_for_end(&slot, id);
+        other.join().unwrap();
+        completer.join().unwrap();
+        let (index, generation) = (id.as_u64() as u32, (id.as_u64() >> 32) as u32);
+        let outcome = slot
+            .slab
+            .read(index, Some(generation), |view| view.outcome.copied());
+        assert_eq!(outcome, Some(Some(42)));
+    });
+}
