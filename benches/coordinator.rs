@@ -206,6 +206,22 @@ fn options() -> Options {
         .queue_capacity(QUEUE)
 }
 
+/// Enqueues every item into a coordinator, completes and drains it: the producer each
+/// `ephemeral` coordinator contender runs. Returns how many items completed.
+macro_rules! feed {
+    ($coordinator:expr) => {{
+        for item in 0..N {
+            $coordinator
+                .enqueue(item)
+                .await
+                .expect("open until completed");
+        }
+        $coordinator.complete();
+        $coordinator.drain().await;
+        $coordinator.totals().completed
+    }};
+}
+
 fn work_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
     let runtime = pool.runtime();
     pool.run(async move {
@@ -215,15 +231,7 @@ fn work_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
             options(),
         )
         .expect("valid options");
-        for item in 0..N {
-            coordinator
-                .enqueue(item)
-                .await
-                .expect("open until completed");
-        }
-        coordinator.complete();
-        coordinator.drain().await;
-        coordinator.totals().completed
+        feed!(coordinator)
     })
 }
 
@@ -240,15 +248,7 @@ fn keyed_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
             options(),
         )
         .expect("valid options");
-        for item in 0..N {
-            coordinator
-                .enqueue(item)
-                .await
-                .expect("open until completed");
-        }
-        coordinator.complete();
-        coordinator.drain().await;
-        coordinator.totals().completed
+        feed!(coordinator)
     })
 }
 
@@ -264,15 +264,7 @@ fn result_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
             options(),
         )
         .expect("valid options");
-        for item in 0..N {
-            coordinator
-                .enqueue(item)
-                .await
-                .expect("open until completed");
-        }
-        coordinator.complete();
-        coordinator.drain().await;
-        coordinator.totals().completed
+        feed!(coordinator)
     })
 }
 

@@ -83,6 +83,40 @@ impl Control {
     }
 }
 
+/// A coordinator's handle on its core, made by [`Core::start`]: dropping it cancels the
+/// core (C7), so no coordinator needs a `Drop` of its own.
+pub(crate) struct Owner<T, R, S, O>(Arc<Core<T, R, S, O>>)
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record;
+
+impl<T, R, S, O> core::ops::Deref for Owner<T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    type Target = Arc<Core<T, R, S, O>>;
+    fn deref(&self) -> &Arc<Core<T, R, S, O>> {
+        &self.0
+    }
+}
+
+impl<T, R, S, O> Drop for Owner<T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Counts as one thing in flight while alive, so `drain` waits for it; see [`Core::hold`].
 /// Dereferences to the core it holds.
 pub(crate) struct Hold<T, R, S: Schedule, O: Record>(Arc<Core<T, R, S, O>>);
@@ -225,7 +259,7 @@ where
 {
     /// A core ordering items with `queue`; `per_operation_wakeups` keeps one wake-up per
     /// slot for [`finished`](Self::finished).
-    pub(crate) fn new(
+    fn new(
         rt: R,
         options: &Options,
         mut hooks: Hooks<O::Error>,
@@ -263,21 +297,44 @@ where
         self.rt.now()
     }
 
-    /// Spawns one worker per unit of the concurrency ceiling; the gate decides how many
-    /// may run bodies at a time.
-    pub(crate) fn spawn_workers<B, Fut>(core: &Arc<Self>, body: B)
+    /// Builds a core (see [`new`](Self::new)) and spawns one worker per unit of the
+    /// concurrency ceiling running `body`; the gate decides how many run bodies at once.
+    pub(crate) fn start<B, Fut>(
+        rt: R,
+        options: &Options,
+        hooks: Hooks<O::Error>,
+        queue: S,
+        per_operation_wakeups: bool,
+        body: B,
+    ) -> Result<Owner<T, R, S, O>, OptionsError>
     where
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
         S::Taken: Send + Sync,
     {
+        let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
         let body = Arc::new(body);
         for worker in 0..core.ceiling {
             let (shared, body) = (core.clone(), body.clone());
             core.rt
                 .spawn(async move { shared.work(worker, &*body).await });
         }
+        Ok(Owner(core))
+    }
+
+    /// The start of every coordinator's `Debug`: its name and live counts.
+    pub(crate) fn describe<'a, 'b>(
+        &self,
+        f: &'a mut core::fmt::Formatter<'b>,
+        name: &str,
+    ) -> core::fmt::DebugStruct<'a, 'b> {
+        let mut out = f.debug_struct(name);
+        out.field("max_concurrency", &self.max_concurrency())
+            .field("active", &self.active_count())
+            .field("pending", &self.pending_count())
+            .field("totals", &self.totals());
+        out
     }
 
     async fn work<B, Fut>(&self, worker: usize, body: &B)

@@ -9,13 +9,12 @@ use core::hash::Hash;
 
 use super::api::shared_api;
 use super::builder::CoordinatorBuilder;
-use super::core::Core;
+use super::core::{Core, Owner};
 use super::keys::Keys;
 use super::{BodyOutput, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId, Snapshot};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::sync::Arc;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 
@@ -75,7 +74,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Arc<Core<T, R, Keys<K>, Outcome<E>>>,
+    core: Owner<T, R, Keys<K>, Outcome<E>>,
     key_of: Selector<T, K>,
 }
 
@@ -107,8 +106,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
     {
         self.options.validate()?;
         let keys = Keys::new(&self.options, self.options.slot_capacity()?);
-        let core = Arc::new(Core::new(self.rt, &self.options, self.hooks, keys, false)?);
-        Core::spawn_workers(&core, body);
+        let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
         Ok(KeyedWorkCoordinator {
             core,
             key_of: Box::new(key_of),
@@ -225,18 +223,6 @@ where
     shared_api!(E);
 }
 
-impl<T, K, R, E> Drop for KeyedWorkCoordinator<T, K, R, E>
-where
-    T: Send + 'static,
-    K: Hash + Eq + Clone + Send + Sync + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
-{
-    fn drop(&mut self) {
-        self.core.cancel();
-    }
-}
-
 impl<T, K, R, E> fmt::Debug for KeyedWorkCoordinator<T, K, R, E>
 where
     T: Send + 'static,
@@ -245,12 +231,9 @@ where
     R: Spawner + Timer,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyedWorkCoordinator")
-            .field("max_concurrency", &self.max_concurrency())
-            .field("active", &self.active_count())
-            .field("pending", &self.pending_count())
+        self.core
+            .describe(f, "KeyedWorkCoordinator")
             .field("active_keys", &self.active_keys())
-            .field("totals", &self.totals())
             .finish_non_exhaustive()
     }
 }

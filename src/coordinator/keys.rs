@@ -78,13 +78,13 @@ struct Table<K> {
     /// Per window slot: the next operation in the same key's list.
     next: Box<[Option<OperationId>]>,
     ready: VecDeque<u32>,
-    waiting: usize,
 }
 
 /// See the module docs.
 pub struct Keys<K> {
     table: Lock<Table<K>>,
-    /// Mirrors of the table for lock-free checks before taking the lock.
+    /// Items waiting in all lists: written under the lock only, read without it for the
+    /// cheap checks (`is_full`, an empty `pop`).
     waiting: AtomicUsize,
     closed: AtomicBool,
     capacity: usize,
@@ -134,7 +134,6 @@ impl<K: Hash + Eq> Keys<K> {
                 index: (0..index).map(|_| NONE).collect(),
                 next: (0..slots).map(|_| None).collect(),
                 ready: VecDeque::with_capacity(entries),
-                waiting: 0,
             }),
             waiting: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
@@ -235,7 +234,8 @@ impl<K: Hash + Eq> Keys<K> {
         if self.closed.load(Ordering::Relaxed) {
             return Err(PushError::Closed(id));
         }
-        if t.waiting >= self.capacity {
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        if waiting >= self.capacity {
             return Err(PushError::Full(id));
         }
         let hash = self.hasher.hash_one(key);
@@ -265,14 +265,14 @@ impl<K: Hash + Eq> Keys<K> {
         if !e.in_ready && e.running < self.per_key {
             t.make_ready(entry);
         }
-        t.waiting += 1;
-        self.waiting.store(t.waiting, Ordering::Relaxed);
+        self.waiting.store(waiting + 1, Ordering::Relaxed);
         Ok(())
     }
 
     fn pop_locked(&self, t: &mut Table<K>) -> Result<KeyTicket, PopError> {
         let Some(&entry) = t.ready.front() else {
-            return Err(if self.closed.load(Ordering::Relaxed) && t.waiting == 0 {
+            let waiting = self.waiting.load(Ordering::Relaxed);
+            return Err(if self.closed.load(Ordering::Relaxed) && waiting == 0 {
                 PopError::Closed
             } else {
                 PopError::Empty
@@ -301,8 +301,9 @@ impl<K: Hash + Eq> Keys<K> {
                 t.make_ready(entry);
             }
         }
-        t.waiting -= 1;
-        self.waiting.store(t.waiting, Ordering::Relaxed);
+        // Under the lock, so a plain load and store cannot lose a concurrent change.
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        self.waiting.store(waiting - 1, Ordering::Relaxed);
         Ok(KeyTicket { id, entry })
     }
 

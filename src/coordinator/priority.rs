@@ -7,14 +7,13 @@ use core::future::Future;
 
 use super::api::shared_api;
 use super::builder::CoordinatorBuilder;
-use super::core::Core;
+use super::core::{Core, Owner};
 pub use super::lanes::Lane;
 use super::lanes::Lanes;
 use super::{BodyOutput, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::sync::Arc;
 
 /// Why an item was not accepted into a lane; the item comes back inside.
 ///
@@ -125,7 +124,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Arc<Core<T, R, Lanes, Outcome<E>>>,
+    core: Owner<T, R, Lanes, Outcome<E>>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
@@ -156,8 +155,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
         options.signals.get_or_insert_with(Default::default);
         let lanes: Vec<Lane> = lanes.into_iter().collect();
         let lanes = Lanes::new(&lanes, &options)?;
-        let core = Arc::new(Core::new(self.rt, &options, self.hooks, lanes, false)?);
-        Core::spawn_workers(&core, body);
+        let core = Core::start(self.rt, &options, self.hooks, lanes, false, body)?;
         Ok(PriorityWorkCoordinator { core })
     }
 }
@@ -239,17 +237,6 @@ where
     shared_api!(E);
 }
 
-impl<T, R, E> Drop for PriorityWorkCoordinator<T, R, E>
-where
-    T: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
-{
-    fn drop(&mut self) {
-        self.core.cancel();
-    }
-}
-
 impl<T, R, E> fmt::Debug for PriorityWorkCoordinator<T, R, E>
 where
     T: Send + 'static,
@@ -257,11 +244,9 @@ where
     R: Spawner + Timer,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PriorityWorkCoordinator")
-            .field("max_concurrency", &self.max_concurrency())
-            .field("active", &self.active_count())
-            .field("pending", &self.pending_counts())
-            .field("totals", &self.totals())
+        self.core
+            .describe(f, "PriorityWorkCoordinator")
+            .field("lanes", &self.pending_counts())
             .finish_non_exhaustive()
     }
 }

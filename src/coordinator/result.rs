@@ -12,14 +12,14 @@ use core::future::Future;
 
 use super::api::shared_api;
 use super::builder::CoordinatorBuilder;
-use super::core::Core;
+use super::core::{Core, Owner};
 use super::outcome::Record;
 use super::schedule::Fifo;
 use super::{BodyOutput, CancelCause, EnqueueError, Outcome, PanicMessage};
 use crate::operation::{OpContext, OperationId};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::sync::{Arc, Lock};
+use crate::sync::Lock;
 
 /// A finished operation's record: how it ended, and its value until taken. The value
 /// sits behind a lock because [`ResultCoordinator::take_result`] moves it out while
@@ -140,7 +140,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Arc<Core<I, R, Fifo, Resulted<V, E>>>,
+    core: Owner<I, R, Fifo, Resulted<V, E>>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
@@ -169,8 +169,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
         Fut::Output: BodyOutput<Value = V, Error = E>,
     {
         let queue = Fifo::bounded(self.options.queue_capacity);
-        let core = Arc::new(Core::new(self.rt, &self.options, self.hooks, queue, true)?);
-        Core::spawn_workers(&core, body);
+        let core = Core::start(self.rt, &self.options, self.hooks, queue, true, body)?;
         Ok(ResultCoordinator { core })
     }
 }
@@ -295,18 +294,6 @@ where
     shared_api!(E);
 }
 
-impl<I, V, R, E> Drop for ResultCoordinator<I, V, R, E>
-where
-    I: Send + 'static,
-    V: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
-{
-    fn drop(&mut self) {
-        self.core.cancel();
-    }
-}
-
 impl<I, V, R, E> fmt::Debug for ResultCoordinator<I, V, R, E>
 where
     I: Send + 'static,
@@ -315,11 +302,8 @@ where
     R: Spawner + Timer,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResultCoordinator")
-            .field("max_concurrency", &self.max_concurrency())
-            .field("active", &self.active_count())
-            .field("pending", &self.pending_count())
-            .field("totals", &self.totals())
+        self.core
+            .describe(f, "ResultCoordinator")
             .finish_non_exhaustive()
     }
 }

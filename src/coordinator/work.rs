@@ -8,13 +8,12 @@ use futures_lite::{Stream, StreamExt};
 
 use super::api::shared_api;
 use super::builder::CoordinatorBuilder;
-use super::core::Core;
+use super::core::{Core, Owner};
 use super::schedule::Fifo;
 use super::{BodyOutput, EnqueueError, Outcome};
 use crate::operation::{OpContext, OperationId};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::sync::Arc;
 
 /// A long-lived coordinator: accepts items over time and runs `body` on each, at most
 /// `max_concurrency` at once, keeping a window of recent operations.
@@ -83,7 +82,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Arc<Core<T, R, Fifo, Outcome<E>>>,
+    core: Owner<T, R, Fifo, Outcome<E>>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
@@ -95,14 +94,8 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
-        let core = Arc::new(Core::new(
-            self.rt,
-            &self.options,
-            self.hooks,
-            Fifo::bounded(self.options.queue_capacity),
-            false,
-        )?);
-        Core::spawn_workers(&core, body);
+        let queue = Fifo::bounded(self.options.queue_capacity);
+        let core = Core::start(self.rt, &self.options, self.hooks, queue, false, body)?;
         Ok(WorkCoordinator { core })
     }
 }
@@ -218,17 +211,6 @@ where
     shared_api!(E);
 }
 
-impl<T, R, E> Drop for WorkCoordinator<T, R, E>
-where
-    T: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
-{
-    fn drop(&mut self) {
-        self.core.cancel();
-    }
-}
-
 impl<T, R, E> fmt::Debug for WorkCoordinator<T, R, E>
 where
     T: Send + 'static,
@@ -236,11 +218,8 @@ where
     R: Spawner + Timer,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WorkCoordinator")
-            .field("max_concurrency", &self.max_concurrency())
-            .field("active", &self.active_count())
-            .field("pending", &self.pending_count())
-            .field("totals", &self.totals())
+        self.core
+            .describe(f, "WorkCoordinator")
             .finish_non_exhaustive()
     }
 }
