@@ -39,6 +39,7 @@ pub mod runtime;
 pub mod signal;
 mod slab;
 mod sync;
+mod time;
 mod wakeup;
 mod window;
 

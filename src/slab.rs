@@ -148,10 +148,6 @@ pub fn terminal_phase(state: State) -> Option<u64> {
     }
 }
 
-pub fn to_nanos(at: Duration) -> u64 {
-    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
-}
-
 struct Slot<I, O, K> {
     /// The state word described in the module docs; every transition CASes it.
     state: AtomicU64,

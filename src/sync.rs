@@ -43,6 +43,32 @@ impl Drop for Counted<'_> {
     }
 }
 
+/// Runs user code (a callback, a user type's `Drop`, `Clone`, `Hash` or `Eq`) where the
+/// crate must go on whatever it does: under `std` a panic is caught and `None` returned,
+/// so the caller can count it and restore its invariants; without `std` nothing can be
+/// caught and a panic unwinds (or aborts) as usual.
+#[cfg(feature = "std")]
+pub(crate) fn contain<R>(f: impl FnOnce() -> R) -> Option<R> {
+    match std::panic::catch_unwind(core::panic::AssertUnwindSafe(f)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            // The payload is user data too: a panic in its `Drop` must not escape either.
+            if let Err(again) = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                drop(payload);
+            })) {
+                core::mem::forget(again);
+            }
+            None
+        }
+    }
+}
+
+/// Without `std` a panic cannot be caught: `f` runs as is.
+#[cfg(not(feature = "std"))]
+pub(crate) fn contain<R>(f: impl FnOnce() -> R) -> Option<R> {
+    Some(f())
+}
+
 /// Tells the scheduler a compare-and-swap loop is about to retry.
 ///
 /// Under loom this yields, so a model that spins on another thread's progress stays finite.

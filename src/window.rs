@@ -29,10 +29,9 @@ use core::time::Duration;
 use crate::marks::Marks;
 use crate::operation::{OperationId, Snapshot, State};
 use crate::options::{Options, OptionsError};
-use crate::slab::{
-    CANCELLED, DISPLACED, PINNED, Refused, Slab, View, Word, terminal_phase, to_nanos,
-};
+use crate::slab::{CANCELLED, DISPLACED, PINNED, Refused, Slab, View, Word, terminal_phase};
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::time::to_nanos;
 
 /// A bounded, self-cleaning record of operations: pending, running, and recently finished.
 ///

@@ -25,6 +25,7 @@ use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;
 use crate::signal::{PatternSet, Signal, SignalMask, SignalSink};
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::time::{from_nanos_plus_one, to_nanos, to_nanos_plus_one};
 use crate::wakeup::Wakeup;
 
 /// One priority lane, declared in priority order (the first is the highest).
@@ -233,7 +234,7 @@ impl Lanes {
             }
             return false;
         }
-        let now = nanos(self.sink.now()) + 1;
+        let now = to_nanos_plus_one(self.sink.now());
         let held = match since {
             0 => {
                 // A lost race means another scan started the hold just now.
@@ -246,7 +247,7 @@ impl Lanes {
                 }
                 true
             }
-            since => now.saturating_sub(since) < nanos(self.max_defer),
+            since => now.saturating_sub(since) < to_nanos(self.max_defer),
         };
         if held {
             self.held.notify(usize::MAX);
@@ -262,9 +263,8 @@ impl Lanes {
         self.lanes
             .iter()
             .filter(|l| !l.queue.is_empty())
-            .map(|l| l.held_since.load(Ordering::Acquire))
-            .filter(|since| *since != 0)
-            .map(|since| Duration::from_nanos(since - 1).saturating_add(self.max_defer))
+            .filter_map(|l| from_nanos_plus_one(l.held_since.load(Ordering::Acquire)))
+            .map(|since| since.saturating_add(self.max_defer))
             .filter(|at| *at > now)
             .min()
     }
@@ -289,10 +289,6 @@ impl Lanes {
         }
         Some(LaneTicket { id, lane: index })
     }
-}
-
-fn nanos(at: Duration) -> u64 {
-    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX - 1)
 }
 
 impl Queue for Lanes {

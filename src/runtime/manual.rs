@@ -8,8 +8,8 @@ use core::time::Duration;
 use event_listener::{Event, EventListener};
 
 use super::Timer;
-use crate::slab::to_nanos;
 use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::time::to_nanos;
 
 /// A [`Timer`] whose time advances only through [`advance`](Self::advance).
 ///

@@ -49,8 +49,8 @@ use core::time::Duration;
 
 use super::{Signal, SignalEvent};
 use crate::operation::OperationId;
-use crate::slab::to_nanos;
 use crate::sync::{AtomicU64, Ordering, spin_hint};
+use crate::time::to_nanos;
 
 /// `seq` bit: a push owns the cell and is storing its words.
 const WRITING: u64 = 1;

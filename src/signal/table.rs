@@ -11,8 +11,8 @@ use alloc::boxed::Box;
 use core::fmt;
 use core::time::Duration;
 
-use crate::slab::to_nanos;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering, UnsafeCell, spin_hint};
+use crate::time::{from_nanos_plus_one, to_nanos_plus_one};
 
 /// A signal's handle in its table: a small `Copy` index, compared and raised without
 /// touching its name.
@@ -239,7 +239,7 @@ impl SignalTable {
             return true;
         };
         // Time first, so a reader that sees the bit also sees a time at least as new.
-        self.raised_at[signal.index()].store(to_nanos(now).saturating_add(1), Ordering::Release);
+        self.raised_at[signal.index()].store(to_nanos_plus_one(now), Ordering::Release);
         // Raising what is already raised changes nothing: skip the read-modify-write (a
         // retract racing in between is ordered after this raise).
         word.load(Ordering::Acquire) & bit != 0 || word.fetch_or(bit, Ordering::AcqRel) & bit != 0
@@ -270,7 +270,7 @@ impl SignalTable {
     /// When `signal` was last raised, if ever.
     pub fn raised_at(&self, signal: Signal) -> Option<Duration> {
         let raw = self.raised_at.get(signal.index())?.load(Ordering::Acquire);
-        raw.checked_sub(1).map(Duration::from_nanos)
+        from_nanos_plus_one(raw)
     }
 }
 
