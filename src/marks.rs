@@ -140,11 +140,11 @@ mod tests {
     #[test]
     fn marks_belong_to_one_generation_and_a_full_record_says_so() {
         let marks = Marks::new(2);
-        let old = OperationId::new(1, 1);
+        let old = OperationId::new(0, 1, 1);
         let s = |i| Signal::from_index(i);
         assert!(marks.add(old, s(3)) && marks.add(old, s(3)));
         assert_eq!(&*marks.get(old), &[s(3)]);
-        let reused = OperationId::new(1, 2);
+        let reused = OperationId::new(0, 1, 2);
         assert!(
             marks.get(reused).is_empty(),
             "stale marks do not leak into a reused slot"
@@ -156,6 +156,6 @@ mod tests {
         assert!(marks.remove(reused, s(4)) && !marks.has(reused, s(4)));
         assert!(marks.add(reused, s(99)), "a retracted mark frees its place");
         assert!(!marks.has(old, s(3)));
-        assert!(marks.get(OperationId::new(0, 1)).is_empty());
+        assert!(marks.get(OperationId::new(0, 0, 1)).is_empty());
     }
 }

@@ -1,17 +1,23 @@
 //! What an operation is to an observer: its id, its state, and a snapshot of its record.
 
 use core::fmt;
-use core::num::NonZeroU64;
+use core::num::NonZeroU32;
 use core::time::Duration;
 
 use crate::signal::{Signal, SignalSink, TableError};
 
 /// Names one operation for as long as it is tracked, and never another one afterwards.
 ///
-/// An id packs the index of the slot that holds the operation (low 32 bits) and that
-/// slot's generation (high 32 bits). Lookup is O(1); when the operation is evicted and
-/// its slot reused, the generation differs, so the old id answers "unknown" instead of
-/// naming the newcomer. Generations start at 1, so an id is never zero.
+/// An id carries the window it was issued by (its *origin*, unique in the process), the
+/// slot that holds the operation and that slot's generation. Lookup is O(1); when the
+/// operation is evicted and its slot reused, the generation differs, so the old id
+/// answers "unknown" instead of naming the newcomer, and an id issued by another window
+/// or coordinator answers "unknown" too, however its slot and generation compare.
+///
+/// Generations are 32 bits and skip zero: an id could only name a newer operation after
+/// its slot has been reused 2^32 times while the id was kept, which at one reuse every
+/// 100 ns of a single slot takes seven minutes of continuous traffic through a
+/// one-slot window; larger windows spread reuse over their slots.
 ///
 /// ```
 /// use ephemeral::{Options, Window};
@@ -19,48 +25,82 @@ use crate::signal::{Signal, SignalSink, TableError};
 /// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
 /// let id = window.insert("job", core::time::Duration::ZERO).unwrap();
 /// assert_eq!(window.get(id, core::time::Duration::ZERO).unwrap().id, id);
+///
+/// let other: Window<&str, ()> = Window::new(&Options::default()).unwrap();
+/// assert!(other.get(id, core::time::Duration::ZERO).is_none(), "an id answers only where it was issued");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OperationId(NonZeroU64);
+pub struct OperationId {
+    origin: u64,
+    generation: NonZeroU32,
+    index: u32,
+}
 
 impl OperationId {
-    pub(crate) fn new(index: u32, generation: u32) -> Self {
-        let packed = (u64::from(generation) << 32) | u64::from(index);
-        match NonZeroU64::new(packed) {
-            Some(raw) => Self(raw),
+    pub(crate) fn new(origin: u64, index: u32, generation: u32) -> Self {
+        match NonZeroU32::new(generation) {
+            Some(generation) => Self {
+                origin,
+                generation,
+                index,
+            },
             // Generations skip zero (see `slab::next_generation`), so this arm is dead.
             None => unreachable!("operation generation is never zero"),
         }
     }
 
-    pub(crate) fn from_raw(raw: u64) -> Option<Self> {
-        NonZeroU64::new(raw).map(Self)
+    /// The id packed by [`raw`](Self::raw) under `origin`; `None` for 0 (no id).
+    pub(crate) fn from_raw(origin: u64, raw: u64) -> Option<Self> {
+        let generation = NonZeroU32::new((raw >> 32) as u32)?;
+        Some(Self {
+            origin,
+            generation,
+            index: raw as u32,
+        })
+    }
+
+    /// Slot and generation in one word (`generation << 32 | index`, never 0): what a
+    /// window stores where its own origin is implied.
+    pub(crate) fn raw(self) -> u64 {
+        (u64::from(self.generation.get()) << 32) | u64::from(self.index)
+    }
+
+    pub(crate) fn origin(self) -> u64 {
+        self.origin
     }
 
     pub(crate) fn index(self) -> u32 {
-        self.0.get() as u32
+        self.index
     }
 
     pub(crate) fn generation(self) -> u32 {
-        (self.0.get() >> 32) as u32
+        self.generation.get()
     }
 
-    /// The packed value, stable for the id's lifetime; useful as a log or map key.
+    /// The id as one number, unique among every id of this process (origin in the high
+    /// 64 bits, then generation, then slot): useful as a log or map key.
     ///
     /// ```
     /// # use ephemeral::{Options, Window};
     /// # let window: Window<u8, ()> = Window::new(&Options::default()).unwrap();
     /// let id = window.insert(1, core::time::Duration::ZERO).unwrap();
-    /// assert_ne!(id.as_u64(), 0);
+    /// assert_ne!(id.as_u128(), 0);
     /// ```
-    pub fn as_u64(self) -> u64 {
-        self.0.get()
+    pub fn as_u128(self) -> u128 {
+        (u128::from(self.origin) << 64) | u128::from(self.raw())
     }
+}
+
+/// Hands out window origins: one per window built in this process, never reused.
+pub(crate) fn next_origin() -> u64 {
+    // Not a modelled protocol, so a plain atomic even under loom; 64 bits never wrap.
+    static ORIGINS: portable_atomic::AtomicU64 = portable_atomic::AtomicU64::new(1);
+    ORIGINS.fetch_add(1, portable_atomic::Ordering::Relaxed)
 }
 
 impl fmt::Debug for OperationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "op#{}.{}", self.index(), self.generation())
+        write!(f, "op#{}.{}.{}", self.origin, self.index, self.generation)
     }
 }
 

@@ -75,6 +75,11 @@ pub struct Options {
     /// for the bound it gives). Only matters when `max_concurrency_per_key` is above 1.
     /// Default 8.
     pub fair_scheduling_threshold: usize,
+    /// Keyed coordinators: how many items of one key may wait in the queue at once, so
+    /// that a key whose bodies are stuck cannot fill the queue and hold up other keys at
+    /// intake (an enqueue of that key waits for its own items to start instead). `None`
+    /// means half of `queue_capacity`, rounded up.
+    pub max_queued_per_key: Option<usize>,
     /// How many async signal handlers run at once. Default 4.
     pub max_concurrent_signal_handlers: usize,
     /// How many signal events may wait for an async handler; beyond it the oldest is
@@ -100,6 +105,7 @@ impl Default for Options {
             max_defer_attempts: 50,
             max_concurrency_per_key: 1,
             fair_scheduling_threshold: 8,
+            max_queued_per_key: None,
             max_concurrent_signal_handlers: 4,
             max_queued_signals: 1000,
         }
@@ -137,6 +143,28 @@ impl Options {
     pub fn fair_scheduling_threshold(mut self, n: usize) -> Self {
         self.fair_scheduling_threshold = n;
         self
+    }
+
+    /// Sets [`max_queued_per_key`](Self::max_queued_per_key).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().queue_capacity(100).max_queued_per_key(10);
+    /// assert_eq!(options.effective_max_queued_per_key(), 10);
+    /// ```
+    pub fn max_queued_per_key(mut self, n: usize) -> Self {
+        self.max_queued_per_key = Some(n);
+        self
+    }
+
+    /// The per-key queue share in force: the one set, or half the queue (rounded up).
+    ///
+    /// ```
+    /// let options = ephemeral::Options::default().queue_capacity(9);
+    /// assert_eq!(options.effective_max_queued_per_key(), 5);
+    /// ```
+    pub fn effective_max_queued_per_key(&self) -> usize {
+        self.max_queued_per_key
+            .unwrap_or(self.queue_capacity.div_ceil(2))
     }
 
     /// Sets [`max_concurrency`](Self::max_concurrency).
@@ -364,7 +392,7 @@ impl Options {
     /// ```
     pub fn slot_capacity(&self) -> Result<usize, OptionsError> {
         let total = [
-            self.max_concurrency,
+            self.effective_concurrency_ceiling(),
             self.max_tracked,
             self.effective_pin_budget(),
         ]
@@ -408,6 +436,9 @@ impl Options {
         }
         if self.fair_scheduling_threshold == 0 {
             return Err(OptionsError::ZeroFairnessThreshold);
+        }
+        if self.max_queued_per_key == Some(0) {
+            return Err(OptionsError::ZeroQueuedPerKey);
         }
         if self.max_concurrent_signal_handlers == 0 {
             return Err(OptionsError::ZeroSignalHandlers);
@@ -474,6 +505,8 @@ pub enum OptionsError {
     ZeroConcurrencyPerKey,
     /// `fair_scheduling_threshold` is 0: no key could start anything.
     ZeroFairnessThreshold,
+    /// `max_queued_per_key` is 0: no keyed item could ever be accepted.
+    ZeroQueuedPerKey,
     /// A priority coordinator was given no lanes.
     NoLanes,
     /// A lane's `max_depth` is 0: it could never take an item.
@@ -522,6 +555,7 @@ impl fmt::Display for OptionsError {
             Self::ZeroConcurrencyPerKey => {
                 f.write_str("max_concurrency_per_key must be at least 1")
             }
+            Self::ZeroQueuedPerKey => f.write_str("max_queued_per_key must be at least 1"),
             Self::ZeroFairnessThreshold => {
                 f.write_str("fair_scheduling_threshold must be at least 1")
             }

@@ -8,31 +8,43 @@
 //! Each slot has one `AtomicU64` that every transition goes through:
 //!
 //! ```text
-//!  63            32 31        16 15     5   4         3        2..0
+//!  63            32 31        16 15     6   5         4        3..0
 //! +----------------+------------+--------+---------+--------+-------+
 //! |   generation   |  readers   |  zero  | DISPLCD | PINNED | phase |
 //! +----------------+------------+--------+---------+--------+-------+
 //! ```
 //!
 //! * `phase`: `FREE`, `PENDING`, `CLAIMED` (taken by a worker or a canceller, reads as
-//!   pending), `RUNNING`, `COMPLETED`, `FAULTED`, `CANCELLED`, or `EVICTED` (gone, but
-//!   a reader still holds the slot; the last reader out frees it).
+//!   pending), `RUNNING`, `FINISHING` (a finisher won the right to record the outcome;
+//!   reads as running), `COMPLETED`, `FAULTED`, `CANCELLED`, or `EVICTED` (gone, but a
+//!   reader still holds the slot; the last reader out frees it).
 //! * `PINNED`: exempt from count and age eviction. `DISPLACED`: pinned and pushed out of
 //!   the window's ring (the window decides what these mean; the slab only stores them).
 //! * `readers`: snapshot readers inside the slot. While non-zero the slot cannot be
 //!   reused, so a reader sees one operation whole or not at all.
 //! * `generation`: bumped on every reuse (skipping 0); an [`OperationId`] carries the
-//!   generation it was issued with, so a stale id never matches a reused slot.
+//!   generation it was issued with, so a stale id never matches a reused slot. An id
+//!   also carries the slab's *origin*, so an id issued by another slab matches nothing.
 //!
 //! # Who may touch the cells
 //!
+//! Every writer first wins a transition that no one else can win, then writes, then
+//! publishes with a `Release` transition; readers touch a cell only in phases published
+//! after its last write.
+//!
 //! * `input`: the inserter until it publishes `PENDING`; then whoever wins the CAS
-//!   `PENDING -> CLAIMED`.
+//!   `PENDING -> CLAIMED` (the [`Claim`] token proves it).
+//! * `started_at`: the claimant, before it publishes `RUNNING`.
 //! * `key`: written by the inserter before it publishes `PENDING`; after that only read
 //!   (by readers who hold a reader count) until the slot is freed.
-//! * `outcome`: the claimant until it publishes a terminal phase; after that it is only
-//!   read (by readers who hold a reader count) until the slot is freed, and freeing
-//!   requires the reader count to be zero.
+//! * `outcome`, `finished_at`: the claimant of a `CLAIMED` operation (cancelling it), or
+//!   whoever wins `RUNNING -> FINISHING`; both publish a terminal phase afterwards. From
+//!   then on they are only read (by readers who hold a reader count) until the slot is
+//!   freed, and freeing requires the reader count to be zero.
+//!
+//! Because the exclusive transition comes first, two finishers of one operation (or a
+//! finisher racing a canceller) never write a cell together: the loser is refused
+//! before it writes anything.
 //!
 //! # Free list
 //!
@@ -42,12 +54,19 @@
 //! pop bumps the tag, so a pop that read a stale head cannot succeed after the head was
 //! popped and pushed back meanwhile (the ABA problem; the tag is the "version counter"
 //! of IBM System/370's compare-double-and-swap idiom).
+//!
+//! # User code
+//!
+//! Values the slab owns (inputs, outcomes, keys) are user types whose `Drop` may panic.
+//! Freeing a slot first takes them out and puts the slot back on the free list, then
+//! drops them inside [`contain`]: a panicking `Drop` is counted and the slab stays whole.
+//! A reader's closure may panic too: its reader count is released by a guard.
 
 use alloc::boxed::Box;
 use core::time::Duration;
 
 use crate::operation::{OperationId, State};
-use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, spin_hint};
+use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
 use crate::wakeup::Wakeup;
 
 pub const FREE: u64 = 0;
@@ -58,10 +77,11 @@ pub const COMPLETED: u64 = 4;
 pub const FAULTED: u64 = 5;
 pub const CANCELLED: u64 = 6;
 pub const EVICTED: u64 = 7;
+pub const FINISHING: u64 = 8;
 
-const PHASE_MASK: u64 = 0b111;
-pub const PINNED: u64 = 1 << 3;
-pub const DISPLACED: u64 = 1 << 4;
+const PHASE_MASK: u64 = 0b1111;
+pub const PINNED: u64 = 1 << 4;
+pub const DISPLACED: u64 = 1 << 5;
 const READER_ONE: u64 = 1 << 16;
 const READER_MASK: u64 = 0xFFFF << 16;
 const GEN_SHIFT: u32 = 32;
@@ -122,7 +142,7 @@ impl Word {
     pub fn state(self) -> Option<State> {
         Some(match self.phase() {
             PENDING | CLAIMED => State::Pending,
-            RUNNING => State::Running,
+            RUNNING | FINISHING => State::Running,
             COMPLETED => State::Completed,
             FAULTED => State::Faulted,
             CANCELLED => State::Cancelled,
@@ -157,8 +177,12 @@ struct Slot<I, O, K> {
     enqueued_at: UnsafeCell<Duration>,
     /// Reset by the inserter; set by the claimant before it publishes `RUNNING`.
     started_at: UnsafeCell<Option<Duration>>,
-    /// Written by the claimant before it publishes a terminal phase.
+    /// Written by the finisher before it publishes a terminal phase.
     finished_at: UnsafeCell<Duration>,
+    /// The finisher's completion order (the window's ticket), stored (Release) before it
+    /// publishes a terminal phase; an atomic so that a placer can compare the order of
+    /// an operation it does not hold (see [`Slab::order_of`]).
+    order: AtomicU64,
     input: UnsafeCell<Option<I>>,
     outcome: UnsafeCell<Option<O>>,
     /// What the operation was enqueued under (keyed coordinators; `()` elsewhere).
@@ -173,26 +197,39 @@ pub struct View<'a, O, K = ()> {
     pub enqueued_at: Duration,
     pub started_at: Option<Duration>,
     pub finished_at: Option<Duration>,
+    /// The completion order of a finished operation.
+    pub order: Option<u64>,
     pub outcome: Option<&'a O>,
 }
 
 /// Why a transition on an id was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
-    /// The id names no live operation: never issued, or evicted (its slot may be reused).
+    /// The id names no live operation: never issued here, or evicted (its slot may be
+    /// reused).
     Unknown,
     /// The operation is live but not in a phase the transition starts from.
     Phase(Word),
 }
 
+/// Proof of winning `PENDING -> CLAIMED`: the holder alone may start the operation,
+/// finish it as cancelled, or withdraw it. Neither `Copy` nor `Clone`, so one claim is
+/// used once.
+#[derive(Debug)]
+pub struct Claim(OperationId);
+
 /// The fixed-capacity, lock-free slab. See the module docs for the protocol.
 pub struct Slab<I, O, K = ()> {
     slots: Box<[Slot<I, O, K>]>,
+    /// Which slab issued an id (see [`OperationId`]); fixed at construction.
+    origin: u64,
     /// Treiber stack head: `tag << 32 | index` (index `NIL` when empty).
     free_head: AtomicU64,
     /// Notified each time a slot goes back on the free list, by whoever freed it (an
     /// evictor, or the last reader out of an evicted slot).
     freed: Wakeup,
+    /// Panics contained in the `Drop` of values freed with their slots; any freer.
+    drop_panics: AtomicU64,
 }
 
 // SAFETY: the slab hands `I` values from the inserting thread to the claiming thread and
@@ -211,6 +248,18 @@ impl<I, O> Slab<I, O> {
     }
 }
 
+/// Releases a reader's count when dropped, also when the reader's closure unwinds.
+struct Leave<'a, I, O, K> {
+    slab: &'a Slab<I, O, K>,
+    index: u32,
+}
+
+impl<I, O, K> Drop for Leave<'_, I, O, K> {
+    fn drop(&mut self) {
+        self.slab.leave(self.index);
+    }
+}
+
 impl<I, O, K> Slab<I, O, K> {
     /// Allocates `capacity` free slots; the only allocation the slab ever makes.
     pub fn new(capacity: usize) -> Self {
@@ -222,6 +271,7 @@ impl<I, O, K> Slab<I, O, K> {
                 enqueued_at: UnsafeCell::new(Duration::ZERO),
                 started_at: UnsafeCell::new(None),
                 finished_at: UnsafeCell::new(Duration::ZERO),
+                order: AtomicU64::new(0),
                 input: UnsafeCell::new(None),
                 outcome: UnsafeCell::new(None),
                 key: UnsafeCell::new(None),
@@ -230,8 +280,10 @@ impl<I, O, K> Slab<I, O, K> {
         let head = if capacity == 0 { NIL } else { 0 };
         Self {
             slots,
+            origin: crate::operation::next_origin(),
             free_head: AtomicU64::new(u64::from(head)),
             freed: Wakeup::new(),
+            drop_panics: AtomicU64::new(0),
         }
     }
 
@@ -239,8 +291,23 @@ impl<I, O, K> Slab<I, O, K> {
         self.slots.len()
     }
 
-    fn slot(&self, index: u32) -> Option<&Slot<I, O, K>> {
-        self.slots.get(index as usize)
+    /// The slot `id` names, if `id` was issued by this slab (its generation is checked
+    /// against the state word by each caller).
+    fn slot_of(&self, id: OperationId) -> Option<&Slot<I, O, K>> {
+        if id.origin() != self.origin {
+            return None;
+        }
+        self.slots.get(id.index() as usize)
+    }
+
+    /// The id of this slab's slot `index` at `generation`.
+    pub fn id(&self, index: u32, generation: u32) -> OperationId {
+        OperationId::new(self.origin, index, generation)
+    }
+
+    /// The id packed by [`OperationId::raw`] for this slab; `None` for 0.
+    pub fn id_from_raw(&self, raw: u64) -> Option<OperationId> {
+        OperationId::from_raw(self.origin, raw)
     }
 
     /// The current state word of the slot at `index` (for scans).
@@ -248,11 +315,16 @@ impl<I, O, K> Slab<I, O, K> {
         Word(self.slots[index].state.load(Ordering::Acquire))
     }
 
+    /// Panics contained so far in the `Drop` of values freed with their slots.
+    pub fn drop_panics(&self) -> u64 {
+        self.drop_panics.load(Ordering::Relaxed)
+    }
+
     fn pop_free(&self) -> Option<u32> {
         let mut head = self.free_head.load(Ordering::Acquire);
         loop {
             let index = head as u32;
-            let slot = self.slot(index)?;
+            let slot = self.slots.get(index as usize)?;
             let next = slot.next_free.load(Ordering::Relaxed);
             let tag = (head >> 32).wrapping_add(1);
             let new = (tag << 32) | u64::from(next);
@@ -307,7 +379,7 @@ impl<I, O, K> Slab<I, O, K> {
         }
         slot.state
             .store(Word::new(generation, PENDING).0, Ordering::Release);
-        Ok(OperationId::new(index, generation))
+        Ok(self.id(index, generation))
     }
 
     /// Runs a CAS loop on `id`'s state word: `step` maps the current word to the next one
@@ -318,7 +390,7 @@ impl<I, O, K> Slab<I, O, K> {
         id: OperationId,
         mut step: impl FnMut(Word) -> Result<Word, Refused>,
     ) -> Result<(Word, Word), Refused> {
-        let slot = self.slot(id.index()).ok_or(Refused::Unknown)?;
+        let slot = self.slot_of(id).ok_or(Refused::Unknown)?;
         let mut current = Word(slot.state.load(Ordering::Acquire));
         loop {
             if current.generation() != id.generation() || !current.is_live() {
@@ -343,8 +415,20 @@ impl<I, O, K> Slab<I, O, K> {
         }
     }
 
-    /// Wins `PENDING -> CLAIMED` and takes the input out; the caller now owns the operation.
-    pub fn claim(&self, id: OperationId) -> Result<I, Refused> {
+    /// Moves a phase this thread alone may leave (`CLAIMED` held by a [`Claim`], or
+    /// `FINISHING` won by [`begin_finish`](Self::begin_finish)) to `to`; only readers and
+    /// flags change the word meanwhile, so the change cannot be refused.
+    fn advance(&self, id: OperationId, from: u64, to: u64) -> Word {
+        let slot = &self.slots[id.index() as usize];
+        // One read-modify-write replaces the phase bits and keeps everything else.
+        let old = Word(slot.state.fetch_xor(from ^ to, Ordering::AcqRel));
+        debug_assert_eq!(old.phase(), from, "only the owner of a phase leaves it");
+        old.with_phase(to)
+    }
+
+    /// Wins `PENDING -> CLAIMED` and takes the input out; the caller now owns the
+    /// operation, and the returned [`Claim`] is the proof.
+    pub fn claim(&self, id: OperationId) -> Result<(Claim, I), Refused> {
         self.transition(id, |w| match w.phase() {
             PENDING => Ok(w.with_phase(CLAIMED)),
             _ => Err(Refused::Phase(w)),
@@ -353,85 +437,124 @@ impl<I, O, K> Slab<I, O, K> {
         // SAFETY: winning PENDING -> CLAIMED makes this thread the input's only owner;
         // the inserter's writes happen-before via its Release store and our AcqRel CAS.
         let input = slot.input.with_mut(|cell| unsafe { (*cell).take() });
-        // The inserter always stores `Some`, and only a claimant takes it.
-        input.ok_or(Refused::Unknown)
+        match input {
+            Some(input) => Ok((Claim(id), input)),
+            // The inserter always stores `Some`, and only a claimant takes it.
+            None => unreachable!("a pending operation holds its input"),
+        }
     }
 
     /// Publishes `CLAIMED -> RUNNING` with the start time.
-    pub fn mark_running(&self, id: OperationId, now: Duration) -> Result<(), Refused> {
-        let slot = self.slot(id.index()).ok_or(Refused::Unknown)?;
-        let current = Word(slot.state.load(Ordering::Acquire));
-        if current.generation() != id.generation() || current.phase() != CLAIMED {
-            return Err(Refused::Phase(current));
-        }
-        // SAFETY: the phase is CLAIMED, so the caller (the claimant: `mark_running` is
-        // crate-internal) owns `started_at`; readers of a CLAIMED slot do not read it, and
-        // RUNNING is published below with Release, after this write.
+    pub fn mark_running(&self, claim: Claim, now: Duration) {
+        let slot = &self.slots[claim.0.index() as usize];
+        // SAFETY: the claim proves this thread holds CLAIMED, so it owns `started_at`;
+        // readers of a CLAIMED slot do not read it, and RUNNING is published below
+        // (AcqRel), after this write.
         slot.started_at
             .with_mut(|cell| unsafe { *cell = Some(now) });
-        self.transition(id, |w| match w.phase() {
-            CLAIMED => Ok(w.with_phase(RUNNING)),
-            _ => Err(Refused::Phase(w)),
-        })
-        .map(drop)
+        self.advance(claim.0, CLAIMED, RUNNING);
     }
 
-    /// Records `outcome` and publishes the terminal `phase` for an operation the caller
-    /// claimed (`CLAIMED` or `RUNNING`). On refusal the outcome is handed back.
-    pub fn finish(
+    /// Wins `RUNNING -> FINISHING`: the caller alone may now record the outcome with
+    /// [`finish`](Self::finish). Refused unless the operation is running.
+    pub fn begin_finish(&self, id: OperationId) -> Result<Finishing, Refused> {
+        self.transition(id, |w| match w.phase() {
+            RUNNING => Ok(w.with_phase(FINISHING)),
+            _ => Err(Refused::Phase(w)),
+        })?;
+        Ok(Finishing(id))
+    }
+
+    /// Records `outcome` for an operation this thread owns (a [`Claim`] of a pending one,
+    /// which it cancels, or a [`Finishing`] of a running one) with its completion `order`
+    /// (kept for readers to sort by), calls `report` with the finished operation while it
+    /// still owns it, then publishes the terminal `phase`.
+    /// `report` runs before anyone else can see the operation finished, so it sees every
+    /// operation exactly once, and cannot lose it to an eviction.
+    pub fn finish<R>(
         &self,
-        id: OperationId,
+        owner: Owned,
         phase: u64,
         outcome: O,
         now: Duration,
-    ) -> Result<Word, (Refused, O)> {
+        order: u64,
+        report: impl FnOnce(View<'_, O, K>) -> R,
+    ) -> (Word, R) {
         debug_assert!(matches!(phase, COMPLETED | FAULTED | CANCELLED));
-        let Some(slot) = self.slot(id.index()) else {
-            return Err((Refused::Unknown, outcome));
-        };
-        let current = Word(slot.state.load(Ordering::Acquire));
-        if current.generation() != id.generation() || !current.is_live() {
-            return Err((Refused::Unknown, outcome));
-        }
-        if !matches!(current.phase(), CLAIMED | RUNNING) {
-            return Err((Refused::Phase(current), outcome));
-        }
-        // SAFETY: the phase is CLAIMED or RUNNING for this generation, and only the
-        // claimant calls `finish` (crate-internal), so these cells are ours. Readers
-        // touch them only after seeing a terminal phase, published below with Release.
+        let (id, from) = (owner.id, owner.phase);
+        let slot = &self.slots[id.index() as usize];
+        // SAFETY: `owner` proves this thread holds CLAIMED or FINISHING for `id`, which no
+        // one else can leave, and readers touch these cells only once a terminal phase is
+        // published (below, AcqRel).
         unsafe {
             slot.outcome.with_mut(|cell| *cell = Some(outcome));
             slot.finished_at.with_mut(|cell| *cell = now);
         }
-        match self.transition(id, |w| Ok(w.with_phase(phase))) {
-            Ok((_, new)) => Ok(new),
-            // Only readers and pins race with a claimant on its word and neither changes
-            // the generation, so this arm is defensive: the phase was not published.
-            Err(refused) => {
-                // SAFETY: the terminal phase was never published, so the cell is still ours.
-                let outcome = slot.outcome.with_mut(|cell| unsafe { (*cell).take() });
-                match outcome {
-                    Some(outcome) => Err((refused, outcome)),
-                    None => unreachable!("the outcome was stored above"),
+        let word = Word(slot.state.load(Ordering::Acquire)).with_phase(phase);
+        // SAFETY: as above: we still own the slot's cells and write none of them while the
+        // view borrows them; the key and times were written before phases this thread has
+        // since acquired (PENDING, then CLAIMED or RUNNING by its own transitions).
+        slot.order.store(order, Ordering::Release);
+        let view = unsafe {
+            View {
+                id,
+                key: slot.key.with(|cell| (*cell).as_ref()),
+                word,
+                enqueued_at: slot.enqueued_at.with(|cell| *cell),
+                started_at: slot.started_at.with(|cell| *cell),
+                finished_at: Some(now),
+                order: Some(order),
+                outcome: slot.outcome.with(|cell| (*cell).as_ref()),
+            }
+        };
+        let report = report(view);
+        (self.advance(id, from, phase), report)
+    }
+
+    /// Takes a claimed operation back out without recording it: its slot is free again
+    /// (once no reader holds it) and its id unknown. Returns the word it had.
+    pub fn withdraw(&self, claim: Claim) -> Word {
+        let id = claim.0;
+        let slot = &self.slots[id.index() as usize];
+        let mut current = Word(slot.state.load(Ordering::Acquire));
+        loop {
+            // Only readers and flags change a claimed word; the claim keeps the phase.
+            let next = current.retired();
+            match slot.state.compare_exchange_weak(
+                current.0,
+                next.0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if next.phase() == FREE {
+                        self.reclaim(id.index());
+                    }
+                    return current;
                 }
+                Err(seen) => current = Word(seen),
             }
         }
     }
 
-    /// Drops what the slot still owns and puts it back on the free list.
+    /// Takes what the slot still owns out, puts it back on the free list, then drops
+    /// those values (contained: a panicking `Drop` is counted, the slot is already free).
     fn reclaim(&self, index: u32) {
         let slot = &self.slots[index as usize];
         // SAFETY: the caller moved the word to FREE with no readers inside, and a FREE
         // slot that is not on the free list is reachable by no one else.
-        let (input, outcome) = slot.outcome.with_mut(|outcome| {
-            slot.input
-                .with_mut(|input| unsafe { ((*input).take(), (*outcome).take()) })
-        });
-        // SAFETY: as above.
-        let key = slot.key.with_mut(|key| unsafe { (*key).take() });
-        drop((input, outcome, key));
+        let owned = unsafe {
+            (
+                slot.input.with_mut(|cell| (*cell).take()),
+                slot.outcome.with_mut(|cell| (*cell).take()),
+                slot.key.with_mut(|cell| (*cell).take()),
+            )
+        };
         self.push_free(index);
         self.freed.notify(1);
+        if contain(move || drop(owned)).is_none() {
+            self.drop_panics.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// What waits for a free slot listens on.
@@ -441,13 +564,14 @@ impl<I, O, K> Slab<I, O, K> {
 
     /// Reads the operation in slot `index` (of generation `expected`, if given) without
     /// blocking its writers: `f` sees one operation whole, or `read` returns `None`.
+    /// A panic in `f` propagates after the slot is released.
     pub fn read<R>(
         &self,
         index: u32,
         expected: Option<u32>,
         f: impl FnOnce(View<'_, O, K>) -> R,
     ) -> Option<R> {
-        let slot = self.slot(index)?;
+        let slot = self.slots.get(index as usize)?;
         let mut current = Word(slot.state.load(Ordering::Acquire));
         loop {
             if !current.is_live() || expected.is_some_and(|g| g != current.generation()) {
@@ -469,7 +593,8 @@ impl<I, O, K> Slab<I, O, K> {
                 Err(seen) => current = Word(seen),
             }
         }
-        let id = OperationId::new(index, current.generation());
+        let _leave = Leave { slab: self, index };
+        let id = self.id(index, current.generation());
         let outcome = if current.is_finished() {
             // SAFETY: the phase we joined is terminal, so the outcome was written before
             // it was published (our Acquire CAS sees that write), and it is not written
@@ -482,8 +607,9 @@ impl<I, O, K> Slab<I, O, K> {
         // docs): `enqueued_at` from PENDING on, `started_at` from RUNNING on (or a
         // terminal phase, where it stays `None` if the operation never ran),
         // `finished_at` in terminal phases. Our reader count keeps the slot from reuse.
-        let (enqueued_at, started_at, finished_at) = unsafe {
+        let (enqueued_at, started_at, finished_at, order) = unsafe {
             let started = !matches!(current.phase(), PENDING | CLAIMED);
+            let finished = current.is_finished();
             (
                 slot.enqueued_at.with(|cell| *cell),
                 if started {
@@ -491,29 +617,45 @@ impl<I, O, K> Slab<I, O, K> {
                 } else {
                     None
                 },
-                if current.is_finished() {
-                    Some(slot.finished_at.with(|cell| *cell))
-                } else {
-                    None
-                },
+                finished.then(|| slot.finished_at.with(|cell| *cell)),
+                finished.then(|| slot.order.load(Ordering::Acquire)),
             )
         };
         // SAFETY: the key was written before PENDING was published (our Acquire CAS sees
         // it) and is not written again or dropped until the slot is freed, which our
         // reader count prevents.
         let key = slot.key.with(|cell| unsafe { (*cell).as_ref() });
-        let view = View {
+        Some(f(View {
             id,
             key,
             word: current,
             enqueued_at,
             started_at,
             finished_at,
+            order,
             outcome,
-        };
-        let result = f(view);
-        self.leave(index);
-        Some(result)
+        }))
+    }
+
+    /// The completion order of the finished operation `id`, read without entering its
+    /// slot: `None` if `id` is not (or no longer) a finished operation. The order is
+    /// accepted only if the word shows the same finished operation after it was loaded;
+    /// an order stored by a later operation in the slot synchronises with the store of
+    /// that operation's generation, so the re-check would see it.
+    pub fn order_of(&self, id: OperationId) -> Option<u64> {
+        let slot = self.slot_of(id)?;
+        let same = |w: Word| w.generation() == id.generation() && w.is_finished();
+        if !same(Word(slot.state.load(Ordering::Acquire))) {
+            return None;
+        }
+        let order = slot.order.load(Ordering::Acquire);
+        same(Word(slot.state.load(Ordering::Acquire))).then_some(order)
+    }
+
+    /// [`read`](Self::read) of the operation `id` names, if this slab issued it.
+    pub fn read_id<R>(&self, id: OperationId, f: impl FnOnce(View<'_, O, K>) -> R) -> Option<R> {
+        self.slot_of(id)?;
+        self.read(id.index(), Some(id.generation()), f)
     }
 
     fn leave(&self, index: u32) {
@@ -529,6 +671,58 @@ impl<I, O, K> Slab<I, O, K> {
     }
 }
 
+impl<I, O, K> Drop for Slab<I, O, K> {
+    fn drop(&mut self) {
+        for slot in self.slots.iter() {
+            // SAFETY: `&mut self`: no reader, claimant or finisher can hold a slot now.
+            let owned = unsafe {
+                (
+                    slot.input.with_mut(|cell| (*cell).take()),
+                    slot.outcome.with_mut(|cell| (*cell).take()),
+                    slot.key.with_mut(|cell| (*cell).take()),
+                )
+            };
+            // A panicking user `Drop` must not stop the others from being dropped, nor
+            // unwind out of whatever dropped the slab (a worker, a coordinator's owner).
+            let _ = contain(move || drop(owned));
+        }
+    }
+}
+
+/// Proof of winning `RUNNING -> FINISHING` ([`Slab::begin_finish`]).
+#[derive(Debug)]
+pub struct Finishing(OperationId);
+
+/// An operation this thread owns, ready to be finished: a [`Claim`] or a [`Finishing`].
+pub struct Owned {
+    id: OperationId,
+    phase: u64,
+}
+
+impl Owned {
+    pub fn id(&self) -> OperationId {
+        self.id
+    }
+}
+
+impl From<Claim> for Owned {
+    fn from(claim: Claim) -> Self {
+        Self {
+            id: claim.0,
+            phase: CLAIMED,
+        }
+    }
+}
+
+impl From<Finishing> for Owned {
+    fn from(finishing: Finishing) -> Self {
+        Self {
+            id: finishing.0,
+            phase: FINISHING,
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -537,11 +731,21 @@ mod tests {
 
     const T0: Duration = Duration::ZERO;
 
+    /// Starts `id` and finishes it with `outcome` in `phase`.
+    fn finish<I, O, K>(slab: &Slab<I, O, K>, id: OperationId, phase: u64, outcome: O) {
+        let (claim, _) = slab.claim(id).unwrap();
+        slab.mark_running(claim, T0);
+        let finishing = slab.begin_finish(id).unwrap();
+        slab.finish(finishing.into(), phase, outcome, T0, 0, |_| ());
+    }
+
     fn run_to(slab: &Slab<String, String>, id: OperationId, state: State) {
-        slab.claim(id).unwrap();
-        slab.mark_running(id, T0).unwrap();
-        slab.finish(id, terminal_phase(state).unwrap(), String::from("done"), T0)
-            .unwrap();
+        finish(
+            slab,
+            id,
+            terminal_phase(state).unwrap(),
+            String::from("done"),
+        );
     }
 
     #[test]
@@ -565,27 +769,75 @@ mod tests {
             slab.read(old.index(), Some(old.generation()), |_| ())
                 .is_none()
         );
-        assert_eq!(slab.claim(old), Err(Refused::Unknown));
-        assert_eq!(slab.claim(new).unwrap(), "b");
+        assert!(matches!(slab.claim(old), Err(Refused::Unknown)));
+        assert_eq!(slab.claim(new).unwrap().1, "b");
     }
 
     #[test]
     fn claim_is_won_once() {
         let slab: Slab<u8, ()> = Slab::new(1);
         let id = slab.insert(7, T0).unwrap();
-        assert_eq!(slab.claim(id), Ok(7));
+        assert_eq!(slab.claim(id).unwrap().1, 7);
         assert!(matches!(slab.claim(id), Err(Refused::Phase(_))));
     }
 
     #[test]
-    fn finish_refuses_an_operation_nobody_claimed_and_returns_the_outcome() {
+    fn finishing_is_won_once_and_only_from_running() {
         let slab: Slab<u8, String> = Slab::new(1);
         let id = slab.insert(7, T0).unwrap();
-        let (refused, outcome) = slab
-            .finish(id, COMPLETED, String::from("x"), T0)
-            .unwrap_err();
-        assert!(matches!(refused, Refused::Phase(_)));
-        assert_eq!(outcome, "x");
+        assert!(matches!(slab.begin_finish(id), Err(Refused::Phase(_))));
+        let (claim, _) = slab.claim(id).unwrap();
+        assert!(
+            matches!(slab.begin_finish(id), Err(Refused::Phase(_))),
+            "a claimed operation is its claimant's"
+        );
+        slab.mark_running(claim, T0);
+        let finishing = slab.begin_finish(id).unwrap();
+        assert!(
+            matches!(slab.begin_finish(id), Err(Refused::Phase(w)) if w.state() == Some(State::Running)),
+            "a second finisher is refused before it writes anything"
+        );
+        slab.finish(
+            finishing.into(),
+            COMPLETED,
+            String::from("x"),
+            T0,
+            0,
+            |_| (),
+        );
+        assert!(matches!(slab.begin_finish(id), Err(Refused::Phase(_))));
+    }
+
+    /// Under miri this checks that the loser of the finishing race touches no cell.
+    #[test]
+    fn two_threads_finishing_one_operation_never_both_record() {
+        extern crate std;
+        let rounds = if cfg!(miri) { 10 } else { 2_000 };
+        for _ in 0..rounds {
+            let slab: alloc::sync::Arc<Slab<u8, u64>> = alloc::sync::Arc::new(Slab::new(1));
+            let id = slab.insert(1, T0).unwrap();
+            let (claim, _) = slab.claim(id).unwrap();
+            slab.mark_running(claim, T0);
+            let finishers: Vec<_> = (0..2u64)
+                .map(|n| {
+                    let slab = slab.clone();
+                    std::thread::spawn(move || match slab.begin_finish(id) {
+                        Ok(finishing) => {
+                            slab.finish(finishing.into(), COMPLETED, n, T0, n, |_| ());
+                            true
+                        }
+                        Err(_) => false,
+                    })
+                })
+                .collect();
+            let won = finishers
+                .into_iter()
+                .map(|f| f.join().unwrap())
+                .filter(|&won| won)
+                .count();
+            assert_eq!(won, 1);
+            assert!(slab.word_at(0).is_finished());
+        }
     }
 
     #[test]
@@ -659,10 +911,17 @@ mod tests {
             pending,
             (Duration::from_secs(1), None, None, Some(State::Pending))
         );
-        slab.claim(id).unwrap();
-        slab.mark_running(id, Duration::from_secs(2)).unwrap();
-        slab.finish(id, COMPLETED, 9, Duration::from_secs(3))
-            .unwrap();
+        let (claim, _) = slab.claim(id).unwrap();
+        slab.mark_running(claim, Duration::from_secs(2));
+        let finishing = slab.begin_finish(id).unwrap();
+        slab.finish(
+            finishing.into(),
+            COMPLETED,
+            9,
+            Duration::from_secs(3),
+            0,
+            |_| (),
+        );
         let done = slab
             .read(id.index(), None, |v| {
                 (v.started_at, v.finished_at, v.outcome.copied())
@@ -703,9 +962,11 @@ mod tests {
                         let Ok(id) = slab.insert(value, Duration::from_nanos(value)) else {
                             continue;
                         };
-                        assert_eq!(slab.claim(id), Ok(value));
-                        slab.mark_running(id, T0).unwrap();
-                        slab.finish(id, COMPLETED, value, T0).unwrap();
+                        let (claim, input) = slab.claim(id).unwrap();
+                        assert_eq!(input, value);
+                        slab.mark_running(claim, T0);
+                        let finishing = slab.begin_finish(id).unwrap();
+                        slab.finish(finishing.into(), COMPLETED, value, T0, 0, |_| ());
                         slab.transition(id, |w| Ok(w.retired())).unwrap();
                     }
                 })
@@ -734,8 +995,8 @@ mod tests {
         let slab: Slab<alloc::sync::Arc<()>, alloc::sync::Arc<()>> = Slab::new(2);
         slab.insert(marker.clone(), T0).unwrap();
         let id = slab.insert(marker.clone(), T0).unwrap();
-        slab.claim(id).unwrap();
-        slab.finish(id, CANCELLED, marker.clone(), T0).unwrap();
+        let (claim, _) = slab.claim(id).unwrap();
+        slab.finish(claim.into(), CANCELLED, marker.clone(), T0, 0, |_| ());
         assert_eq!(alloc::sync::Arc::strong_count(&marker), 3);
         drop(slab);
         assert_eq!(alloc::sync::Arc::strong_count(&marker), 1);
@@ -751,8 +1012,8 @@ mod tests {
             v.key.map(|k| k.len())
         });
         assert_eq!(read, Some(Some(10)));
-        slab.claim(id).unwrap();
-        slab.finish(id, COMPLETED, (), T0).unwrap();
+        let (claim, _) = slab.claim(id).unwrap();
+        slab.finish(claim.into(), COMPLETED, (), T0, 0, |_| ());
         slab.transition(id, |w| Ok(w.retired())).unwrap();
         assert_eq!(
             alloc::sync::Arc::strong_count(&key),
@@ -762,5 +1023,103 @@ mod tests {
         let _ = kept;
         drop(slab);
         assert_eq!(alloc::sync::Arc::strong_count(&key), 1);
+    }
+
+    /// A reader whose closure panics still leaves the slot, so the slot can be freed and
+    /// reused; a leaked reader count used to pin it for good.
+    #[test]
+    #[cfg(feature = "std")]
+    fn a_panicking_reader_releases_its_slot() {
+        extern crate std;
+        let slab: Slab<String, String> = Slab::new(1);
+        let id = slab.insert(String::from("a"), T0).unwrap();
+        run_to(&slab, id, State::Completed);
+        let caught = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+            slab.read_id(id, |_| panic!("visitor bug"));
+        }));
+        assert!(caught.is_err());
+        assert_eq!(slab.word_at(0).readers(), 0);
+        slab.transition(id, |w| Ok(w.retired())).unwrap();
+        assert_eq!(slab.word_at(0).phase(), FREE);
+        assert!(slab.insert(String::from("b"), T0).is_ok());
+    }
+
+    /// A value whose `Drop` panics is dropped after its slot is back on the free list:
+    /// the panic is counted and the slot is reusable.
+    #[test]
+    #[cfg(feature = "std")]
+    fn a_panicking_drop_of_a_freed_value_is_contained_and_the_slot_reused() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("drop bomb");
+            }
+        }
+        let slab: Slab<u8, Bomb> = Slab::new(1);
+        let id = slab.insert(1, T0).unwrap();
+        finish(&slab, id, FAULTED, Bomb);
+        slab.transition(id, |w| Ok(w.retired())).unwrap();
+        assert_eq!(slab.drop_panics(), 1);
+        assert!(slab.insert(2, T0).is_ok());
+    }
+
+    #[test]
+    fn an_id_from_another_slab_names_nothing_here() {
+        let a: Slab<u8, ()> = Slab::new(1);
+        let b: Slab<u8, ()> = Slab::new(1);
+        let id_a = a.insert(1, T0).unwrap();
+        let id_b = b.insert(2, T0).unwrap();
+        assert_eq!(
+            (id_a.index(), id_a.generation()),
+            (id_b.index(), id_b.generation())
+        );
+        assert!(b.read_id(id_a, |_| ()).is_none());
+        assert!(matches!(b.claim(id_a), Err(Refused::Unknown)));
+        assert!(matches!(b.begin_finish(id_a), Err(Refused::Unknown)));
+        assert_eq!(b.claim(id_b).unwrap().1, 2);
+    }
+
+    #[test]
+    fn finish_reports_the_operation_before_publishing_it() {
+        let slab: Slab<u8, u8, u32> = Slab::new(1);
+        let id = slab.insert_keyed(1, 77, Duration::from_secs(1)).unwrap();
+        let (claim, _) = slab.claim(id).unwrap();
+        slab.mark_running(claim, Duration::from_secs(2));
+        let finishing = slab.begin_finish(id).unwrap();
+        let (word, seen) = slab.finish(
+            finishing.into(),
+            COMPLETED,
+            5,
+            Duration::from_secs(3),
+            9,
+            |v| {
+                assert_eq!(
+                    slab.word_at(0).phase(),
+                    FINISHING,
+                    "nobody else sees it finished yet"
+                );
+                (
+                    v.key.copied(),
+                    v.outcome.copied(),
+                    v.started_at,
+                    v.finished_at,
+                    v.order,
+                    v.word.state(),
+                )
+            },
+        );
+        assert_eq!(
+            seen,
+            (
+                Some(77),
+                Some(5),
+                Some(Duration::from_secs(2)),
+                Some(Duration::from_secs(3)),
+                Some(9),
+                Some(State::Completed)
+            )
+        );
+        assert_eq!(word.phase(), COMPLETED);
+        assert_eq!(slab.word_at(0).phase(), COMPLETED);
     }
 }

@@ -43,6 +43,12 @@ impl Wakeup {
         }
     }
 
+    /// Waiters between registering and leaving right now (a waiter counts itself while
+    /// it re-checks after registering, and until its wait ends or is dropped).
+    pub fn waiters(&self) -> usize {
+        self.waiters.load(Ordering::Acquire)
+    }
+
     /// Resolves with the first `Some` that `check` returns, sleeping between checks
     /// until notified.
     pub async fn until<R>(&self, mut check: impl FnMut() -> Option<R>) -> R {

@@ -1,25 +1,35 @@
 //! The observable window: every tracked operation, and the last `max_tracked` finished ones.
 //!
 //! Finished operations enter a ring of `max_tracked` cells in completion order: the
-//! finisher takes a completion ticket `t` (one `fetch_add`) and swaps its id into cell
-//! `t % max_tracked`, pushing out the operation that finished `max_tracked` completions
-//! earlier, which is the oldest in the window. The push-out evicts it, unless it is
-//! pinned: then it is *displaced* (kept outside the ring, counted against the pin budget)
-//! until it is unpinned or evicted. Placing is wait-free and the bound is physical: the
-//! ring has `max_tracked` cells, so the window never lists more finished operations than
-//! that, plus the pinned ones.
+//! finisher takes a completion ticket `t` (one `fetch_add`, while it still owns the
+//! operation) and puts its id into cell `t % max_tracked`, pushing out the operation
+//! that finished `max_tracked` completions earlier, which is the oldest in the window.
+//! The push-out evicts it, unless it is pinned: then it is *displaced* (kept outside
+//! the ring, counted against the pin budget) until it is unpinned or evicted. Placing
+//! is lock-free (a compare-and-swap that retries only when another placer changed the
+//! cell) and the bound is physical: the ring has `max_tracked` cells, so the window
+//! never holds more finished operations than that, plus the pinned ones (and, for a
+//! moment, those being placed).
 //!
 //! Age eviction runs when a finish or a read finds that the earliest known expiry has
 //! passed (one atomic load otherwise); reads also hide anything already expired, so what
-//! a reader sees is exact even before memory is reclaimed.
+//! a reader sees is exact even before memory is reclaimed. Times are added saturating:
+//! a lifetime of `Duration::MAX` means "never by age".
+//!
+//! Readers walk the slots once, so a walk shows each operation at most once, whatever
+//! finishes or is evicted meanwhile. Which finished operations it shows is decided by
+//! completion ticket against the ticket count when the walk began: the last
+//! `max_tracked` completions then (whether or not they have reached their ring cell
+//! yet), plus pinned ones. Queries that return a `Vec` sort what they saw: pending and
+//! running operations first, then finished ones in completion order.
 //!
 //! Pending and running operations are never evicted: they are not in the ring, and the
 //! slab refuses to retire them.
 //!
-//! Completion order is the order of tickets. If a finisher were preempted between taking
-//! its ticket and swapping for longer than `max_tracked` other completions, the two would
-//! land in the same cell in the opposite order and the later-ticketed one would be pushed
-//! out first; the bound still holds.
+//! Completion order is the order of tickets. A finisher preempted between taking its
+//! ticket and placing for longer than `max_tracked` other completions finds a newer
+//! ticket in its cell; it compares tickets and pushes itself out, so the ring keeps the
+//! newest completions and the bound holds.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -29,7 +39,7 @@ use core::time::Duration;
 use crate::marks::Marks;
 use crate::operation::{OperationId, Snapshot, State};
 use crate::options::{Options, OptionsError};
-use crate::slab::{CANCELLED, DISPLACED, PINNED, Refused, Slab, View, Word, terminal_phase};
+use crate::slab::{CANCELLED, DISPLACED, Owned, PINNED, Refused, Slab, View, Word, terminal_phase};
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::time::to_nanos;
 
@@ -254,9 +264,7 @@ impl<I, O, K> Window<I, O, K> {
 
     /// Calls `f` with the key of a tracked operation (`None` once it has left).
     pub(crate) fn with_key<R>(&self, id: OperationId, f: impl FnOnce(&K) -> R) -> Option<R> {
-        self.slab
-            .read(id.index(), Some(id.generation()), |v| v.key.map(f))
-            .flatten()
+        self.slab.read_id(id, |v| v.key.map(f)).flatten()
     }
 
     /// Moves a pending operation to `Running` and hands its input to the caller, who now
@@ -271,10 +279,8 @@ impl<I, O, K> Window<I, O, K> {
     /// assert_eq!(window.start(id, Duration::ZERO), Err(WindowError::WrongState { id, state: State::Running }));
     /// ```
     pub fn start(&self, id: OperationId, now: Duration) -> Result<I, WindowError> {
-        let input = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
-        self.slab
-            .mark_running(id, now)
-            .map_err(|r| self.explain(id, r))?;
+        let (claim, input) = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
+        self.slab.mark_running(claim, now);
         Ok(input)
     }
 
@@ -298,19 +304,53 @@ impl<I, O, K> Window<I, O, K> {
         outcome: O,
         now: Duration,
     ) -> Result<(), FinishError<O>> {
+        self.finish_reporting(id, state, outcome, now, |_, _| ())
+    }
+
+    /// [`finish`](Self::finish), calling `report` with the finished operation's key and
+    /// snapshot before anyone else can see it finished: each finished operation is
+    /// reported exactly once, however small the window.
+    pub(crate) fn finish_reporting(
+        &self,
+        id: OperationId,
+        state: State,
+        outcome: O,
+        now: Duration,
+        report: impl FnOnce(Option<&K>, Snapshot<&O>),
+    ) -> Result<(), FinishError<O>> {
         let Some(phase) = terminal_phase(state) else {
             return Err(FinishError::NotTerminal { state, outcome });
         };
-        match self.slab.finish(id, phase, outcome, now) {
-            Ok(_) => {
-                self.place(id, now);
+        match self.slab.begin_finish(id) {
+            Ok(finishing) => {
+                self.record(finishing.into(), phase, outcome, now, report);
                 Ok(())
             }
-            Err((refused, outcome)) => Err(FinishError::Refused {
+            Err(refused) => Err(FinishError::Refused {
                 error: self.explain(id, refused),
                 outcome,
             }),
         }
+    }
+
+    /// Records the outcome of an operation this thread owns, reports it, publishes it
+    /// and places it in the ring.
+    fn record(
+        &self,
+        owner: Owned,
+        phase: u64,
+        outcome: O,
+        now: Duration,
+        report: impl FnOnce(Option<&K>, Snapshot<&O>),
+    ) {
+        let id = owner.id();
+        // The ticket is taken while we own the operation, so its completion order is
+        // known to every reader that sees it finished.
+        let ticket = self.tickets.fetch_add(1, Ordering::AcqRel);
+        self.slab.finish(owner, phase, outcome, now, ticket, |v| {
+            report(v.key, self.snapshot_of(v));
+        });
+        self.place(id, ticket, now);
     }
 
     /// Cancels a pending operation before it starts: it becomes `Cancelled` with
@@ -325,12 +365,20 @@ impl<I, O, K> Window<I, O, K> {
     /// assert_eq!(window.get(id, Duration::ZERO).unwrap().state, State::Cancelled);
     /// ```
     pub fn cancel(&self, id: OperationId, outcome: O, now: Duration) -> Result<I, WindowError> {
-        let input = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
-        // We hold the claim, so finishing it cannot be refused.
-        if let Err((refused, _)) = self.slab.finish(id, CANCELLED, outcome, now) {
-            return Err(self.explain(id, refused));
-        }
-        self.place(id, now);
+        self.cancel_reporting(id, outcome, now, |_, _| ())
+    }
+
+    /// [`cancel`](Self::cancel), reporting the cancelled operation as
+    /// [`finish_reporting`](Self::finish_reporting) does.
+    pub(crate) fn cancel_reporting(
+        &self,
+        id: OperationId,
+        outcome: O,
+        now: Duration,
+        report: impl FnOnce(Option<&K>, Snapshot<&O>),
+    ) -> Result<I, WindowError> {
+        let (claim, input) = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
+        self.record(claim.into(), CANCELLED, outcome, now, report);
         Ok(input)
     }
 
@@ -342,19 +390,27 @@ impl<I, O, K> Window<I, O, K> {
     /// Takes a pending operation back out without recording it (an enqueue that lost a
     /// race for the intake); its slot is free again and its id unknown.
     pub(crate) fn withdraw(&self, id: OperationId) -> Option<I> {
-        let input = self.slab.claim(id).ok()?;
-        // We hold the claim; retiring it frees the slot (no outcome was ever written).
-        let _ = self.slab.transition(id, |w| Ok(w.retired()));
+        let (claim, input) = self.slab.claim(id).ok()?;
+        if self.slab.withdraw(claim).has(PINNED) {
+            // Someone pinned it while it waited (ids can be guessed): return the pin.
+            self.pins.fetch_sub(1, Ordering::Relaxed);
+        }
         Some(input)
     }
 
     /// Calls `f` with a borrowed snapshot of `id`, if it is tracked.
     pub(crate) fn inspect(&self, id: OperationId, now: Duration, f: impl FnOnce(Snapshot<&O>)) {
-        self.slab.read(id.index(), Some(id.generation()), |v| {
+        self.slab.read_id(id, |v| {
             if !self.expired(&v, now) {
                 f(self.snapshot_of(v));
             }
         });
+    }
+
+    /// Panics contained in the `Drop` of inputs, outcomes and keys freed with their
+    /// operations (each was caught, under `std`, and the window went on).
+    pub(crate) fn drop_panics(&self) -> u64 {
+        self.slab.drop_panics()
     }
 
     /// Pins an operation: neither count nor age eviction will remove it until
@@ -520,17 +576,17 @@ impl<I, O, K> Window<I, O, K> {
         self.next_expiry.swap(u64::MAX, Ordering::Acquire);
         let mut earliest = u64::MAX;
         for cell in self.cells.iter() {
-            let Some(id) = OperationId::from_raw(cell.load(Ordering::Acquire)) else {
+            let Some(id) = self.slab.id_from_raw(cell.load(Ordering::Acquire)) else {
                 continue;
             };
-            let expiry = self.slab.read(id.index(), Some(id.generation()), |v| {
-                (!v.word.has(PINNED)).then(|| v.finished_at.map(|at| at + self.lifetime))
+            let expiry = self.slab.read_id(id, |v| {
+                (!v.word.has(PINNED)).then(|| v.finished_at.and_then(|at| self.expiry(at)))
             });
             match expiry.flatten().flatten() {
                 Some(expiry) if expiry <= now => {
                     // Refused if it got pinned meanwhile; then it stays.
                     let _ = self.slab.transition(id, |w| {
-                        if w.has(PINNED) {
+                        if w.has(PINNED) || !w.is_finished() {
                             Err(Refused::Phase(w))
                         } else {
                             Ok(w.retired())
@@ -544,9 +600,11 @@ impl<I, O, K> Window<I, O, K> {
         self.next_expiry.fetch_min(earliest, Ordering::Release);
     }
 
-    /// Calls `f` with a snapshot of every tracked operation, without allocating: pending
-    /// and running ones first (in slot order), then pinned ones pushed out of the window,
-    /// then the window's finished operations from oldest to newest.
+    /// Calls `f` with a snapshot of every tracked operation, without allocating, in
+    /// slot order: each operation at most once, even one that finishes or is evicted
+    /// while the walk runs, and never more finished ones than the window holds plus the
+    /// pinned ones. (The `Vec` queries sort what a walk saw: pending and running
+    /// operations first, then finished ones oldest first.)
     ///
     /// ```
     /// # use core::time::Duration;
@@ -558,33 +616,57 @@ impl<I, O, K> Window<I, O, K> {
     /// assert_eq!(pending, 1);
     /// ```
     pub fn visit(&self, now: Duration, mut f: impl FnMut(Snapshot<&O>)) {
-        self.visit_keyed(now, |_, snapshot| f(snapshot));
+        self.walk(now, |v| f(self.snapshot_of(v)));
     }
 
     /// [`visit`](Self::visit), with each operation's key.
     pub(crate) fn visit_keyed(&self, now: Duration, mut f: impl FnMut(Option<&K>, Snapshot<&O>)) {
+        self.walk(now, |v| f(v.key, self.snapshot_of(v)));
+    }
+
+    /// What `pick` takes from each tracked operation, pending and running ones first (in
+    /// slot order), then finished ones in completion order.
+    pub(crate) fn collect_sorted<X>(
+        &self,
+        now: Duration,
+        mut pick: impl FnMut(Option<&K>, Snapshot<&O>) -> Option<X>,
+    ) -> Vec<X> {
+        let mut found = Vec::new();
+        self.walk(now, |v| {
+            // Unfinished first (0), then by completion ticket.
+            let order = v.order.map_or(0, |ticket| ticket.saturating_add(1));
+            if let Some(x) = pick(v.key, self.snapshot_of(v)) {
+                found.push((order, x));
+            }
+        });
+        // Stable, so unfinished operations keep their slot order.
+        found.sort_by_key(|(order, _)| *order);
+        found.into_iter().map(|(_, x)| x).collect()
+    }
+
+    /// Calls `f` with a view of each operation in the window at the moment the walk
+    /// begins, visiting each slot once: every pending or running operation, and the
+    /// finished ones among the last `max_tracked` completions then (by ticket) or pinned.
+    /// An operation that finishes during the walk is shown as it was (running) if the
+    /// walk reached it first, and not at all otherwise: so a walk never shows more
+    /// finished operations than the window holds, and never one twice.
+    fn walk(&self, now: Duration, mut f: impl FnMut(View<'_, O, K>)) {
         self.expire_if_due(now);
+        let end = self.tickets.load(Ordering::Acquire);
+        let window = end.saturating_sub(self.cells.len() as u64)..end;
         for index in 0..self.slab.capacity() {
             let word = self.slab.word_at(index);
-            if word.is_live() && (!word.is_finished() || word.has(DISPLACED)) {
-                // Slot indices fit in u32: the slab is built with at most MAX_SLOTS slots.
-                self.slab.read(index as u32, Some(word.generation()), |v| {
-                    if !v.word.is_finished() || v.word.has(DISPLACED) {
-                        f(v.key, self.snapshot_of(v));
-                    }
-                });
-            }
-        }
-        let end = self.tickets.load(Ordering::Acquire);
-        let len = self.cells.len() as u64;
-        for ticket in end.saturating_sub(len)..end {
-            let cell = &self.cells[(ticket % len) as usize];
-            let Some(id) = OperationId::from_raw(cell.load(Ordering::Acquire)) else {
+            if !word.is_live() {
                 continue;
-            };
-            self.slab.read(id.index(), Some(id.generation()), |v| {
-                if !v.word.has(DISPLACED) && !self.expired(&v, now) {
-                    f(v.key, self.snapshot_of(v));
+            }
+            // Slot indices fit in u32: the slab is built with at most MAX_SLOTS slots.
+            self.slab.read(index as u32, Some(word.generation()), |v| {
+                let in_window = match v.order {
+                    Some(ticket) => v.word.has(PINNED) || window.contains(&ticket),
+                    None => true,
+                };
+                if in_window && !self.expired(&v, now) {
+                    f(v);
                 }
             });
         }
@@ -606,7 +688,7 @@ impl<I, O, K> Window<I, O, K> {
     {
         self.expire_if_due(now);
         self.slab
-            .read(id.index(), Some(id.generation()), |v| {
+            .read_id(id, |v| {
                 (!self.expired(&v, now)).then(|| owned(self.snapshot_of(v)))
             })
             .flatten()
@@ -701,34 +783,50 @@ impl<I, O, K> Window<I, O, K> {
     where
         O: Clone,
     {
-        let mut out = Vec::new();
-        self.visit(now, |s| {
-            if keep(&s) {
-                out.push(owned(s));
-            }
-        });
-        out
+        self.collect_sorted(now, |_, s| keep(&s).then(|| owned(s)))
     }
 
-    /// Swaps a just-finished operation into its ring cell and pushes out the occupant.
-    fn place(&self, id: OperationId, now: Duration) {
-        let ticket = self.tickets.fetch_add(1, Ordering::AcqRel);
+    /// Puts a just-finished operation into the ring cell of its completion `ticket` and
+    /// pushes out the occupant, the operation `max_tracked` tickets older. A placer so
+    /// late that a newer ticket already holds its cell pushes itself out instead, so the
+    /// ring always keeps the newest completions.
+    fn place(&self, id: OperationId, ticket: u64, now: Duration) {
         let cell = &self.cells[(ticket % self.cells.len() as u64) as usize];
-        let pushed_out = cell.swap(id.as_u64(), Ordering::AcqRel);
-        if let Some(old) = OperationId::from_raw(pushed_out) {
+        let mut occupant = cell.load(Ordering::Acquire);
+        let pushed_out = loop {
+            let old = self.slab.id_from_raw(occupant);
+            if old.and_then(|old| self.slab.order_of(old)) > Some(ticket) {
+                break Some(id);
+            }
+            match cell.compare_exchange(occupant, id.raw(), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break old,
+                Err(seen) => occupant = seen,
+            }
+        };
+        if let Some(old) = pushed_out {
             // Evict it, or mark it displaced if pinned. `Unknown`: already evicted by
             // id or by age, so nothing is left to do.
             let _ = self.slab.transition(old, |w| {
-                Ok(if w.has(PINNED) {
-                    w.with(DISPLACED, true)
+                if !w.is_finished() {
+                    Err(Refused::Phase(w))
+                } else if w.has(PINNED) {
+                    Ok(w.with(DISPLACED, true))
                 } else {
-                    w.retired()
-                })
+                    Ok(w.retired())
+                }
             });
         }
-        self.next_expiry
-            .fetch_min(to_nanos(now + self.lifetime), Ordering::Release);
+        if let Some(expiry) = self.expiry(now) {
+            self.next_expiry
+                .fetch_min(to_nanos(expiry), Ordering::Release);
+        }
         self.expire_if_due(now);
+    }
+
+    /// When an operation finished at `at` expires; `None` (never) past the end of time,
+    /// as with a lifetime of `Duration::MAX`.
+    fn expiry(&self, at: Duration) -> Option<Duration> {
+        at.checked_add(self.lifetime)
     }
 
     fn expire_if_due(&self, now: Duration) {
@@ -738,7 +836,11 @@ impl<I, O, K> Window<I, O, K> {
     }
 
     fn expired(&self, view: &View<'_, O, K>, now: Duration) -> bool {
-        !view.word.has(PINNED) && view.finished_at.is_some_and(|at| at + self.lifetime <= now)
+        !view.word.has(PINNED)
+            && view
+                .finished_at
+                .and_then(|at| self.expiry(at))
+                .is_some_and(|expiry| expiry <= now)
     }
 
     fn snapshot_of<'a>(&self, v: View<'a, O, K>) -> Snapshot<&'a O> {
@@ -762,7 +864,7 @@ impl<I, O, K> Window<I, O, K> {
 
     fn peek(&self, id: OperationId) -> Result<Word, WindowError> {
         self.slab
-            .read(id.index(), Some(id.generation()), |v| v.word)
+            .read_id(id, |v| v.word)
             .ok_or(WindowError::Unknown(id))
     }
 
@@ -1030,5 +1132,54 @@ mod tests {
             w.insert(n, ms(0)).unwrap();
         }
         assert_eq!(w.insert(77, ms(0)), Err(InsertError::Full(77)));
+    }
+
+    /// A lifetime of `Duration::MAX` means "never by age"; adding it to a completion
+    /// time used to overflow and panic in `finish`.
+    #[test]
+    fn an_unbounded_lifetime_never_overflows() {
+        let options = Options::default().max_operation_lifetime(Duration::MAX);
+        let w: Window<u32, String> = Window::new(&options).unwrap();
+        let id = run(&w, 1, State::Completed, Duration::MAX);
+        assert!(w.get(id, Duration::MAX).is_some());
+        w.expire(Duration::MAX);
+        assert_eq!(w.completed(Duration::MAX).len(), 1);
+    }
+
+    /// Each finished operation is reported exactly once with its own snapshot, even in a
+    /// window of one where the next finish evicts it at once.
+    #[test]
+    fn every_finish_is_reported_once_however_small_the_window() {
+        let w = window(1, 0);
+        let mut reported = Vec::new();
+        for n in 0..50 {
+            let id = w.insert(n, ms(0)).unwrap();
+            w.start(id, ms(0)).unwrap();
+            w.finish_reporting(
+                id,
+                State::Completed,
+                alloc::format!("op{n}"),
+                ms(1),
+                |_, s| {
+                    assert_eq!((s.id, s.state), (id, State::Completed));
+                    reported.push(s.outcome.cloned().unwrap());
+                },
+            )
+            .unwrap();
+        }
+        let expected: Vec<String> = (0..50).map(|n| alloc::format!("op{n}")).collect();
+        assert_eq!(reported, expected);
+    }
+
+    /// Withdrawing an operation someone pinned while it waited gives the pin back.
+    #[test]
+    fn withdrawing_a_pinned_pending_operation_returns_its_pin() {
+        let w = window(4, 1);
+        let id = w.insert(1, ms(0)).unwrap();
+        w.pin(id).unwrap();
+        assert_eq!(w.withdraw(id), Some(1));
+        assert_eq!(w.pinned_count(), 0);
+        let other = w.insert(2, ms(0)).unwrap();
+        w.pin(other).unwrap();
     }
 }

@@ -45,7 +45,7 @@ fn complete(slot: &Slot, id: OperationId) {
 
 /// `wait_for_result`: the outcome once the slot is terminal; `None` (sleep) before.
 fn wait_for_result(slot: &Slot, id: OperationId) -> u32 {
-    let (index, generation) = (id.as_u64() as u32, (id.as_u64() >> 32) as u32);
+    let (index, generation) = (id.as_u128() as u32, (id.as_u128() >> 32) as u32);
     block_on(slot.finished.until(|| {
         slot.slab
             .read(index, Some(generation), |view| view.outcome.copied())
@@ -70,7 +70,7 @@ fn a_completion_racing_wait_for_result_never_loses_the_wake_up() {
 /// word (whose terminal phase `finish` publishes) instead of a reader joining and leaving
 /// the slot, which the one-waiter model covers; the outcome is read once at the end.
 fn wait_for_end(slot: &Slot, id: OperationId) {
-    let (index, generation) = (id.as_u64() as u32, (id.as_u64() >> 32) as u32);
+    let (index, generation) = (id.as_u128() as u32, (id.as_u128() >> 32) as u32);
     block_on(slot.finished.until(|| {
         let word = slot.slab.word_at(index as usize);
         assert_eq!(word.generation(), generation, "never evicted here");
@@ -93,7 +93,7 @@ fn two_waiters_on_one_slot_are_both_woken() {
         wait_for_end(&slot, id);
         other.join().unwrap();
         completer.join().unwrap();
-        let (index, generation) = (id.as_u64() as u32, (id.as_u64() >> 32) as u32);
+        let (index, generation) = (id.as_u128() as u32, (id.as_u128() >> 32) as u32);
         let outcome = slot
             .slab
             .read(index, Some(generation), |view| view.outcome.copied());

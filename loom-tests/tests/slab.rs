@@ -18,8 +18,8 @@ struct Ledger {
 
 impl Ledger {
     fn took(&self, id: OperationId) {
-        let slot = (id.as_u64() as u32) as usize;
-        let generation = (id.as_u64() >> 32) as u32;
+        let slot = (id.as_u128() as u32) as usize;
+        let generation = (id.as_u128() >> 32) as u32;
         assert!(
             !self.held[slot].swap(true, SeqCst),
             "slot {slot} handed out twice"
@@ -32,7 +32,7 @@ impl Ledger {
     }
 
     fn gave_back(&self, id: OperationId) {
-        self.held[(id.as_u64() as u32) as usize].store(false, SeqCst);
+        self.held[(id.as_u128() as u32) as usize].store(false, SeqCst);
     }
 }
 

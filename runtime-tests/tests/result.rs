@@ -58,7 +58,7 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
 
 /// An id's slot index and generation, as `OperationId` documents its packing.
 fn parts(id: OperationId) -> (u32, u32) {
-    (id.as_u64() as u32, (id.as_u64() >> 32) as u32)
+    (id.as_u128() as u32, (id.as_u128() >> 32) as u32)
 }
 
 /// A waiter that calls `wait_for_result` before the body has finished sleeps until it

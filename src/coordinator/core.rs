@@ -2,14 +2,37 @@
 //! lifecycle, counters and the finalisation callback.
 //!
 //! An item's path: `try_enqueue` writes it into a free window slot (`Pending`) and
-//! pushes the slot's id onto the [`Intake`], which wakes one worker. A worker takes the
-//! id, takes a gate permit, starts the operation, runs the body future inline (no task
-//! per item), and records the outcome, which places the operation in the window. No step
-//! allocates; waits use stack listeners.
+//! pushes the slot's id onto the [`Intake`], which wakes one worker. A worker holds a
+//! concurrency permit *before* it takes an item, so items start in the order they are
+//! taken whatever the limit (a worker without a permit takes nothing). It passes the
+//! item through the signal gate (a deferred item gives its permit back while it waits),
+//! checks the limit and `pause` once more, starts the operation, runs the body future
+//! inline (no task per item), and records the outcome, which places the operation in
+//! the window. No step allocates; waits use stack listeners.
 //!
 //! Coordinators differ only in their queue (a [`Schedule`]: FIFO, keyed, lanes) and in
 //! what they record (a [`Record`]: the outcome, or the outcome and a value); the core is
 //! generic over both.
+//!
+//! # User code on the workers
+//!
+//! Bodies run inside [`Guarded`] (a panic is a fault). Everything else a user supplies
+//! that runs on a worker or in a drop path (`on_finalized`, the `Drop` of items, keys,
+//! values and errors, a key's `Clone`/`Hash`) runs inside [`contain`]: a panic there is
+//! caught under `std`, counted in [`Totals::contained_panics`], and the worker goes on
+//! with every count and wake-up it owes. A worker future that is dropped (its executor
+//! shut down) settles the item it held as `Cancelled` with [`CancelCause::Stopped`];
+//! the last one to go cancels what is still queued the same way, so `drain` and
+//! `wait_for_result` never wait for workers that are gone.
+//!
+//! # Counts
+//!
+//! Each worker has a seat, a cache-line-aligned word only it writes: idle (or holding
+//! an item that has not started), active (its body runs) or settling (its operation is
+//! being finished). `active_count` counts active seats; `pending_count` is the items in
+//! flight minus the seats that are active or settling (and minus items `cancel` is
+//! settling). A worker moves its seat *before* the window shows the operation's new
+//! state, so a caller who saw an operation finish never counts it as pending or active.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -21,7 +44,7 @@ use concurrent_queue::PushError;
 use futures_lite::future::or;
 
 use super::gate::Gate;
-use super::guard::{Cancel, Guarded};
+use super::guard::{Cancel, Guarded, in_scope};
 use super::intake::Intake;
 use super::outcome::Record;
 use super::schedule::Schedule;
@@ -32,9 +55,24 @@ use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, Subscription};
-use crate::sync::{Arc, AtomicBool, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering, contain};
 use crate::wakeup::Wakeup;
 use crate::window::{Window, WindowError};
+
+/// A seat's phases (see the module docs).
+const IDLE: usize = 0;
+const ACTIVE: usize = 1;
+const SETTLING: usize = 2;
+
+/// One worker's place: the waker of the body it runs (woken by `cancel`) and its phase.
+/// Aligned so that no two workers write one cache line.
+#[repr(align(128))]
+struct Seat {
+    waker: AtomicWaker,
+    /// `IDLE`, `ACTIVE` or `SETTLING`; stored by its worker only (Release), loaded by
+    /// count queries (Acquire).
+    phase: AtomicUsize,
+}
 
 /// The type-free half of a coordinator: gate, cancellation, counters. Bodies see it
 /// through their [`OpContext`].
@@ -44,10 +82,18 @@ pub(crate) struct Control {
     pub(crate) cancelled: AtomicBool,
     /// `cancel` happened (for `OpContext::cancelled`).
     pub(crate) cancel: Wakeup,
-    /// One per worker: the waker of the body it is running, woken by `cancel`.
-    running: Box<[AtomicWaker]>,
-    /// Indexed by `ENQUEUED`..`CANCELLED`; only ever incremented.
+    seats: Box<[Seat]>,
+    /// Indexed by `ENQUEUED`..`CANCELLED`. `ENQUEUED` is raised before an item is queued
+    /// (and lowered again if queuing is refused); the others after an operation is
+    /// terminal, all with Release, so a reader that loads the terminal counts first
+    /// never sees more finished than enqueued.
     totals: [AtomicU64; 4],
+    /// Items `cancel` (not a worker) is settling right now; see the module docs.
+    settling: AtomicUsize,
+    /// Worker futures not yet dropped; the last to go stops the coordinator.
+    live: AtomicUsize,
+    /// Panics contained in user code other than bodies (see the module docs).
+    panics: AtomicU64,
     /// Raising from bodies, and the gate before they start.
     pub(crate) signals: Signals,
 }
@@ -64,8 +110,16 @@ impl Control {
             gate: Gate::new(limit as u32),
             cancelled: AtomicBool::new(false),
             cancel: Wakeup::new(),
-            running: (0..workers).map(|_| AtomicWaker::new()).collect(),
+            seats: (0..workers)
+                .map(|_| Seat {
+                    waker: AtomicWaker::new(),
+                    phase: AtomicUsize::new(IDLE),
+                })
+                .collect(),
             totals: core::array::from_fn(|_| AtomicU64::new(0)),
+            settling: AtomicUsize::new(0),
+            live: AtomicUsize::new(workers),
+            panics: AtomicU64::new(0),
             signals,
         }
     }
@@ -75,11 +129,29 @@ impl Control {
     }
 
     fn count(&self, which: usize) {
-        self.totals[which].fetch_add(1, Ordering::Relaxed);
+        self.totals[which].fetch_add(1, Ordering::Release);
     }
 
     fn total(&self, which: usize) -> u64 {
-        self.totals[which].load(Ordering::Relaxed)
+        self.totals[which].load(Ordering::Acquire)
+    }
+
+    fn seat(&self, worker: usize, phase: usize) {
+        self.seats[worker].phase.store(phase, Ordering::Release);
+    }
+
+    /// Runs user code that is not a body; a panic in it is counted, not propagated.
+    fn contain<R>(&self, user: impl FnOnce() -> R) -> Option<R> {
+        let done = contain(user);
+        if done.is_none() {
+            self.panics.fetch_add(1, Ordering::Relaxed);
+        }
+        done
+    }
+
+    /// The mark bodies of this coordinator run under (see [`in_scope`]).
+    pub(crate) fn scope(&self) -> usize {
+        self as *const Self as usize
     }
 }
 
@@ -113,24 +185,152 @@ where
     O: Record,
 {
     fn drop(&mut self) {
-        self.0.cancel();
+        self.0.stop(CancelCause::Coordinator);
     }
 }
 
-/// Counts as one thing in flight while alive, so `drain` waits for it; see [`Core::hold`].
-/// Dereferences to the core it holds.
-pub(crate) struct Hold<T, R, S: Schedule, O: Record>(Arc<Core<T, R, S, O>>);
+/// Keeps `drain` waiting while alive; see [`Core::hold`]. Dereferences to the core.
+pub(crate) struct Hold<T, R, S, O>(Arc<Core<T, R, S, O>>)
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record;
 
-impl<T, R, S: Schedule, O: Record> core::ops::Deref for Hold<T, R, S, O> {
+impl<T, R, S, O> core::ops::Deref for Hold<T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
     type Target = Core<T, R, S, O>;
     fn deref(&self) -> &Core<T, R, S, O> {
         &self.0
     }
 }
 
-impl<T, R, S: Schedule, O: Record> Drop for Hold<T, R, S, O> {
+impl<T, R, S, O> Drop for Hold<T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
     fn drop(&mut self) {
-        self.0.intake.settle();
+        self.0.intake.release();
+    }
+}
+
+/// Counts one worker future alive; the last one dropped while work remains (its
+/// executor shut down) stops the coordinator so nothing waits for it.
+struct Live<T, R, S, O>(Arc<Core<T, R, S, O>>)
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record;
+
+impl<T, R, S, O> Drop for Live<T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    fn drop(&mut self) {
+        let core = &self.0;
+        let last = core.control.live.fetch_sub(1, Ordering::AcqRel) == 1;
+        // Workers also end normally, once the coordinator is complete and empty.
+        if last && (!core.intake.is_closed() || core.intake.in_flight() > 0) {
+            core.stop(CancelCause::Stopped);
+        }
+    }
+}
+
+/// A concurrency permit a worker holds across items; given back when dropped.
+struct Permit<'a> {
+    gate: &'a Gate,
+    held: bool,
+}
+
+impl Permit<'_> {
+    /// Holds a permit, waiting for one; `false` once `stopped()` holds.
+    async fn take(&mut self, stopped: impl Fn() -> bool) -> bool {
+        if !self.held {
+            self.held = self.gate.acquire(stopped).await;
+        }
+        self.held
+    }
+
+    fn give_back(&mut self) {
+        if core::mem::take(&mut self.held) {
+            self.gate.release();
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
+/// An item a worker has taken and not yet settled. If the worker future is dropped (or
+/// unwinds) while holding it, the drop settles it as stopped.
+struct Holding<'a, T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    core: &'a Core<T, R, S, O>,
+    worker: usize,
+    id: OperationId,
+    taken: Option<S::Taken>,
+    /// Its body started (the operation is running).
+    started: bool,
+}
+
+impl<T, R, S, O> Drop for Holding<'_, T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    fn drop(&mut self) {
+        if self.taken.is_none() {
+            return;
+        }
+        let core = self.core;
+        let cancelled = O::record(Outcome::Cancelled(CancelCause::Stopped), None);
+        core.control.seat(self.worker, SETTLING);
+        let report = |_: Option<&S::Key>, s: Snapshot<&O>| core.report(s);
+        let now = core.now();
+        let state = if self.started {
+            core.window
+                .finish_reporting(self.id, State::Cancelled, cancelled, now, report)
+                .is_ok()
+        } else {
+            match core
+                .window
+                .cancel_reporting(self.id, cancelled, now, report)
+            {
+                Ok(input) => {
+                    core.control.contain(move || drop(input));
+                    true
+                }
+                Err(_) => false,
+            }
+        };
+        core.retire(
+            self.worker,
+            self.taken.take(),
+            self.id,
+            state.then_some(State::Cancelled),
+        );
     }
 }
 
@@ -151,6 +351,7 @@ enum Shortage {
 /// assert_eq!(totals.enqueued, totals.completed + totals.failed + totals.cancelled);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Totals {
     /// Items accepted.
     pub enqueued: u64,
@@ -158,12 +359,17 @@ pub struct Totals {
     pub completed: u64,
     /// Operations whose body returned an error or panicked.
     pub failed: u64,
-    /// Operations cancelled before or while running (by the coordinator or a signal).
+    /// Operations cancelled before or while running (by the coordinator, a signal, or
+    /// because its workers' executor stopped).
     pub cancelled: u64,
     /// Operations that were deferred by a `defer_on` signal before they ran.
     pub deferred: u64,
     /// Signal events dropped from the async handlers' full queue (oldest first).
     pub dropped_signals: u64,
+    /// Panics caught (under `std`) in user code other than bodies: `on_finalized`,
+    /// `on_signal`, and the `Drop`, `Clone` and `Hash` of items, keys, values and errors
+    /// run by the coordinator. Each was contained; the coordinator went on.
+    pub contained_panics: u64,
 }
 
 /// Called with each operation's snapshot as it becomes terminal.
@@ -316,9 +522,15 @@ where
         let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
         let body = Arc::new(body);
         for worker in 0..core.ceiling {
-            let (shared, body) = (core.clone(), body.clone());
-            core.rt
-                .spawn(async move { shared.work(worker, &*body).await });
+            // Made outside the future, so it is counted down even if the future is
+            // dropped before its first poll.
+            let live = Live(core.clone());
+            let body = body.clone();
+            core.rt.spawn(async move {
+                let core = &live.0;
+                core.work(worker, &*body).await;
+                drop(live);
+            });
         }
         Ok(Owner(core))
     }
@@ -345,23 +557,36 @@ where
     {
         let control = &*self.control;
         let stopped = || control.is_cancelled();
-        while let Some(taken) = self.next(stopped).await {
-            let id = S::id(&taken);
-            let cancels = || self.intake.queue().cancels(&taken);
-            let state = match self.admit(stopped, cancels).await {
-                Ok(()) => {
-                    let state = self.run(id, worker, body).await;
-                    control.gate.release();
-                    state
-                }
-                Err(cause) => self.cancel_pending(id, cause),
-            };
-            // The queue learns first, so the key's next item may start; then `drain`.
-            if self.intake.queue().done(taken) {
-                self.intake.wake_one();
+        let mut permit = Permit {
+            gate: &control.gate,
+            held: false,
+        };
+        loop {
+            // Above a lowered limit, give the permit back before taking anything.
+            if permit.held && !control.gate.within_limit() {
+                permit.give_back();
             }
-            if let Some(state) = state {
-                self.settle(id, state);
+            if !permit.take(stopped).await {
+                return;
+            }
+            let Some(taken) = self.next(stopped).await else {
+                return;
+            };
+            let mut holding = Holding {
+                core: self,
+                worker,
+                id: S::id(&taken),
+                taken: Some(taken),
+                started: false,
+            };
+            let admitted = {
+                let taken = holding.taken.as_ref();
+                let cancels = || taken.and_then(|taken| self.intake.queue().cancels(taken));
+                self.admit(&mut permit, stopped, cancels).await
+            };
+            match admitted {
+                Ok(()) => self.run(&mut holding, body).await,
+                Err(cause) => self.cancel_taken(&mut holding, cause),
             }
         }
     }
@@ -385,15 +610,15 @@ where
         }
     }
 
-    /// Takes an item through the signal gate and a concurrency permit. `Ok`: it may run
-    /// and holds a permit. The gate is checked again once the permit is held (waiting
-    /// for it may take long): a signal raised meanwhile still cancels or defers the item
-    /// before its body starts, and a deferred item waits without holding a permit.
+    /// Takes a taken item through the signal gate, the concurrency limit and `pause`.
+    /// `Ok`: it may start now, and `permit` is held. A deferred item gives its permit
+    /// back while it waits; every check is made again after any wait, so a signal raised,
+    /// a limit lowered or a pause made meanwhile still holds the item back.
     ///
-    /// `cancels` is the queue's own cancel check for this item, asked at the same two
-    /// points.
+    /// `cancels` is the queue's own cancel check for this item (a lane's `cancel_on`).
     async fn admit(
         &self,
+        permit: &mut Permit<'_>,
         stopped: impl Fn() -> bool + Copy,
         cancels: impl Fn() -> Option<Signal>,
     ) -> Result<(), CancelCause> {
@@ -401,90 +626,162 @@ where
         let signals = &control.signals;
         let mut deferral = None;
         loop {
-            if let Some(signal) = cancels() {
-                return Err(CancelCause::Signal(signal));
-            }
-            let admission = signals.admit(&self.rt, &control.cancel, stopped, &mut deferral);
-            if let Admission::Cancel(signal) = admission.await {
-                return Err(CancelCause::Signal(signal));
-            }
-            if !control.gate.acquire(stopped).await {
+            if stopped() {
                 return Err(CancelCause::Coordinator);
             }
             if let Some(signal) = cancels() {
-                control.gate.release();
                 return Err(CancelCause::Signal(signal));
             }
             match signals.recheck(&self.rt, deferral) {
-                Some(Admission::Run) => {
-                    if deferral.is_some() {
-                        signals.count_deferred();
+                Some(Admission::Cancel(signal)) => return Err(CancelCause::Signal(signal)),
+                Some(Admission::Run) => {}
+                None => {
+                    // Deferred: wait without a permit, so others run meanwhile.
+                    permit.give_back();
+                    let admission =
+                        signals.admit(&self.rt, &control.cancel, stopped, &mut deferral);
+                    if let Admission::Cancel(signal) = admission.await {
+                        return Err(CancelCause::Signal(signal));
                     }
-                    return Ok(());
+                    continue;
                 }
-                Some(Admission::Cancel(signal)) => {
-                    control.gate.release();
-                    return Err(CancelCause::Signal(signal));
-                }
-                None => control.gate.release(),
             }
+            if !permit.held {
+                if !permit.take(stopped).await {
+                    return Err(CancelCause::Coordinator);
+                }
+                continue;
+            }
+            if !control.gate.within_limit() {
+                permit.give_back();
+                continue;
+            }
+            if self.intake.is_paused() {
+                self.intake.resumed(stopped).await;
+                continue;
+            }
+            if deferral.is_some() {
+                signals.count_deferred();
+            }
+            return Ok(());
         }
     }
 
-    /// Runs the operation's body; its terminal state, or `None` if it was not ours.
-    async fn run<B, Fut>(&self, id: OperationId, worker: usize, body: &B) -> Option<State>
+    /// Runs a taken item's body and settles its operation.
+    async fn run<B, Fut>(&self, holding: &mut Holding<'_, T, R, S, O>, body: &B)
     where
         B: Fn(T, OpContext) -> Fut,
         Fut: Future,
         Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
     {
-        let Ok(input) = self.window.start(id, self.now()) else {
-            // Only this worker holds the popped id, so start cannot be refused; if it
-            // ever were, the operation is not ours to settle.
-            return None;
-        };
         let control = &*self.control;
+        let (worker, id) = (holding.worker, holding.id);
+        control.seat(worker, ACTIVE);
+        let Ok(input) = self.window.start(id, self.now()) else {
+            // Only this worker holds the taken id, so start cannot be refused; if it
+            // ever were, the operation is not ours to finish.
+            control.seat(worker, SETTLING);
+            self.retire(worker, holding.taken.take(), id, None);
+            return;
+        };
+        holding.started = true;
         let context = OpContext::new(id, self.control.clone());
         let cancel = Cancel {
             flag: &control.cancelled,
-            waker: &control.running[worker],
+            waker: &control.seats[worker].waker,
         };
         // The body is called inside the guarded future, so a body that panics before
         // returning its future is recorded as a fault like any other panic.
-        let guarded = Guarded::new(async { body(input, context).await }, Some(cancel));
+        let guarded = Guarded::new(
+            async { body(input, context).await },
+            Some(cancel),
+            control.scope(),
+        );
         let (state, outcome, value) = guarded.await.settle();
+        control.seat(worker, SETTLING);
         // We started it, so finishing cannot be refused.
-        let _ = self
-            .window
-            .finish(id, state, O::record(outcome, value), self.now());
-        Some(state)
+        let finished = self.window.finish_reporting(
+            id,
+            state,
+            O::record(outcome, value),
+            self.now(),
+            |_, s| self.report(s),
+        );
+        self.retire(
+            worker,
+            holding.taken.take(),
+            id,
+            finished.is_ok().then_some(state),
+        );
     }
 
-    /// Counts a terminal operation, reports it, and wakes whoever waits on room or idleness.
+    /// Cancels a taken item before its body starts.
+    fn cancel_taken(&self, holding: &mut Holding<'_, T, R, S, O>, cause: CancelCause) {
+        let (worker, id) = (holding.worker, holding.id);
+        self.control.seat(worker, SETTLING);
+        let state = self.cancel_pending(id, cause);
+        self.retire(worker, holding.taken.take(), id, state);
+    }
+
+    /// Cancels a pending operation taken from the queue; `Cancelled` unless it was not
+    /// ours. Its input is dropped here (contained).
+    fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
+        let cancelled = O::record(Outcome::Cancelled(cause), None);
+        let input = self
+            .window
+            .cancel_reporting(id, cancelled, self.now(), |_, s| self.report(s))
+            .ok()?;
+        self.control.contain(move || drop(input));
+        Some(State::Cancelled)
+    }
+
+    /// Calls `on_finalized` (contained) with a finished operation's snapshot.
+    fn report(&self, snapshot: Snapshot<&O>) {
+        if let Some(report) = &self.on_finalized {
+            self.control.contain(|| report(&snapshot.map(O::outcome)));
+        }
+    }
+
+    /// After a taken item's operation is terminal (`state`, or `None` if it was not
+    /// ours): tells the queue (the key's next item may start), counts it, wakes whoever
+    /// waits on it or on idleness, and frees the worker's seat.
+    fn retire(
+        &self,
+        worker: usize,
+        taken: Option<S::Taken>,
+        id: OperationId,
+        state: Option<State>,
+    ) {
+        if let Some(taken) = taken {
+            self.done(taken);
+        }
+        if let Some(state) = state {
+            self.settle(id, state);
+        } else {
+            self.intake.settle();
+        }
+        self.control.seat(worker, IDLE);
+    }
+
+    /// Tells the queue a taken item is terminal; wakes a worker if that made another
+    /// takeable. The queue may drop a key here: contained.
+    fn done(&self, taken: S::Taken) {
+        if self.control.contain(|| self.intake.queue().done(taken)) == Some(true) {
+            self.intake.wake_one();
+        }
+    }
+
+    /// Counts a terminal operation and wakes whoever waits on it or on idleness.
     fn settle(&self, id: OperationId, state: State) {
-        let control = &*self.control;
-        control.count(match state {
+        self.control.count(match state {
             State::Completed => COMPLETED,
             State::Cancelled => CANCELLED,
             _ => FAILED,
         });
-        if let Some(report) = &self.on_finalized {
-            self.window
-                .inspect(id, self.now(), |snapshot| report(&snapshot.map(O::outcome)));
-        }
         if let Some(finished) = &self.finished {
             finished[id.index() as usize].notify(usize::MAX);
         }
         self.intake.settle();
-    }
-
-    /// Cancels a taken item before its body starts; `Cancelled` unless it was not ours.
-    fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
-        let cancelled = O::record(Outcome::Cancelled(cause), None);
-        self.window
-            .cancel(id, cancelled, self.now())
-            .ok()
-            .map(|_| State::Cancelled)
     }
 
     /// Notified when operation `id`'s slot becomes terminal (see `Core::new`).
@@ -492,24 +789,48 @@ where
         self.finished.as_ref()?.get(id.index() as usize)
     }
 
+    /// Whether the caller is one of this coordinator's own bodies (under `std`), which
+    /// must not wait for what only the coordinator's workers can bring about.
+    pub(crate) fn called_from_body(&self) -> bool {
+        in_scope(self.control.scope())
+    }
+
     pub(crate) fn try_enqueue(&self, item: T, key: S::Key) -> Result<OperationId, EnqueueError<T>> {
-        self.offer(item, key).map_err(|(refused, _)| refused)
+        self.offer(item, key, true).map_err(|(refused, _)| refused)
     }
 
     /// `try_enqueue`, also saying what a `Full` ran out of, so `enqueue` waits on the
-    /// right wake-up. A refused key is dropped (it is the caller's to compute again).
-    fn offer(&self, item: T, key: S::Key) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
+    /// right wake-up. A `newcomer` (not yet refused once) leaves the room there is to
+    /// enqueuers already waiting for it. A refused key is dropped (it is the caller's to
+    /// compute again).
+    fn offer(
+        &self,
+        item: T,
+        key: S::Key,
+        newcomer: bool,
+    ) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
         if self.intake.is_closed() {
             return Err((EnqueueError::Closed(item), Shortage::Queue));
         }
         if self.intake.is_full() {
             return Err((EnqueueError::Full(item), Shortage::Queue));
         }
+        if newcomer {
+            let waiting = self.intake.room().waiters();
+            if waiting > 0 && self.intake.queue().free_for(&key) <= waiting {
+                return Err((EnqueueError::Full(item), Shortage::Queue));
+            }
+        }
         let id = match self.window.insert_keyed(item, key, self.now()) {
             Ok(id) => id,
             // Slots run short only while snapshot readers hold evicted slots a moment.
             Err((item, _)) => return Err((EnqueueError::Full(item), Shortage::Slots)),
         };
+        // Counted before it is queued, so no reader sees it finished before enqueued.
+        self.control.count(ENQUEUED);
+        // Queuing runs user code (a key's `Hash`, `Eq`, `Clone`): if it unwinds, the
+        // item leaves the window again and is not counted.
+        let undo = Withdraw { core: self, id };
         let pushed = self.intake.push_with(|queue| {
             if S::READS_KEY {
                 // The operation is pending and only we know its id, so it is tracked.
@@ -520,17 +841,13 @@ where
                 queue.push(id, None)
             }
         });
+        core::mem::forget(undo);
         match pushed {
-            Ok(()) => {
-                self.control.count(ENQUEUED);
-                Ok(id)
-            }
+            Ok(()) => Ok(id),
             Err(refused) => {
                 // Lost a race for the last place, or with `complete`: take the item back
                 // out of the window without recording an operation.
-                let Some(item) = self.window.withdraw(id) else {
-                    unreachable!("an id that was never pushed is still pending")
-                };
+                let item = self.withdraw(id);
                 Err(match refused {
                     PushError::Full(_) => (EnqueueError::Full(item), Shortage::Queue),
                     PushError::Closed(_) => (EnqueueError::Closed(item), Shortage::Queue),
@@ -539,13 +856,31 @@ where
         }
     }
 
+    /// Takes an item that was never queued back out of the window, uncounted.
+    fn withdraw(&self, id: OperationId) -> T {
+        self.control.totals[ENQUEUED].fetch_sub(1, Ordering::Relaxed);
+        match self.window.withdraw(id) {
+            Some(item) => item,
+            None => unreachable!("an id that was never queued is still pending"),
+        }
+    }
+
     /// Accepts `item`, waiting while full; `key` computes its key for each attempt.
+    /// From one of this coordinator's own bodies a wait is refused instead
+    /// ([`EnqueueError::WouldDeadlock`]): only its workers make room.
     pub(crate) async fn enqueue(
         &self,
-        mut item: T,
+        item: T,
         key: impl Fn(&T) -> S::Key,
     ) -> Result<OperationId, EnqueueError<T>> {
-        let mut short = Shortage::Queue;
+        let first = key(&item);
+        let (mut item, mut short) = match self.offer(item, first, true) {
+            Err((EnqueueError::Full(back), short)) => (back, short),
+            done => return done.map_err(|(refused, _)| refused),
+        };
+        if self.called_from_body() {
+            return Err(EnqueueError::WouldDeadlock(item));
+        }
         loop {
             // Retry while full of the same thing, waking on whatever frees that thing.
             let wakeup = match short {
@@ -557,7 +892,7 @@ where
                 .until(|| {
                     match pending.take().map(|item| {
                         let k = key(&item);
-                        self.offer(item, k)
+                        self.offer(item, k, false)
                     })? {
                         Err((EnqueueError::Full(back), again)) if again == short => {
                             pending = Some(back);
@@ -574,11 +909,22 @@ where
         }
     }
 
+    /// Stops accepting items, and wakes every enqueuer waiting for room or a slot so it
+    /// sees the coordinator closed.
     pub(crate) fn complete(&self) {
-        self.intake.close();
+        if self.intake.close() {
+            self.window.freed().notify(usize::MAX);
+        }
     }
 
     pub(crate) fn cancel(&self) {
+        self.stop(CancelCause::Coordinator);
+    }
+
+    /// Closes the coordinator, drops running bodies at their next poll and cancels what
+    /// waits, recording `cause` on each: `cancel` and the owner's drop (`Coordinator`),
+    /// or the last worker future dropped while work remained (`Stopped`).
+    fn stop(&self, cause: CancelCause) {
         self.complete();
         let control = &*self.control;
         if control.cancelled.swap(true, Ordering::AcqRel) {
@@ -587,25 +933,36 @@ where
         control.cancel.notify(usize::MAX);
         control.gate.open_all();
         self.intake.wake_workers();
-        for waker in control.running.iter() {
-            waker.wake();
+        for seat in control.seats.iter() {
+            seat.waker.wake();
         }
         while let Some(taken) = self.intake.take() {
             let id = S::id(&taken);
-            let state = self.cancel_pending(id, CancelCause::Coordinator);
-            if self.intake.queue().done(taken) {
-                self.intake.wake_one();
+            control.settling.fetch_add(1, Ordering::AcqRel);
+            let state = self.cancel_pending(id, cause);
+            self.done(taken);
+            match state {
+                Some(state) => self.settle(id, state),
+                None => self.intake.settle(),
             }
-            if let Some(state) = state {
-                self.settle(id, state);
-            }
+            control.settling.fetch_sub(1, Ordering::AcqRel);
         }
         control.signals.close();
     }
 
     /// Waits until every accepted item is terminal and the async signal handlers have
     /// handled what those items raised.
+    ///
+    /// # Panics
+    ///
+    /// When called from one of this coordinator's own bodies (under `std`): that body is
+    /// itself in flight, so the wait could never end. The panic is the body's, so it is
+    /// recorded as that operation's fault.
     pub(crate) async fn drain(&self) {
+        assert!(
+            !self.called_from_body(),
+            "drain called from one of the coordinator's own bodies would never return"
+        );
         self.intake.drain().await;
         self.control.signals.handled().await;
     }
@@ -614,6 +971,15 @@ where
     pub(crate) fn hold(core: &Arc<Self>) -> Hold<T, R, S, O> {
         core.intake.hold();
         Hold(core.clone())
+    }
+
+    /// Resolves once the coordinator is cancelled (or stopped).
+    pub(crate) async fn cancelled(&self) {
+        let control = &*self.control;
+        control
+            .cancel
+            .until(|| control.is_cancelled().then_some(()))
+            .await;
     }
 
     pub(crate) fn pause(&self) {
@@ -652,7 +1018,15 @@ where
     }
 
     pub(crate) fn active_count(&self) -> usize {
-        self.control.gate.running()
+        self.seats_in(|phase| phase == ACTIVE)
+    }
+
+    fn seats_in(&self, phase: impl Fn(usize) -> bool) -> usize {
+        self.control
+            .seats
+            .iter()
+            .filter(|seat| phase(seat.phase.load(Ordering::Acquire)))
+            .count()
     }
 
     pub(crate) fn deferred_count(&self) -> usize {
@@ -665,18 +1039,26 @@ where
     }
 
     pub(crate) fn pending_count(&self) -> usize {
-        self.intake.in_flight().saturating_sub(self.active_count())
+        // Seats first: a seat that shows an operation's end was moved after its count
+        // was settled out of `in_flight` (module docs).
+        let started =
+            self.seats_in(|phase| phase != IDLE) + self.control.settling.load(Ordering::Acquire);
+        self.intake.in_flight().saturating_sub(started)
     }
 
     pub(crate) fn totals(&self) -> Totals {
         let c = &*self.control;
+        // Terminal counts first (see `Control::totals`).
+        let (completed, failed, cancelled) =
+            (c.total(COMPLETED), c.total(FAILED), c.total(CANCELLED));
         Totals {
             enqueued: c.total(ENQUEUED),
-            completed: c.total(COMPLETED),
-            failed: c.total(FAILED),
-            cancelled: c.total(CANCELLED),
+            completed,
+            failed,
+            cancelled,
             deferred: c.signals.deferred() + self.intake.queue().released(),
             dropped_signals: c.signals.dropped(),
+            contained_panics: c.panics.load(Ordering::Relaxed) + self.window.drop_panics(),
         }
     }
 
@@ -694,7 +1076,8 @@ where
         self.visit_keyed(|_, s| f(s));
     }
 
-    /// Owned snapshots of the tracked operations `keep` accepts, in visit order.
+    /// Owned snapshots of the tracked operations `keep` accepts: pending and running
+    /// ones first, then finished ones oldest first.
     pub(crate) fn collect(
         &self,
         keep: impl Fn(Option<&S::Key>, &Snapshot<&Outcome<O::Error>>) -> bool,
@@ -702,18 +1085,19 @@ where
     where
         O::Error: Clone,
     {
-        let mut out = Vec::new();
-        self.visit_keyed(|key, s| {
-            if keep(key, &s) {
-                out.push(s.map(Clone::clone));
-            }
-        });
-        out
+        self.window.collect_sorted(self.now(), |key, s| {
+            let s = s.map(O::outcome);
+            keep(key, &s).then(|| s.map(Clone::clone))
+        })
     }
 
-    /// Calls `f` with each tracked operation's snapshot and full record.
-    pub(crate) fn visit_records(&self, f: impl FnMut(Snapshot<&O>)) {
-        self.window.visit(self.now(), f);
+    /// What `pick` takes from each tracked operation's snapshot and full record, finished
+    /// ones oldest first.
+    pub(crate) fn collect_records<X>(
+        &self,
+        mut pick: impl FnMut(Snapshot<&O>) -> Option<X>,
+    ) -> Vec<X> {
+        self.window.collect_sorted(self.now(), |_, s| pick(s))
     }
 
     /// `f` of operation `id`'s snapshot and full record, or `None` once it has left.
@@ -761,19 +1145,49 @@ where
     }
 
     /// Each signal raised by an operation in the window that matches `patterns`, with
-    /// the operation, in window order.
+    /// the operation: pending and running operations first, then finished ones oldest
+    /// first.
     pub(crate) fn signals_matching(&self, patterns: &str) -> Vec<(OperationId, Signal)> {
         let patterns = crate::signal::PatternSet::parse(patterns);
         let sink = self.control.signals.sink();
-        let mut found = Vec::new();
-        self.window.visit(self.now(), |s| {
-            for signal in s.signals.iter() {
-                if sink.name(*signal).is_some_and(|n| patterns.matches(n)) {
-                    found.push((s.id, *signal));
-                }
-            }
+        let found = self.window.collect_sorted(self.now(), |_, s| {
+            let hits: heapless::Vec<Signal, { crate::OPERATION_SIGNALS }> = s
+                .signals
+                .iter()
+                .copied()
+                .filter(|signal| sink.name(*signal).is_some_and(|n| patterns.matches(n)))
+                .collect();
+            (!hits.is_empty()).then_some((s.id, hits))
         });
         found
+            .into_iter()
+            .flat_map(|(id, hits)| hits.into_iter().map(move |signal| (id, signal)))
+            .collect()
+    }
+}
+
+/// Withdraws an offered item from the window if queuing it unwinds; forgotten otherwise.
+struct Withdraw<'a, T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    core: &'a Core<T, R, S, O>,
+    id: OperationId,
+}
+
+impl<T, R, S, O> Drop for Withdraw<'_, T, R, S, O>
+where
+    T: Send + 'static,
+    R: Spawner + Timer,
+    S: Schedule,
+    O: Record,
+{
+    fn drop(&mut self) {
+        let item = self.core.withdraw(self.id);
+        self.core.control.contain(move || drop(item));
     }
 }
 

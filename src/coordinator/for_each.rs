@@ -113,7 +113,8 @@ where
     let width = options.max_concurrency;
     let signals = Signals::new(options, window.marks().clone(), None, None);
     let control = Arc::new(Control::new(width, 0, signals));
-    let mut slots: Slots<'_, Fut> = Box::into_pin((0..width).map(|_| None).collect());
+    let mut slots: Slots<'_, _> = Box::into_pin((0..width).map(|_| None).collect());
+    let body = &body;
     let mut stream = core::pin::pin!(stream);
     let mut exhausted = false;
     let mut totals = Totals::default();
@@ -136,7 +137,10 @@ where
                                 continue;
                             };
                             let context = OpContext::new(id, control.clone());
-                            let body = Guarded::new(body(item, context), None);
+                            // Called inside the guard, as on a coordinator's workers: a
+                            // body that panics before returning its future is a fault too.
+                            let body =
+                                Guarded::new(async move { body(item, context).await }, None, 0);
                             current.set(Some(InFlight { id, body }));
                         }
                         Poll::Ready(None) => exhausted = true,

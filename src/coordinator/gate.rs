@@ -4,6 +4,8 @@ use crate::sync::{AtomicU64, Ordering};
 use crate::wakeup::Wakeup;
 
 /// Admits at most `limit` holders at once; `limit` can be lowered or raised while held.
+/// Coordinator workers hold a permit while they may take and run items; one above a
+/// lowered limit gives it back before it starts anything ([`within_limit`](Self::within_limit)).
 ///
 /// The limit and the number of holders share one word (`limit << 32 | running`), so an
 /// admission checks `running < limit` against the limit in force at that instant: once
@@ -25,12 +27,15 @@ impl Gate {
         }
     }
 
-    pub(crate) fn running(&self) -> usize {
-        (self.word.load(Ordering::Acquire) & RUNNING_MASK) as usize
-    }
-
     pub(crate) fn limit(&self) -> usize {
         (self.word.load(Ordering::Acquire) >> 32) as usize
+    }
+
+    /// Whether the holders are no more than the limit (false after the limit was lowered
+    /// below them, until enough give their permits back).
+    pub(crate) fn within_limit(&self) -> bool {
+        let w = self.word.load(Ordering::Acquire);
+        (w & RUNNING_MASK) <= (w >> 32)
     }
 
     pub(crate) fn try_acquire(&self) -> bool {
@@ -104,6 +109,9 @@ mod tests {
         assert!(!gate.try_acquire(), "2 still held, limit 2");
         gate.release();
         assert!(gate.try_acquire());
-        assert_eq!((gate.running(), gate.limit()), (2, 2));
+        assert_eq!(gate.limit(), 2);
+        assert!(gate.within_limit());
+        gate.set_limit(1);
+        assert!(!gate.within_limit(), "two held, limit one");
     }
 }

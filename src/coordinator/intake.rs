@@ -7,6 +7,8 @@
 //! Invariants (checked by the `intake` loom model):
 //! * `in_flight` counts every accepted item until it is settled, and is raised *before*
 //!   the item is queued, so a `drain` that sees zero after `close` has nothing left.
+//!   `holds` counts what is not an item but must finish before `drain` returns (a
+//!   stream feeding the coordinator), so counts of items never include it.
 //! * A worker stops only on the queue's own `Closed` answer, which means closed *and*
 //!   empty in one atomic step; asking `is_closed` after an `Empty` pop could miss an
 //!   item pushed in between and leave it queued forever.
@@ -64,8 +66,10 @@ pub struct Intake<Q> {
     queue: Q,
     /// Set by `pause`, cleared by `resume`; workers take nothing while set.
     paused: AtomicBool,
-    /// Accepted items not yet settled (plus holds, see `hold`).
+    /// Accepted items not yet settled.
     in_flight: AtomicUsize,
+    /// Feeders still running (see `hold`); `drain` waits for them too.
+    holds: AtomicUsize,
     /// An item was queued, the intake closed, or it resumed.
     work: Wakeup,
     /// A place in the queue appeared (an item was taken), or the intake closed.
@@ -107,6 +111,7 @@ impl<Q: Queue> Intake<Q> {
             queue,
             paused: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            holds: AtomicUsize::new(0),
             work: Wakeup::new(),
             room: Wakeup::new(),
             idle: Wakeup::new(),
@@ -140,7 +145,12 @@ impl<Q: Queue> Intake<Q> {
         push: impl FnOnce(&Q) -> Result<(), PushError<X>>,
     ) -> Result<(), PushError<X>> {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        match push(&self.queue) {
+        // `push` may run user code (a key's `Hash`, `Eq`, `Clone`): if it unwinds, the
+        // item was not queued, so it must not stay counted.
+        let uncount = Settle(self);
+        let pushed = push(&self.queue);
+        core::mem::forget(uncount);
+        match pushed {
             Ok(()) => {
                 self.work.notify(1);
                 Ok(())
@@ -223,16 +233,33 @@ impl<Q: Queue> Intake<Q> {
         }
     }
 
-    /// Counts one more thing in flight that is not an item (a feeder still running);
-    /// `settle` it when done.
+    /// Counts one more thing `drain` waits for that is not an item (a feeder still
+    /// running); [`release`](Self::release) it when done.
     pub fn hold(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.holds.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Waits until nothing is in flight.
+    /// A [`hold`](Self::hold) ended.
+    pub fn release(&self) {
+        if self.holds.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+
+    /// Waits until no item is in flight and no hold remains.
     pub async fn drain(&self) {
         self.idle
-            .until(|| (self.in_flight() == 0).then_some(()))
+            .until(|| {
+                (self.in_flight() == 0 && self.holds.load(Ordering::Acquire) == 0).then_some(())
+            })
+            .await;
+    }
+
+    /// Waits until the intake is not paused, or `stopped()` holds (whoever makes it hold
+    /// wakes the workers).
+    pub async fn resumed(&self, stopped: impl Fn() -> bool) {
+        self.work
+            .until(|| (!self.is_paused() || stopped()).then_some(()))
             .await;
     }
 
@@ -250,5 +277,15 @@ impl<Q: Queue> Intake<Q> {
     /// Whether paused.
     pub fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
+    }
+}
+
+/// Settles one item when dropped (unless forgotten): undoes a count whose item was
+/// never queued because queuing unwound.
+struct Settle<'a, Q: Queue>(&'a Intake<Q>);
+
+impl<Q: Queue> Drop for Settle<'_, Q> {
+    fn drop(&mut self) {
+        self.0.settle();
     }
 }

@@ -18,6 +18,16 @@
 //! All of it sits behind one [`Lock`], held for a few loads and stores per push, pop
 //! and finish; the alternative, a lock-free multi-list scheduler, would need a
 //! multi-word commit for the same steps.
+//!
+//! Keys are user types, so their code is kept out of the lock where it can be: a key
+//! is hashed before the lock is taken, cloned (for a new entry) between two takes of
+//! it, and dropped (when its entry is freed) after it is released. Only `Eq` runs under
+//! the lock, in lookups that change nothing before they finish: if it panics, the lock
+//! is released by its guard and the tables are as they were. (A key's `Eq` must not
+//! call back into its coordinator: the lock is not re-entrant.)
+//!
+//! Each key may have at most `max_queued_per_key` items waiting, so a key whose bodies
+//! are stuck cannot fill the queue: other keys' items are still accepted.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -88,6 +98,8 @@ pub struct Keys<K> {
     waiting: AtomicUsize,
     closed: AtomicBool,
     capacity: usize,
+    /// How many of one key's items may wait (`max_queued_per_key`).
+    share: usize,
     per_key: usize,
     threshold: usize,
     hasher: KeyHasher,
@@ -138,6 +150,7 @@ impl<K: Hash + Eq> Keys<K> {
             waiting: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             capacity,
+            share: options.effective_max_queued_per_key(),
             per_key: options.max_concurrency_per_key,
             threshold: options.fair_scheduling_threshold,
             hasher: KeyHasher::default(),
@@ -146,6 +159,7 @@ impl<K: Hash + Eq> Keys<K> {
 
     /// How many of `key`'s items wait, and how many are taken (running, or about to).
     pub(crate) fn counts(&self, key: &K) -> (usize, usize) {
+        // User code (`Hash`) outside the lock.
         let hash = self.hasher.hash_one(key);
         self.table.with(|t| match t.find(hash, key) {
             Ok(place) => {
@@ -222,38 +236,45 @@ impl<K: Hash + Eq> Table<K> {
 }
 
 impl<K: Hash + Eq> Keys<K> {
+    /// Files `id` under `key` (whose hash is `hash`); `fresh` is a clone of the key for
+    /// a new entry, made by the caller outside the lock when this asked for one.
     fn push_locked(
         &self,
         t: &mut Table<K>,
         id: OperationId,
         key: &K,
-    ) -> Result<(), PushError<OperationId>>
-    where
-        K: Clone,
-    {
+        hash: u64,
+        fresh: &mut Option<K>,
+    ) -> Pushed {
         if self.closed.load(Ordering::Relaxed) {
-            return Err(PushError::Closed(id));
+            return Pushed::Refused(PushError::Closed(id));
         }
         let waiting = self.waiting.load(Ordering::Relaxed);
         if waiting >= self.capacity {
-            return Err(PushError::Full(id));
+            return Pushed::Refused(PushError::Full(id));
         }
-        let hash = self.hasher.hash_one(key);
         let entry = match t.find(hash, key) {
             Ok(place) => t.index[place],
             Err(place) => {
                 // Waiting plus taken items bound the live keys by the table's size.
-                let Some(entry) = t.free.pop() else {
-                    return Err(PushError::Full(id));
+                let Some(&entry) = t.free.last() else {
+                    return Pushed::Refused(PushError::Full(id));
                 };
+                let Some(clone) = fresh.take() else {
+                    return Pushed::NeedsKey;
+                };
+                t.free.pop();
                 t.index[place] = entry;
                 let e = &mut t.entries[entry as usize];
                 *e = Entry::FREE;
-                e.key = Some(key.clone());
+                e.key = Some(clone);
                 e.hash = hash;
                 entry
             }
         };
+        if t.entries[entry as usize].waiting >= self.share {
+            return Pushed::Refused(PushError::Full(id));
+        }
         match t.entries[entry as usize].tail {
             Some(tail) => t.next[tail.index() as usize] = Some(id),
             None => t.entries[entry as usize].head = Some(id),
@@ -266,7 +287,7 @@ impl<K: Hash + Eq> Keys<K> {
             t.make_ready(entry);
         }
         self.waiting.store(waiting + 1, Ordering::Relaxed);
-        Ok(())
+        Pushed::Queued
     }
 
     fn pop_locked(&self, t: &mut Table<K>) -> Result<KeyTicket, PopError> {
@@ -307,29 +328,42 @@ impl<K: Hash + Eq> Keys<K> {
         Ok(KeyTicket { id, entry })
     }
 
-    fn done_locked(&self, t: &mut Table<K>, ticket: KeyTicket) -> bool {
+    /// Ends `ticket`'s run. Returns whether that made one of the key's items takeable,
+    /// and the key itself when its entry was freed (for the caller to drop unlocked).
+    fn done_locked(&self, t: &mut Table<K>, ticket: KeyTicket) -> (bool, Option<K>) {
         let e = &mut t.entries[ticket.entry as usize];
         e.running -= 1;
         if e.waiting == 0 && e.running == 0 {
-            // Idle: unindex the entry, free it and drop its key.
-            e.key = None;
+            // Idle: unindex the entry and free it; its key leaves with the caller.
+            let key = e.key.take();
             let hash = e.hash;
             if let Some(place) = t.place_of(hash, ticket.entry) {
                 t.unindex(place);
             }
             t.free.push(ticket.entry);
-            return false;
+            return (false, key);
         }
         if e.waiting > 0 && !e.in_ready && e.running < self.per_key {
             t.make_ready(ticket.entry);
-            return true;
+            return (true, None);
         }
-        false
+        (false, None)
     }
+}
+
+/// What one attempt to file an item under its key came to.
+enum Pushed {
+    Queued,
+    Refused(PushError<OperationId>),
+    /// The key has no entry yet: take the lock again with a clone of it.
+    NeedsKey,
 }
 
 impl<K: Hash + Eq> Queue for Keys<K> {
     type Taken = KeyTicket;
+    // Enqueuers wait for room in the queue or in their key's share, on one wake-up: a
+    // take wakes them all, since the one woken might be waiting on another key.
+    const WAKES_ON_TAKE: usize = usize::MAX;
 
     fn pop(&self) -> Result<KeyTicket, PopError> {
         if self.waiting.load(Ordering::Relaxed) == 0 && !self.closed.load(Ordering::Relaxed) {
@@ -366,7 +400,27 @@ where
         let Some(key) = key else {
             unreachable!("the core passes the key of a keyed operation")
         };
-        self.table.with(|t| self.push_locked(t, id, key))
+        // User code (`Hash`, `Clone`) outside the lock; see the module docs.
+        let hash = self.hasher.hash_one(key);
+        let mut fresh = None;
+        loop {
+            match self
+                .table
+                .with(|t| self.push_locked(t, id, key, hash, &mut fresh))
+            {
+                Pushed::Queued => return Ok(()),
+                Pushed::Refused(refused) => return Err(refused),
+                Pushed::NeedsKey => fresh = Some(key.clone()),
+            }
+        }
+    }
+
+    fn free_for(&self, key: &K) -> usize {
+        let room = self
+            .capacity
+            .saturating_sub(self.waiting.load(Ordering::Relaxed));
+        let (waiting, _) = self.counts(key);
+        room.min(self.share.saturating_sub(waiting))
     }
 
     fn id(taken: &KeyTicket) -> OperationId {
@@ -374,7 +428,11 @@ where
     }
 
     fn done(&self, taken: KeyTicket) -> bool {
-        self.table.with(|t| self.done_locked(t, taken))
+        let (takeable, freed) = self.table.with(|t| self.done_locked(t, taken));
+        // A freed key is dropped here, unlocked (user code; a panic in it is the
+        // caller's to contain).
+        drop(freed);
+        takeable
     }
 }
 
@@ -384,7 +442,7 @@ mod tests {
     use alloc::vec::Vec;
 
     fn id(n: u32) -> OperationId {
-        OperationId::new(n, 1)
+        OperationId::new(0, n, 1)
     }
 
     fn keys(per_key: usize, threshold: usize) -> Keys<u32> {

@@ -6,7 +6,7 @@
 //! lasts at most `max_defer()` (measured on the sink's clock from when a scan first
 //! found the lane held with items); after that the lane's items start as if no signal
 //! were present, until the lane runs dry (the next item starts a new hold) or the
-//! signal goes. Workers that find only held items sleep until a signal changes, an
+//! signal goes, by a retract or by expiring (the sink's `max_age`). Workers that find only held items sleep until a signal changes, an
 //! item arrives, or the earliest hold runs out, so `drain` finishes too.
 //!
 //! Closing closes every lane's queue before raising `closed`, so a pop that sees
@@ -256,15 +256,24 @@ impl Lanes {
     }
 
     /// The earliest sink-clock time still to come at which a held lane with items is
-    /// released by its bound. (A lane already past it is takeable: a release due in the
-    /// past would only make an idle or paused worker spin.)
+    /// released: by its bound, or because the signal holding it expires by the sink's
+    /// `max_age` (nothing else would tell a sleeping worker). A release already due is
+    /// not returned: that lane is takeable now, and returning it would only make an idle
+    /// or paused worker spin.
     fn next_release(&self) -> Option<Duration> {
         let now = self.sink.now();
         self.lanes
             .iter()
             .filter(|l| !l.queue.is_empty())
-            .filter_map(|l| from_nanos_plus_one(l.held_since.load(Ordering::Acquire)))
-            .map(|since| since.saturating_add(self.max_defer))
+            .filter_map(|l| {
+                let since = from_nanos_plus_one(l.held_since.load(Ordering::Acquire))?;
+                let bound = since.saturating_add(self.max_defer);
+                let expiry = l
+                    .defer_on
+                    .first_raised(&self.sink)
+                    .and_then(|signal| self.sink.expires_at(signal));
+                Some(expiry.map_or(bound, |expiry| expiry.min(bound)))
+            })
             .filter(|at| *at > now)
             .min()
     }
@@ -358,6 +367,15 @@ impl Schedule for Lanes {
             // The coordinator checks the lane before inserting.
             _ => Err(PushError::Closed(id)),
         }
+    }
+
+    fn free_for(&self, lane: &usize) -> usize {
+        self.lanes.get(*lane).map_or(0, |l| {
+            l.queue
+                .capacity()
+                .unwrap_or(usize::MAX)
+                .saturating_sub(l.queue.len())
+        })
     }
 
     fn id(taken: &LaneTicket) -> OperationId {

@@ -54,6 +54,11 @@ pub enum EnqueueError<T> {
     Full(T),
     /// The coordinator was completed or cancelled; it takes nothing more.
     Closed(T),
+    /// The coordinator is full and the caller is one of its own bodies: waiting for room
+    /// that only its workers make could deadlock it (every worker waiting on itself), so
+    /// the wait is refused. Use `try_enqueue` and handle `Full`, or enqueue from outside.
+    /// (Detected under `std`; without it such a wait is the caller's to avoid.)
+    WouldDeadlock(T),
 }
 
 impl<T> EnqueueError<T> {
@@ -64,7 +69,7 @@ impl<T> EnqueueError<T> {
     /// ```
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(item) | Self::Closed(item) => item,
+            Self::Full(item) | Self::Closed(item) | Self::WouldDeadlock(item) => item,
         }
     }
 }
@@ -74,6 +79,7 @@ impl<T> ::core::fmt::Debug for EnqueueError<T> {
         f.write_str(match self {
             Self::Full(_) => "Full(..)",
             Self::Closed(_) => "Closed(..)",
+            Self::WouldDeadlock(_) => "WouldDeadlock(..)",
         })
     }
 }
@@ -83,6 +89,9 @@ impl<T> ::core::fmt::Display for EnqueueError<T> {
         f.write_str(match self {
             Self::Full(_) => "the coordinator is full",
             Self::Closed(_) => "the coordinator is closed",
+            Self::WouldDeadlock(_) => {
+                "the coordinator is full and waiting from one of its own bodies could deadlock it"
+            }
         })
     }
 }

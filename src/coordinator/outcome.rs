@@ -67,6 +67,9 @@ pub enum CancelCause {
     /// A signal matching the coordinator's `cancel_on` was present when the item was
     /// about to start; its body never ran.
     Signal(crate::signal::Signal),
+    /// The coordinator's workers were dropped by their executor (it shut down) while
+    /// this operation was queued or running.
+    Stopped,
 }
 
 /// A panic's message, truncated to [`PANIC_MESSAGE_CAPACITY`] bytes.

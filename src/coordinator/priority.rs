@@ -33,6 +33,9 @@ pub enum LaneError<T> {
     Full(T),
     /// The coordinator was completed or cancelled.
     Closed(T),
+    /// The lane is full and the caller is one of the coordinator's own bodies (see
+    /// [`EnqueueError::WouldDeadlock`]).
+    WouldDeadlock(T),
 }
 
 impl<T> LaneError<T> {
@@ -43,7 +46,10 @@ impl<T> LaneError<T> {
     /// ```
     pub fn into_inner(self) -> T {
         match self {
-            Self::UnknownLane(_, item) | Self::Full(item) | Self::Closed(item) => item,
+            Self::UnknownLane(_, item)
+            | Self::Full(item)
+            | Self::Closed(item)
+            | Self::WouldDeadlock(item) => item,
         }
     }
 }
@@ -53,6 +59,7 @@ impl<T> From<EnqueueError<T>> for LaneError<T> {
         match refused {
             EnqueueError::Full(item) => Self::Full(item),
             EnqueueError::Closed(item) => Self::Closed(item),
+            EnqueueError::WouldDeadlock(item) => Self::WouldDeadlock(item),
         }
     }
 }
@@ -63,6 +70,7 @@ impl<T> fmt::Debug for LaneError<T> {
             Self::UnknownLane(lane, _) => write!(f, "UnknownLane({lane}, ..)"),
             Self::Full(_) => f.write_str("Full(..)"),
             Self::Closed(_) => f.write_str("Closed(..)"),
+            Self::WouldDeadlock(_) => f.write_str("WouldDeadlock(..)"),
         }
     }
 }
@@ -73,6 +81,9 @@ impl<T> fmt::Display for LaneError<T> {
             Self::UnknownLane(lane, _) => write!(f, "there is no lane {lane}"),
             Self::Full(_) => f.write_str("the lane is full"),
             Self::Closed(_) => f.write_str("the coordinator is closed"),
+            Self::WouldDeadlock(_) => f.write_str(
+                "the lane is full and waiting from one of the coordinator's own bodies could deadlock it",
+            ),
         }
     }
 }

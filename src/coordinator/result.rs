@@ -71,8 +71,7 @@ impl<V, E: Clone> Resulted<V, E> {
 #[non_exhaustive]
 pub enum ResultError<E> {
     /// No such operation in the window: evicted (by count or age) before it was asked
-    /// for, or never issued. (An id is a slot and a generation: one issued by another
-    /// coordinator is not told apart, and names whatever this one holds under them.)
+    /// for, never issued, or issued by another coordinator.
     Unknown(OperationId),
     /// `take_result` on an operation that has not finished.
     NotFinished(OperationId),
@@ -84,6 +83,11 @@ pub enum ResultError<E> {
     Panicked(PanicMessage),
     /// The operation was cancelled.
     Cancelled(CancelCause),
+    /// `wait_for_result` from one of this coordinator's own bodies, for an operation
+    /// that has not finished: only the coordinator's workers can finish it, and the
+    /// caller holds one of them, so the wait is refused rather than risk a deadlock.
+    /// (Detected under `std`.)
+    WouldDeadlock(OperationId),
 }
 
 impl<E> fmt::Display for ResultError<E> {
@@ -95,6 +99,10 @@ impl<E> fmt::Display for ResultError<E> {
             Self::Failed(_) => f.write_str("the operation failed"),
             Self::Panicked(message) => write!(f, "the operation panicked: {message}"),
             Self::Cancelled(_) => f.write_str("the operation was cancelled"),
+            Self::WouldDeadlock(id) => write!(
+                f,
+                "waiting for operation {id} from one of the coordinator's own bodies could deadlock it"
+            ),
         }
     }
 }
@@ -230,6 +238,11 @@ where
         let Some(finished) = self.core.finished(id) else {
             return Err(ResultError::Unknown(id));
         };
+        if self.core.called_from_body() {
+            return self
+                .answer(id, |value| value.clone())
+                .unwrap_or(Err(ResultError::WouldDeadlock(id)));
+        }
         finished
             .until(|| self.answer(id, |value| value.clone()))
             .await
@@ -267,13 +280,10 @@ where
         V: Clone,
         E: Clone,
     {
-        let mut out = Vec::new();
-        self.core.visit_records(|s| {
-            if let Some(record) = s.outcome {
-                out.push((s.id, record.answer(s.id, |value| value.clone())));
-            }
-        });
-        out
+        self.core.collect_records(|s| {
+            let answer = s.outcome?.answer(s.id, |value| value.clone());
+            Some((s.id, answer))
+        })
     }
 
     /// The values of the window's successful operations not yet taken, oldest first.
@@ -282,13 +292,10 @@ where
         V: Clone,
         E: Clone,
     {
-        let mut out = Vec::new();
-        self.core.visit_records(|s| {
-            if let Some(Ok(value)) = s.outcome.map(|r| r.answer(s.id, |value| value.clone())) {
-                out.push((s.id, value));
-            }
-        });
-        out
+        self.core.collect_records(|s| {
+            let value = s.outcome?.answer(s.id, |value| value.clone()).ok()?;
+            Some((s.id, value))
+        })
     }
 
     shared_api!(E);

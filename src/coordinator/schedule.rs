@@ -28,6 +28,11 @@ pub trait Schedule: Queue + Send + Sync + 'static {
     /// Queues operation `id`; `key` is `Some` when [`READS_KEY`](Self::READS_KEY).
     fn push(&self, id: OperationId, key: Option<&Self::Key>) -> Result<(), PushError<OperationId>>;
 
+    /// How many more items filed under `key` fit now. Enqueuers waiting for room are
+    /// served before newcomers, so a newcomer is accepted only while this exceeds the
+    /// number waiting.
+    fn free_for(&self, key: &Self::Key) -> usize;
+
     /// The operation a taken ticket names.
     fn id(taken: &Self::Taken) -> OperationId;
 
@@ -72,6 +77,13 @@ impl Schedule for Fifo {
 
     fn push(&self, id: OperationId, _: Option<&()>) -> Result<(), PushError<OperationId>> {
         ConcurrentQueue::push(self, id)
+    }
+
+    fn free_for(&self, _: &()) -> usize {
+        // Built bounded, so the capacity is always known.
+        self.capacity()
+            .unwrap_or(usize::MAX)
+            .saturating_sub(self.len())
     }
 
     fn id(taken: &OperationId) -> OperationId {

@@ -4,6 +4,7 @@ use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 
+use futures_lite::future::or;
 use futures_lite::{Stream, StreamExt};
 
 use super::api::shared_api;
@@ -160,11 +161,20 @@ where
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
         let coordinator = Self::new(rt, body, options)?;
-        // The feeder counts as in flight until the stream ends, so `drain` waits for it.
+        // The feeder is held until the stream ends, so `drain` waits for it (it is not
+        // an item, so no count includes it). It also ends when the coordinator is
+        // cancelled or dropped, even while the stream has nothing to give.
         let core = Core::hold(&coordinator.core);
         coordinator.core.rt.spawn(async move {
             let mut stream = core::pin::pin!(stream);
-            while let Some(item) = stream.next().await {
+            loop {
+                let next = or(stream.next(), async {
+                    core.cancelled().await;
+                    None
+                });
+                let Some(item) = next.await else {
+                    break;
+                };
                 if core.enqueue(item, |_| ()).await.is_err() {
                     break;
                 }

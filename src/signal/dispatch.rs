@@ -95,7 +95,7 @@ impl Dispatch {
                     let _handled = Handled(&dispatch);
                     // Called inside the guard, so a handler that panics before returning
                     // its future is caught too; the outcome is the handler's business.
-                    let _ = Guarded::new(async { handler(event).await }, None).await;
+                    let _ = Guarded::new(async { handler(event).await }, None, 0).await;
                 }
             });
         }

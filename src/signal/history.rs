@@ -9,14 +9,15 @@
 //! # Layout
 //!
 //! A push takes a *ticket* `t` from one counter (`fetch_add`) and writes cell
-//! `t % capacity`. Each cell is a sequence word plus four event words:
+//! `t % capacity`. Each cell is a sequence word plus five event words:
 //!
 //! ```text
 //! seq   = (ticket + 1) << 2 | CLEARED | WRITING      0 = never written
 //! word0 = signal index (bits 0..32) | HAS_OP (bit 32) | HAS_KEY (bit 33)
-//! word1 = operation id (raw, 0 when absent)
+//! word1 = operation id's slot and generation (0 when absent)
 //! word2 = key (0 when absent)
 //! word3 = `at` in nanoseconds (saturating at `u64::MAX`, about 584 years)
+//! word4 = operation id's origin (its window)
 //! ```
 //!
 //! # Protocol
@@ -64,28 +65,26 @@ const HAS_OP: u64 = 1 << 32;
 const HAS_KEY: u64 = 1 << 33;
 /// How many times a reader re-reads a cell that changed under it before skipping it.
 const READ_ATTEMPTS: usize = 4;
+/// Words per packed event.
+const WORDS: usize = 5;
 
-/// One slot of the ring: a seqlock over four event words.
+/// One slot of the ring: a seqlock over five event words.
 struct Cell {
     /// `(ticket + 1) << 2 | CLEARED | WRITING`, or 0 if never written. Written by
     /// pushers (CAS to `WRITING`, then a release store of the bare ticket) and by
     /// `retain` (CAS adding `CLEARED`). A cell's ticket never decreases.
     seq: AtomicU64,
     /// The event, packed as in the module docs: `[signal | HAS_OP | HAS_KEY, operation id,
-    /// key, at nanos]`. Written (release) only by the push holding `WRITING` in `seq`.
-    words: [AtomicU64; 4],
+    /// key, at nanos, operation origin]`. Written (release) only by the push holding
+    /// `WRITING` in `seq`.
+    words: [AtomicU64; WORDS],
 }
 
 impl Cell {
     fn new() -> Self {
         Self {
             seq: AtomicU64::new(0),
-            words: [
-                AtomicU64::new(0),
-                AtomicU64::new(0),
-                AtomicU64::new(0),
-                AtomicU64::new(0),
-            ],
+            words: core::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -100,12 +99,8 @@ impl Cell {
             // Acquire: a word written by a later push synchronises with that push, whose
             // `WRITING` CAS then happens before the re-check below, which therefore fails.
             // (It also keeps the re-check from being reordered before these loads.)
-            let words = [
-                self.words[0].load(Ordering::Acquire),
-                self.words[1].load(Ordering::Acquire),
-                self.words[2].load(Ordering::Acquire),
-                self.words[3].load(Ordering::Acquire),
-            ];
+            let words: [u64; WORDS] =
+                core::array::from_fn(|i| self.words[i].load(Ordering::Acquire));
             let s2 = self.seq.load(Ordering::Acquire);
             if s1 == s2 {
                 return Some((s1, unpack(words)));
@@ -121,7 +116,7 @@ fn ticket_of(seq: u64) -> u64 {
     (seq >> 2) - 1
 }
 
-fn pack(event: &SignalEvent) -> [u64; 4] {
+fn pack(event: &SignalEvent) -> [u64; WORDS] {
     let mut word0 = u64::from(event.signal.index() as u32);
     if event.operation_id.is_some() {
         word0 |= HAS_OP;
@@ -131,17 +126,18 @@ fn pack(event: &SignalEvent) -> [u64; 4] {
     }
     [
         word0,
-        event.operation_id.map_or(0, OperationId::as_u64),
+        event.operation_id.map_or(0, OperationId::raw),
         event.key.unwrap_or(0),
         to_nanos(event.at),
+        event.operation_id.map_or(0, OperationId::origin),
     ]
 }
 
-fn unpack(words: [u64; 4]) -> SignalEvent {
+fn unpack(words: [u64; WORDS]) -> SignalEvent {
     SignalEvent {
         signal: Signal::from_index(words[0] as u32),
         operation_id: if words[0] & HAS_OP != 0 {
-            OperationId::from_raw(words[1])
+            OperationId::from_raw(words[4], words[1])
         } else {
             None
         },
@@ -293,7 +289,7 @@ mod tests {
     fn event(n: u64) -> SignalEvent {
         SignalEvent {
             signal: Signal::from_index((n % 7) as u32),
-            operation_id: OperationId::from_raw(n + 1),
+            operation_id: OperationId::from_raw(n, (1 << 32) | n),
             key: if n.is_multiple_of(3) { None } else { Some(n) },
             at: Duration::from_nanos(n),
         }
@@ -319,7 +315,7 @@ mod tests {
         let history = History::new(4);
         let full = SignalEvent {
             signal: Signal::from_index(u32::MAX),
-            operation_id: OperationId::from_raw(u64::MAX),
+            operation_id: OperationId::from_raw(u64::MAX, u64::MAX),
             key: Some(0),
             at: Duration::from_nanos(u64::MAX),
         };
