@@ -112,9 +112,16 @@ impl<T> UnsafeCell<T> {
 /// (the keyed scheduler's tables, a result's take-once value). Sections under it are a
 /// handful of loads and stores and never await or call user code that may block.
 ///
-/// Under `std` it is `std::sync::Mutex` (futex-backed; a panic inside a section cannot
-/// happen, and poisoning is ignored because every section leaves the data consistent);
+/// Under `std` it is `std::sync::Mutex` (futex-backed; poisoning is ignored because a
+/// section either completes or unwinds before changing anything, see `keys.rs`);
 /// without `std` it spins on one flag; under loom it is loom's mutex.
+///
+/// Without `std` the spin lock has no way to mask interrupts, and the crate never
+/// enables `critical-section`: code running in an interrupt handler must not call into
+/// a coordinator whose lock the interrupted code may hold (a keyed coordinator's
+/// enqueue, start or finish, or a result coordinator's take). It would spin forever on a
+/// single core. Hand work to a coordinator from thread (task) context instead, for
+/// example through a lock-free channel the handler pushes to.
 pub(crate) struct Lock<T> {
     #[cfg(loom)]
     inner: loom::sync::Mutex<T>,

@@ -19,17 +19,26 @@ macro_rules! shared_api {
         /// Waits until every accepted item is terminal (and the async signal handlers
         /// have handled what those items raised). Does not close the coordinator; call
         /// `complete` first to wait for the end of all work.
+        ///
+        /// # Panics
+        ///
+        /// When awaited from one of this coordinator's own bodies (detected under
+        /// `std`): the body is itself in flight, so the wait could never end. The
+        /// panic is the body's, so it is recorded as that operation's fault.
         pub async fn drain(&self) {
             self.core.drain().await;
         }
 
         /// Completes the coordinator, cancels every waiting item and drops running bodies
-        /// at their next poll. Each becomes a `Cancelled` operation.
+        /// at their next poll. Each becomes a `Cancelled` operation. (If the executor
+        /// drops every worker, the same happens by itself, with
+        /// [`CancelCause::Stopped`]($crate::CancelCause::Stopped).)
         pub fn cancel(&self) {
             self.core.cancel();
         }
 
-        /// Starts no new body until `resume`; running bodies go on.
+        /// Starts no new body until `resume`, not even one whose item a worker has
+        /// already taken; running bodies go on.
         pub fn pause(&self) {
             self.core.pause();
         }
@@ -56,7 +65,9 @@ macro_rules! shared_api {
             self.core.max_concurrency()
         }
 
-        /// Accepted items whose bodies have not started.
+        /// Accepted items whose bodies have not started (queued, or held by a worker:
+        /// deferred, paused, or waiting for a permit). An item a caller has seen finish
+        /// is never counted.
         pub fn pending_count(&self) -> usize {
             self.core.pending_count()
         }
@@ -67,7 +78,7 @@ macro_rules! shared_api {
             self.core.deferred_count()
         }
 
-        /// Bodies running now.
+        /// Bodies running now (an item a caller has seen finish is never counted).
         pub fn active_count(&self) -> usize {
             self.core.active_count()
         }

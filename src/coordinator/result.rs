@@ -23,7 +23,9 @@ use crate::sync::Lock;
 
 /// A finished operation's record: how it ended, and its value until taken. The value
 /// sits behind a lock because [`ResultCoordinator::take_result`] moves it out while
-/// readers may be cloning it; the lock is taken once per item when nobody asks.
+/// readers may be cloning it; the lock is taken once per item when nobody asks. `V`'s
+/// `Clone` runs under it (a clone that panics leaves the value in place, the lock is
+/// released by its guard); it must not call back into the coordinator.
 pub(crate) struct Resulted<V, E> {
     outcome: Outcome<E>,
     value: Lock<Option<V>>,
