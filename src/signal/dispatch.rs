@@ -15,7 +15,7 @@ use concurrent_queue::ConcurrentQueue;
 
 use crate::coordinator::{Guarded, Intake};
 use crate::runtime::Spawner;
-use crate::sync::{Arc, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 
 /// Marks a taken event handled when dropped, whichever way its handler ended.
 struct Handled<'a>(&'a Dispatch);
@@ -26,11 +26,32 @@ impl Drop for Handled<'_> {
     }
 }
 
+/// Counts one handler task alive; the last one dropped (its executor shut down) closes
+/// the queue and drops what is left in it, counted, so `idle` never waits for handlers
+/// that are gone.
+struct Live(Arc<Dispatch>);
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let dispatch = &self.0;
+        if dispatch.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            dispatch.close();
+            while dispatch.queue.take().is_some() {
+                dispatch.dropped.fetch_add(1, Ordering::Relaxed);
+                dispatch.handled();
+            }
+        }
+    }
+}
+
 /// See the module docs.
 pub struct Dispatch {
     queue: Intake<ConcurrentQueue<SignalEvent>>,
-    /// Events dropped to make room; incremented by offerers.
+    /// Events dropped to make room, or left when every handler task was dropped;
+    /// incremented by offerers and by the last handler task.
     dropped: AtomicU64,
+    /// Handler tasks not yet dropped; raised by `spawn_handlers`, lowered by `Live`.
+    live: AtomicUsize,
 }
 
 impl Dispatch {
@@ -39,6 +60,7 @@ impl Dispatch {
         Self {
             queue: Intake::fifo(max_queued),
             dropped: AtomicU64::new(0),
+            live: AtomicUsize::new(0),
         }
     }
 
@@ -76,7 +98,9 @@ impl Dispatch {
     }
 
     /// Spawns `max_concurrent` tasks running `handler` on queued events. A handler that
-    /// panics (caught under `std`) loses only its own event.
+    /// panics (caught under `std`) loses only its own event. If the executor drops every
+    /// task, what is still queued is dropped and counted, and [`idle`](Self::idle)
+    /// returns.
     pub fn spawn_handlers<S, H, Fut>(
         dispatch: &Arc<Self>,
         spawner: &S,
@@ -88,11 +112,16 @@ impl Dispatch {
         Fut: Future<Output = ()> + Send,
     {
         let handler = Arc::new(handler);
+        dispatch.live.fetch_add(max_concurrent, Ordering::AcqRel);
         for _ in 0..max_concurrent {
-            let (dispatch, handler) = (dispatch.clone(), handler.clone());
+            // Made outside the future, so it counts down even if the future is dropped
+            // before its first poll.
+            let live = Live(dispatch.clone());
+            let handler = handler.clone();
             spawner.spawn(async move {
+                let dispatch = &live.0;
                 while let Some(event) = dispatch.next().await {
-                    let _handled = Handled(&dispatch);
+                    let _handled = Handled(dispatch);
                     // Called inside the guard, so a handler that panics before returning
                     // its future is caught too; the outcome is the handler's business.
                     let _ = Guarded::new(async { handler(event).await }, None, 0).await;
