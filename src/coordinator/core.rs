@@ -3,12 +3,15 @@
 //!
 //! An item's path: `try_enqueue` writes it into a free window slot (`Pending`) and
 //! pushes the slot's id onto the [`Intake`], which wakes one worker. A worker holds a
-//! concurrency permit *before* it takes an item, so items start in the order they are
-//! taken whatever the limit (a worker without a permit takes nothing). It passes the
-//! item through the signal gate (a deferred item gives its permit back while it waits),
-//! checks the limit and `pause` once more, starts the operation, runs the body future
-//! inline (no task per item), and records the outcome, which places the operation in
-//! the window. No step allocates; waits use stack listeners.
+//! concurrency permit *before* it takes an item (and keeps it across items), so items
+//! start in the order they are taken whatever the limit: a worker without a permit
+//! takes nothing, and one holding a permit takes nothing while the gate says it may not
+//! (over a lowered limit, or while a worker holding an item waits for a permit: that
+//! one goes first). It passes the item through the signal gate (a deferred item gives
+//! its permit back while it waits, and waits first for one afterwards), checks the
+//! limit and `pause` once more, starts the operation, runs the body future inline (no
+//! task per item), and records the outcome, which places the operation in the window.
+//! No step allocates; waits use stack listeners.
 //!
 //! Coordinators differ only in their queue (a [`Schedule`]: FIFO, keyed, lanes) and in
 //! what they record (a [`Record`]: the outcome, or the outcome and a value); the core is
@@ -45,7 +48,7 @@ use futures_lite::future::or;
 
 use super::gate::Gate;
 use super::guard::{Cancel, Guarded, in_scope};
-use super::intake::Intake;
+use super::intake::{Intake, Next};
 use super::outcome::Record;
 use super::schedule::Schedule;
 use super::signals::{Admission, OnSignal, Signals};
@@ -259,6 +262,15 @@ impl Permit<'_> {
     async fn take(&mut self, stopped: impl Fn() -> bool) -> bool {
         if !self.held {
             self.held = self.gate.acquire(stopped).await;
+        }
+        self.held
+    }
+
+    /// [`take`](Self::take) for a worker that holds an item: ahead of those that do not,
+    /// which `yielding` wakes so that idle holders give their permits back.
+    async fn take_first(&mut self, stopped: impl Fn() -> bool, yielding: impl FnOnce()) -> bool {
+        if !self.held {
+            self.held = self.gate.acquire_first(stopped, yielding).await;
         }
         self.held
     }
@@ -561,16 +573,21 @@ where
             gate: &control.gate,
             held: false,
         };
+        let may_take = || control.gate.may_take();
         loop {
-            // Above a lowered limit, give the permit back before taking anything.
-            if permit.held && !control.gate.within_limit() {
-                permit.give_back();
-            }
             if !permit.take(stopped).await {
                 return;
             }
-            let Some(taken) = self.next(stopped).await else {
-                return;
+            let taken = match self.next(stopped, may_take).await {
+                Next::Item(taken) => taken,
+                Next::Closed => return,
+                Next::Yield => {
+                    // Above a lowered limit, or a worker holding an item waits for a
+                    // permit: give this one back, and let another idle holder look.
+                    permit.give_back();
+                    self.intake.wake_one();
+                    continue;
+                }
             };
             let mut holding = Holding {
                 core: self,
@@ -593,13 +610,17 @@ where
 
     /// The next ticket, waiting for a push, or (for queues that hold items back) for a
     /// signal change or a held item's release.
-    async fn next(&self, stopped: impl Fn() -> bool + Copy) -> Option<S::Taken> {
+    async fn next(
+        &self,
+        stopped: impl Fn() -> bool + Copy,
+        may_take: impl Fn() -> bool + Copy,
+    ) -> Next<S::Taken> {
         if !S::HOLDS {
-            return self.intake.next(stopped).await;
+            return self.intake.next_when(stopped, may_take).await;
         }
         let changed = self.control.signals.sink().changed();
         loop {
-            let taken = async { Some(self.intake.next_or(stopped, changed).await) };
+            let taken = async { Some(self.intake.next_or_when(stopped, may_take, changed).await) };
             let due = async {
                 self.intake.queue().release_due(&self.rt).await;
                 None
@@ -647,7 +668,10 @@ where
                 }
             }
             if !permit.held {
-                if !permit.take(stopped).await {
+                if !permit
+                    .take_first(stopped, || self.intake.wake_workers())
+                    .await
+                {
                     return Err(CancelCause::Coordinator);
                 }
                 continue;

@@ -1,29 +1,42 @@
 //! The concurrency gate: how many bodies may run, changeable at run time.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, AtomicUsize, Counted, Ordering, fence};
 use crate::wakeup::Wakeup;
 
 /// Admits at most `limit` holders at once; `limit` can be lowered or raised while held.
-/// Coordinator workers hold a permit while they may take and run items; one above a
-/// lowered limit gives it back before it starts anything ([`within_limit`](Self::within_limit)).
 ///
-/// The limit and the number of holders share one word (`limit << 32 | running`), so an
-/// admission checks `running < limit` against the limit in force at that instant: once
+/// The limit and the number of holders share one word (`limit << 32 | held`), so an
+/// admission checks `held < limit` against the limit in force at that instant: once
 /// `set_limit(n)` returns, no admission succeeds while `n` or more are held (C6).
+///
+/// Coordinator workers hold a permit while they may take and run items, across items.
+/// A worker that already holds an item (deferred by a signal, or over a lowered limit)
+/// and needs a permit waits *first*: it is counted in `first`, admissions of workers
+/// with nothing taken wait while any such worker does, and a holder with nothing taken
+/// gives its permit back as soon as one appears ([`may_take`](Self::may_take)). So
+/// items start in the order they were taken, whatever the limit.
 pub(crate) struct Gate {
-    /// `limit << 32 | running`; CASed by `try_acquire` and `set_limit`, decremented by `release`.
+    /// `limit << 32 | held`; CASed by `try_acquire` and `set_limit`, decremented by
+    /// `release`.
     word: AtomicU64,
-    /// Notified when a holder leaves or the limit rises.
+    /// Workers holding an item and waiting for a permit; raised and lowered by them.
+    first: AtomicUsize,
+    /// Notified for workers with nothing taken: a permit came back and nobody waits first,
+    /// or the limit rose.
     opened: Wakeup,
+    /// Notified for workers holding an item: a permit came back, or the limit rose.
+    opened_first: Wakeup,
 }
 
-const RUNNING_MASK: u64 = u32::MAX as u64;
+const HELD_MASK: u64 = u32::MAX as u64;
 
 impl Gate {
     pub(crate) fn new(limit: u32) -> Self {
         Self {
             word: AtomicU64::new(u64::from(limit) << 32),
+            first: AtomicUsize::new(0),
             opened: Wakeup::new(),
+            opened_first: Wakeup::new(),
         }
     }
 
@@ -31,45 +44,88 @@ impl Gate {
         (self.word.load(Ordering::Acquire) >> 32) as usize
     }
 
-    /// Whether the holders are no more than the limit (false after the limit was lowered
-    /// below them, until enough give their permits back).
+    /// Whether a holder may take a new item: the holders are no more than the limit (it
+    /// was not lowered below them) and no worker holding an item waits for a permit.
+    pub(crate) fn may_take(&self) -> bool {
+        let w = self.word.load(Ordering::Acquire);
+        (w & HELD_MASK) <= (w >> 32) && self.first.load(Ordering::Acquire) == 0
+    }
+
+    /// Whether a holder may start the item it holds: the holders are no more than the
+    /// limit.
     pub(crate) fn within_limit(&self) -> bool {
         let w = self.word.load(Ordering::Acquire);
-        (w & RUNNING_MASK) <= (w >> 32)
+        (w & HELD_MASK) <= (w >> 32)
     }
 
     pub(crate) fn try_acquire(&self) -> bool {
         self.word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
-                ((w & RUNNING_MASK) < (w >> 32)).then_some(w + 1)
+                ((w & HELD_MASK) < (w >> 32)).then_some(w + 1)
             })
             .is_ok()
     }
 
-    /// Waits for admission; gives up (returning `false`) as soon as `abort()` holds.
-    /// Whoever makes `abort()` true must call [`open_all`](Self::open_all).
+    /// Waits for admission of a worker with nothing taken (after those waiting
+    /// [first](Self::acquire_first)); gives up (returning `false`) as soon as `abort()`
+    /// holds. Whoever makes `abort()` true must call [`open_all`](Self::open_all).
     pub(crate) async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
         self.opened
             .until(|| {
                 if abort() {
                     Some(false)
                 } else {
-                    self.try_acquire().then_some(true)
+                    (self.first.load(Ordering::Acquire) == 0 && self.try_acquire()).then_some(true)
                 }
             })
             .await
     }
 
+    /// Waits for admission of a worker that holds an item, ahead of the others; gives up
+    /// as [`acquire`](Self::acquire) does. `yielding` is called once it is counted as
+    /// waiting first, to make holders with nothing taken give their permits back.
+    pub(crate) async fn acquire_first(
+        &self,
+        abort: impl Fn() -> bool,
+        yielding: impl FnOnce(),
+    ) -> bool {
+        let admitted = {
+            let _first = Counted::enter(&self.first);
+            // Pairs with the fence in `release`: either that release sees us counted and
+            // wakes us, or our first check below sees its permit (Dekker's handshake).
+            fence(Ordering::SeqCst);
+            yielding();
+            self.opened_first
+                .until(|| {
+                    if abort() {
+                        Some(false)
+                    } else {
+                        self.try_acquire().then_some(true)
+                    }
+                })
+                .await
+        };
+        // Admissions of the others may have waited on us alone.
+        self.opened.notify(1);
+        admitted
+    }
+
     pub(crate) fn release(&self) {
         self.word.fetch_sub(1, Ordering::AcqRel);
-        self.opened.notify(1);
+        // See `acquire_first`. Releases are rare: workers keep their permits across items.
+        fence(Ordering::SeqCst);
+        if self.first.load(Ordering::Acquire) > 0 {
+            self.opened_first.notify(1);
+        } else {
+            self.opened.notify(1);
+        }
     }
 
     pub(crate) fn set_limit(&self, limit: u32) {
         let before = self
             .word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
-                Some((u64::from(limit) << 32) | (w & RUNNING_MASK))
+                Some((u64::from(limit) << 32) | (w & HELD_MASK))
             })
             .unwrap_or_else(|w| w);
         if u64::from(limit) > before >> 32 {
@@ -79,6 +135,7 @@ impl Gate {
 
     /// Wakes every waiter to re-check (limit raised, or an abort condition set).
     pub(crate) fn open_all(&self) {
+        self.opened_first.notify(usize::MAX);
         self.opened.notify(usize::MAX);
     }
 }
@@ -113,5 +170,32 @@ mod tests {
         assert!(gate.within_limit());
         gate.set_limit(1);
         assert!(!gate.within_limit(), "two held, limit one");
+    }
+
+    #[test]
+    fn a_worker_waiting_first_keeps_the_others_from_taking() {
+        let gate = Gate::new(1);
+        assert!(gate.try_acquire());
+        assert!(gate.may_take());
+        let waiting_first = core::pin::pin!(gate.acquire_first(|| false, || {}));
+        let mut waiting_first = waiting_first;
+        let waker = futures_lite::future::block_on(futures_lite::future::poll_fn(|cx| {
+            core::task::Poll::Ready(cx.waker().clone())
+        }));
+        let mut cx = core::task::Context::from_waker(&waker);
+        assert!(waiting_first.as_mut().poll(&mut cx).is_pending());
+        assert!(!gate.may_take(), "a holder with nothing taken must yield");
+        let other = core::pin::pin!(gate.acquire(|| false));
+        let mut other = other;
+        gate.release();
+        assert!(
+            other.as_mut().poll(&mut cx).is_pending(),
+            "the first waiter goes first"
+        );
+        assert_eq!(
+            waiting_first.as_mut().poll(&mut cx),
+            core::task::Poll::Ready(true)
+        );
+        assert!(gate.may_take());
     }
 }

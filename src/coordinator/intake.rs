@@ -61,6 +61,17 @@ impl<T> Queue for ConcurrentQueue<T> {
     }
 }
 
+/// What a worker asking for its next item gets.
+pub enum Next<T> {
+    /// An item to run.
+    Item(T),
+    /// The intake is closed and empty: the worker is done.
+    Closed,
+    /// The worker may not take an item now (its permit is no longer good): it should
+    /// give the permit back.
+    Yield,
+}
+
 /// See the module docs.
 pub struct Intake<Q> {
     queue: Q,
@@ -165,32 +176,56 @@ impl<Q: Queue> Intake<Q> {
     /// The next item, waiting while the queue is empty or paused (`stop_pausing()` true
     /// overrides a pause); `None` once the intake is closed and empty.
     pub async fn next(&self, stop_pausing: impl Fn() -> bool) -> Option<Q::Taken> {
-        self.work.until(|| self.poll(&stop_pausing)).await
+        match self.next_when(stop_pausing, || true).await {
+            Next::Item(item) => Some(item),
+            Next::Closed | Next::Yield => None,
+        }
     }
 
-    /// [`next`](Self::next), also looking again whenever `also` is notified (for queues
-    /// whose items can become takeable without a push, such as lanes held by a signal).
-    pub async fn next_or(
+    /// [`next`](Self::next) for a worker that may take an item only while `may_take()`
+    /// holds (its concurrency permit is still good): `Yield` when it does not.
+    pub async fn next_when(
         &self,
         stop_pausing: impl Fn() -> bool,
+        may_take: impl Fn() -> bool,
+    ) -> Next<Q::Taken> {
+        self.work
+            .until(|| self.poll(&stop_pausing, &may_take))
+            .await
+    }
+
+    /// [`next_when`](Self::next_when), also looking again whenever `also` is notified
+    /// (for queues whose items can become takeable without a push, such as lanes held by
+    /// a signal).
+    pub async fn next_or_when(
+        &self,
+        stop_pausing: impl Fn() -> bool,
+        may_take: impl Fn() -> bool,
         also: &Wakeup,
-    ) -> Option<Q::Taken> {
-        let pushed = self.work.until(|| self.poll(&stop_pausing));
-        let changed = also.until(|| self.poll(&stop_pausing));
+    ) -> Next<Q::Taken> {
+        let pushed = self.work.until(|| self.poll(&stop_pausing, &may_take));
+        let changed = also.until(|| self.poll(&stop_pausing, &may_take));
         futures_lite::future::or(pushed, changed).await
     }
 
-    /// `Some(Some(item))`: work; `Some(None)`: closed and empty; `None`: wait.
-    pub fn poll(&self, stop_pausing: &impl Fn() -> bool) -> Option<Option<Q::Taken>> {
+    /// What a worker does next, or `None` to wait.
+    pub fn poll(
+        &self,
+        stop_pausing: &impl Fn() -> bool,
+        may_take: &impl Fn() -> bool,
+    ) -> Option<Next<Q::Taken>> {
         if self.paused.load(Ordering::Acquire) && !stop_pausing() {
             return None;
+        }
+        if !may_take() {
+            return Some(Next::Yield);
         }
         match self.queue.pop() {
             Ok(item) => {
                 self.room.notify(Q::WAKES_ON_TAKE);
-                Some(Some(item))
+                Some(Next::Item(item))
             }
-            Err(PopError::Closed) => Some(None),
+            Err(PopError::Closed) => Some(Next::Closed),
             Err(PopError::Empty) => None,
         }
     }
