@@ -402,11 +402,39 @@ impl SignalSink {
         if appeared {
             // A `resume_on` or `cancel_on` signal appearing changes what deferred work
             // waits for; a re-raise of a present one does not. Before the listeners, so a
-            // panicking listener cannot skip it.
+            // listener whose panic cannot be caught (without `std`) cannot skip it.
             inner.changed.notify(usize::MAX);
         }
         inner.listeners.call(&event);
         event
+    }
+
+    /// Panics caught in synchronous listeners (their calls and their drops) and in
+    /// coordinators' `on_signal` callbacks for raises into this sink. A panicking
+    /// listener loses only its own call: the other listeners of that raise still run, and
+    /// the raise completes. Always 0 without `std`, where a panic cannot be caught.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use ephemeral::signal::SignalSink;
+    ///
+    /// let sink = SignalSink::new();
+    /// let _bad = sink.subscribe(|_| panic!("a buggy listener")).unwrap();
+    /// let heard = Arc::new(AtomicUsize::new(0));
+    /// let counter = heard.clone();
+    /// let _good = sink.subscribe(move |_| { counter.fetch_add(1, Ordering::SeqCst); }).unwrap();
+    /// sink.raise("a").unwrap();
+    /// assert_eq!(heard.load(Ordering::SeqCst), 1, "the later listener still ran");
+    /// assert_eq!(sink.listener_panics(), 1);
+    /// ```
+    pub fn listener_panics(&self) -> u64 {
+        self.inner.listeners.panics()
+    }
+
+    /// Counts a panic caught in a callback run for a raise into this sink (a
+    /// coordinator's `on_signal`).
+    pub(crate) fn count_listener_panic(&self) {
+        self.inner.listeners.count_panic();
     }
 
     /// Marks `name` absent and wakes work deferred on it. Returns whether it was present.
@@ -583,6 +611,10 @@ impl SignalSink {
 
     /// Calls `listener` with every raise from now on, on the raising thread, until the
     /// returned guard is dropped. Keep it short; it may raise or retract signals itself.
+    /// Under `std` a panic in it is caught and counted ([`listener_panics`]) and loses only
+    /// that call.
+    ///
+    /// [`listener_panics`]: Self::listener_panics
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
@@ -739,6 +771,27 @@ mod tests {
             .unwrap();
         sink.raise("ping").unwrap();
         assert!(sink.is_raised("pong") && !sink.is_raised("ping"));
+    }
+
+    #[test]
+    fn a_panicking_listener_does_not_skip_later_listeners_or_the_rest_of_the_raise() {
+        use crate::sync::{AtomicUsize, Ordering};
+        let sink = SignalSink::new();
+        let _bad = sink.subscribe(|_| panic!("listener bug")).unwrap();
+        let heard = Arc::new(AtomicUsize::new(0));
+        let counter = heard.clone();
+        let _good = sink
+            .subscribe(move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        let s = sink.raise("a").unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 1, "the later listener ran");
+        assert!(sink.is_raised(s));
+        assert_eq!(sink.count(s), 1);
+        sink.raise("a").unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 2);
+        assert_eq!(sink.listener_panics(), 2);
     }
 
     #[test]
