@@ -96,7 +96,7 @@ impl Signals {
     /// Subscribes `close` to raises of signals matching `options.drain_on`; `close` also
     /// runs at once if one is already present. `None` when `drain_on` is empty; an error
     /// when the sink has no listener place left.
-    pub(crate) fn drain_on(
+    pub fn drain_on(
         &self,
         options: &Options,
         close: impl Fn() + Send + Sync + 'static,
@@ -106,7 +106,9 @@ impl Signals {
         if mask.is_empty() {
             return Ok(None);
         }
-        // Subscribe first, then look: a raise in between is caught by one or the other.
+        // Subscribe first, then look: a raise in between is caught by one or the other
+        // (`subscribe` fences after publishing the listener, and a raise fences after
+        // setting presence, so they cannot both miss each other).
         let close = Arc::new(close);
         let (closer, check) = (close.clone(), mask.clone());
         let listener = move |event: &SignalEvent| {

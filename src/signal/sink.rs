@@ -19,7 +19,7 @@ use super::listeners::{Listener, Listeners};
 use super::{PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
 use crate::operation::OperationId;
 use crate::runtime::Timer;
-use crate::sync::Arc;
+use crate::sync::{Arc, Ordering, fence};
 use crate::wakeup::Wakeup;
 
 /// Something that names a signal: a name (anything `AsRef<str>`: `&str`, `String`, ...)
@@ -405,6 +405,14 @@ impl SignalSink {
             // listener whose panic cannot be caught (without `std`) cannot skip it.
             inner.changed.notify(usize::MAX);
         }
+        if appeared || inner.max_age.is_some() {
+            // Dekker with `subscribe`: we wrote presence (the bit, or a time that keeps it
+            // fresh), fence, then read the listeners; a subscriber publishes its listener,
+            // fences, then reads presence. With both fences `SeqCst`, one of the two sees
+            // the other's write. A re-raise of a present signal without `max_age` changes
+            // no presence, so it skips the fence: the raise that set the bit fenced.
+            fence(Ordering::SeqCst);
+        }
         inner.listeners.call(&event);
         event
     }
@@ -614,6 +622,10 @@ impl SignalSink {
     /// Under `std` a panic in it is caught and counted ([`listener_panics`]) and loses only
     /// that call.
     ///
+    /// Subscribing and then checking presence misses nothing: a raise racing `subscribe`
+    /// either calls the listener, or is visible to presence checks (`is_raised`, masks)
+    /// made after `subscribe` returns (or both).
+    ///
     /// [`listener_panics`]: Self::listener_panics
     ///
     /// ```
@@ -634,10 +646,15 @@ impl SignalSink {
         listener: impl Fn(&SignalEvent) + Send + Sync + 'static,
     ) -> Result<Subscription, SubscribeError> {
         match self.inner.listeners.add(Box::new(listener)) {
-            Ok(slot) => Ok(Subscription {
-                sink: self.clone(),
-                slot,
-            }),
+            Ok(slot) => {
+                // Dekker with `raise_event`: the listener is published, fence, then the
+                // caller reads presence.
+                fence(Ordering::SeqCst);
+                Ok(Subscription {
+                    sink: self.clone(),
+                    slot,
+                })
+            }
             Err(listener) => Err(SubscribeError::Full(listener)),
         }
     }
