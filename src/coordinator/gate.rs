@@ -8,7 +8,9 @@ use crate::wakeup::Wakeup;
 /// The limit and the number of holders share one word (`limit << 32 | running`), so an
 /// admission checks `running < limit` against the limit in force at that instant: once
 /// `set_limit(n)` returns, no admission succeeds while `n` or more are held (C6).
-pub(crate) struct Gate {
+///
+/// Public only for the loom models (through `loom_api`); the module is private.
+pub struct Gate {
     /// `limit << 32 | running`; CASed by `try_acquire` and `set_limit`, decremented by `release`.
     word: AtomicU64,
     /// Notified when a holder leaves or the limit rises.
@@ -18,22 +20,26 @@ pub(crate) struct Gate {
 const RUNNING_MASK: u64 = u32::MAX as u64;
 
 impl Gate {
-    pub(crate) fn new(limit: u32) -> Self {
+    /// A gate admitting `limit` holders, none held.
+    pub fn new(limit: u32) -> Self {
         Self {
             word: AtomicU64::new(u64::from(limit) << 32),
             opened: Wakeup::new(),
         }
     }
 
-    pub(crate) fn running(&self) -> usize {
+    /// Holders now.
+    pub fn running(&self) -> usize {
         (self.word.load(Ordering::Acquire) & RUNNING_MASK) as usize
     }
 
-    pub(crate) fn limit(&self) -> usize {
+    /// The limit in force.
+    pub fn limit(&self) -> usize {
         (self.word.load(Ordering::Acquire) >> 32) as usize
     }
 
-    pub(crate) fn try_acquire(&self) -> bool {
+    /// Admits one more holder if fewer than the limit hold it now.
+    pub fn try_acquire(&self) -> bool {
         self.word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
                 ((w & RUNNING_MASK) < (w >> 32)).then_some(w + 1)
@@ -43,7 +49,7 @@ impl Gate {
 
     /// Waits for admission; gives up (returning `false`) as soon as `abort()` holds.
     /// Whoever makes `abort()` true must call [`open_all`](Self::open_all).
-    pub(crate) async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
+    pub async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
         self.opened
             .until(|| {
                 if abort() {
@@ -55,12 +61,14 @@ impl Gate {
             .await
     }
 
-    pub(crate) fn release(&self) {
+    /// One holder leaves; a waiter is woken to take its place.
+    pub fn release(&self) {
         self.word.fetch_sub(1, Ordering::AcqRel);
         self.opened.notify(1);
     }
 
-    pub(crate) fn set_limit(&self, limit: u32) {
+    /// Changes the limit; raising it wakes every waiter to re-check.
+    pub fn set_limit(&self, limit: u32) {
         let before = self
             .word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
@@ -73,7 +81,7 @@ impl Gate {
     }
 
     /// Wakes every waiter to re-check (limit raised, or an abort condition set).
-    pub(crate) fn open_all(&self) {
+    pub fn open_all(&self) {
         self.opened.notify(usize::MAX);
     }
 }
