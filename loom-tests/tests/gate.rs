@@ -3,9 +3,11 @@
 //! reports a lost wake-up as a deadlock), a limit change takes effect for every
 //! admission after it, and an aborting waiter gives up once woken.
 //!
-//! Mutation caught (`scripts/mutants.sh`): `release` notifying before it decrements the
+//! Mutations caught (`scripts/mutants.sh`): `release` notifying before it decrements the
 //! holder count: the woken waiter re-checks while the count is still full, sleeps again,
-//! and the decrement that follows wakes nobody (a lost wake-up).
+//! and the decrement that follows wakes nobody (a lost wake-up); and `Wakeup::notify`
+//! not adding to earlier notifications: two releases before the first woken waiter runs
+//! wake only one of two waiters.
 #![cfg(loom)]
 
 use ephemeral::loom_api::Gate;
@@ -29,6 +31,26 @@ fn a_release_always_wakes_a_waiting_acquirer() {
         gate.release();
         waiter.join().unwrap();
         assert_eq!(gate.running(), 0);
+    });
+}
+
+#[test]
+fn two_releases_wake_two_waiters() {
+    loom::model(|| {
+        let gate = Arc::new(Gate::new(2));
+        assert!(gate.try_acquire() && gate.try_acquire());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let gate = gate.clone();
+                thread::spawn(move || assert!(block_on(gate.acquire(|| false))))
+            })
+            .collect();
+        gate.release();
+        gate.release();
+        for waiter in waiters {
+            waiter.join().unwrap();
+        }
+        assert_eq!(gate.running(), 2);
     });
 }
 
