@@ -57,7 +57,6 @@
 //!    added themselves meanwhile (they saw no `ACTIVE` and leave without touching the
 //!    cell), and their counts must survive so that (1) keeps the slot unclaimed until they
 //!    have left.
-//!
 //! 6. A slot that is not `CLAIMED` but has readers is held only by calls that saw
 //!    nothing and are leaving (a reader that saw `ACTIVE` keeps the slot `CLAIMED`
 //!    until it leaves, 3), with no user code between their two `READER` updates. `add`
