@@ -8,6 +8,23 @@
 //! the moment the slot's generation moves on, and are overwritten as if empty. Writers
 //! CAS a mark, so two clones of one `OpContext` on different threads cannot lose one
 //! another's marks.
+//!
+//! Two adds of one signal racing a remove of another can write the signal into two
+//! cells (one add passes a cell while it holds the other signal, the remove empties it,
+//! the second add takes it, the first writes further on). So `remove` clears every cell
+//! holding the mark, and `get` lists a signal once however many cells hold it: a retract
+//! that follows the adds leaves the signal absent (the `marks` loom model).
+//!
+//! # Generations wrap
+//!
+//! Generations are 32 bits and compared modulo 2^32: a cell's generation is "newer" than
+//! an id's when it is ahead by less than 2^31. A context kept past its operation's
+//! eviction is refused while its slot has been reused fewer than 2^31 times since; past
+//! that it may overwrite a later operation's mark (that operation loses one recorded
+//! signal), and once the generation has gone all the way round (2^32 - 1 reuses, as
+//! generations skip 0) its id is the current operation's id again, a limit the window's
+//! ids share. Either takes one slot reused 2^31 times while one context is kept: never a
+//! memory-safety matter, only a wrong signal record.
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -73,7 +90,7 @@ impl Marks {
     }
 
     /// Records `signal` on `id`. Returns false when its record is full.
-    pub(crate) fn add(&self, id: OperationId, signal: Signal) -> bool {
+    pub fn add(&self, id: OperationId, signal: Signal) -> bool {
         if self.has(id, signal) {
             return true;
         }
@@ -101,18 +118,22 @@ impl Marks {
         false
     }
 
-    /// Removes `signal` from `id`'s record; returns whether it was there.
-    pub(crate) fn remove(&self, id: OperationId, signal: Signal) -> bool {
+    /// Removes `signal` from `id`'s record (every cell holding it, see the module docs);
+    /// returns whether it was there.
+    pub fn remove(&self, id: OperationId, signal: Signal) -> bool {
         let wanted = mark(id, signal);
         let empty = u64::from(id.generation()) << 32;
-        self.of(id).iter().any(|cell| {
-            cell.compare_exchange(wanted, empty, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
-        })
+        let mut found = false;
+        for cell in self.of(id) {
+            found |= cell
+                .compare_exchange(wanted, empty, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok();
+        }
+        found
     }
 
     /// Whether `id` has `signal` recorded.
-    pub(crate) fn has(&self, id: OperationId, signal: Signal) -> bool {
+    pub fn has(&self, id: OperationId, signal: Signal) -> bool {
         let wanted = mark(id, signal);
         self.of(id)
             .iter()
@@ -120,13 +141,17 @@ impl Marks {
     }
 
     /// The signals recorded on `id`.
-    pub(crate) fn get(&self, id: OperationId) -> OperationSignals {
+    pub fn get(&self, id: OperationId) -> OperationSignals {
         let mut found = heapless::Vec::new();
         for cell in self.of(id) {
             let m = cell.load(Ordering::Acquire);
             if (m >> 32) as u32 == id.generation() && m as u32 != 0 {
-                // At most OPERATION_SIGNALS cells, so it always fits.
-                let _ = found.push(Signal::from_index(m as u32 - 1));
+                let signal = Signal::from_index(m as u32 - 1);
+                // Once, even if racing adds wrote it twice; at most OPERATION_SIGNALS
+                // cells, so it always fits.
+                if !found.contains(&signal) {
+                    let _ = found.push(signal);
+                }
             }
         }
         OperationSignals(found)
@@ -157,5 +182,20 @@ mod tests {
         assert!(marks.add(reused, s(99)), "a retracted mark frees its place");
         assert!(!marks.has(old, s(3)));
         assert!(marks.get(OperationId::new(0, 0, 1)).is_empty());
+    }
+
+    #[test]
+    fn a_signal_written_into_two_cells_is_listed_once_and_retracted_from_both() {
+        // What two racing adds can leave behind (see the module docs).
+        let marks = Marks::new(1);
+        let id = OperationId::new(0, 1);
+        let s = Signal::from_index(5);
+        let cells = marks.of(id);
+        cells[0].store(mark(id, s), Ordering::Relaxed);
+        cells[3].store(mark(id, s), Ordering::Relaxed);
+        assert_eq!(&*marks.get(id), &[s], "listed once");
+        assert!(marks.remove(id, s));
+        assert!(!marks.has(id, s), "still present after its retract");
+        assert!(marks.get(id).is_empty());
     }
 }

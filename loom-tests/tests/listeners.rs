@@ -1,8 +1,13 @@
 //! The listener set: calls racing `remove` (and `add` into a slot being freed). Each
 //! listener's box is dropped exactly once, never used after its drop (loom's `UnsafeCell`
 //! tracking checks the cell; the listener also checks its own drop flag), a call that
-//! starts after `remove` returned does not invoke it, and one that starts after `add`
-//! returned does.
+//! starts after `remove` returned does not invoke it, one that starts after `add`
+//! returned does, and `add` reports `Full` only while a call is inside the removed
+//! listener (never because of a call that came in as it was removed and calls nothing).
+//!
+//! Mutations caught (`scripts/mutants.sh`): `add` not looking again at a slot held only
+//! by leaving calls, and `remove` leaving a slot it could free at once to a call that
+//! came in after it (both: a spurious `Full` after `remove` returned).
 #![cfg(loom)]
 
 use core::time::Duration;
@@ -101,8 +106,17 @@ fn a_call_racing_remove_and_a_re_add_drops_each_listener_once() {
                 listeners.remove(slot);
                 assert_eq!(second.drops.load(Ordering::SeqCst), 1);
             }
-            // Refused: handed back and dropped at once, never called.
-            None => assert_eq!(second.drops.load(Ordering::SeqCst), 1),
+            // Refused: handed back and dropped at once, never called. Only a call inside
+            // the removed listener may hold its slot past `remove`: a call that came in
+            // as it was removed and calls nothing must not make `add` report `Full`.
+            None => {
+                assert_eq!(second.drops.load(Ordering::SeqCst), 1);
+                assert_eq!(
+                    first.racing.load(Ordering::SeqCst),
+                    1,
+                    "refused while no call was inside the removed listener"
+                );
+            }
         }
         assert_eq!(second.after_remove.load(Ordering::SeqCst), 0);
     });

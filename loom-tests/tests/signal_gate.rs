@@ -1,11 +1,11 @@
 //! The signal gate: raises and retracts racing the check an item passes before it
-//! starts, and the async handler queue's overflow.
+//! starts.
 #![cfg(loom)]
 
 use ephemeral::Options;
-use ephemeral::loom_api::{Admission, Dispatch, Marks, Signals, Wakeup};
+use ephemeral::loom_api::{Admission, Marks, Signals, Wakeup};
 use ephemeral::runtime::ManualClock;
-use ephemeral::signal::{SignalEvent, SignalSink};
+use ephemeral::signal::SignalSink;
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
@@ -70,44 +70,5 @@ fn a_retract_always_wakes_a_deferred_worker() {
         assert!(sink.retract("busy"));
         let admitted = worker.join().unwrap();
         assert_eq!(admitted, Admission::Run);
-    });
-}
-
-#[test]
-fn handler_overflow_drops_the_oldest_and_delivers_the_newest() {
-    loom::model(|| {
-        let dispatch = Arc::new(Dispatch::new(1));
-        let handler = {
-            let dispatch = dispatch.clone();
-            thread::spawn(move || {
-                let mut got = Vec::new();
-                while let Some(event) = block_on(dispatch.next()) {
-                    got.push(event.key.unwrap());
-                    dispatch.handled();
-                }
-                got
-            })
-        };
-        let event = |key| SignalEvent {
-            signal: ephemeral::signal::SignalTable::new(1).intern("e").unwrap(),
-            operation_id: None,
-            key: Some(key),
-            at: core::time::Duration::ZERO,
-        };
-        for key in 1..=3 {
-            dispatch.offer(event(key));
-        }
-        dispatch.close();
-        let got = handler.join().unwrap();
-        assert_eq!(
-            got.len() as u64 + dispatch.dropped(),
-            3,
-            "an event was lost or duplicated"
-        );
-        assert_eq!(got.last(), Some(&3), "the newest event was dropped");
-        assert!(
-            got.windows(2).all(|w| w[0] < w[1]),
-            "handled out of order: {got:?}"
-        );
     });
 }

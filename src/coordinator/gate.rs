@@ -15,7 +15,9 @@ use crate::wakeup::Wakeup;
 /// with nothing taken wait while any such worker does, and a holder with nothing taken
 /// gives its permit back as soon as one appears ([`may_take`](Self::may_take)). So
 /// items start in the order they were taken, whatever the limit.
-pub(crate) struct Gate {
+///
+/// Public only for the loom models (through `loom_api`); the module is private.
+pub struct Gate {
     /// `limit << 32 | held`; CASed by `try_acquire` and `set_limit`, decremented by
     /// `release`.
     word: AtomicU64,
@@ -31,7 +33,8 @@ pub(crate) struct Gate {
 const HELD_MASK: u64 = u32::MAX as u64;
 
 impl Gate {
-    pub(crate) fn new(limit: u32) -> Self {
+    /// A gate admitting `limit` holders, none held.
+    pub fn new(limit: u32) -> Self {
         Self {
             word: AtomicU64::new(u64::from(limit) << 32),
             first: AtomicUsize::new(0),
@@ -40,25 +43,33 @@ impl Gate {
         }
     }
 
-    pub(crate) fn limit(&self) -> usize {
+    /// The limit in force.
+    pub fn limit(&self) -> usize {
         (self.word.load(Ordering::Acquire) >> 32) as usize
+    }
+
+    /// Permits held now (for the models; the coordinator counts running bodies itself).
+    #[cfg(any(loom, test))]
+    pub fn held(&self) -> usize {
+        (self.word.load(Ordering::Acquire) & HELD_MASK) as usize
     }
 
     /// Whether a holder may take a new item: the holders are no more than the limit (it
     /// was not lowered below them) and no worker holding an item waits for a permit.
-    pub(crate) fn may_take(&self) -> bool {
+    pub fn may_take(&self) -> bool {
         let w = self.word.load(Ordering::Acquire);
         (w & HELD_MASK) <= (w >> 32) && self.first.load(Ordering::Acquire) == 0
     }
 
     /// Whether a holder may start the item it holds: the holders are no more than the
     /// limit.
-    pub(crate) fn within_limit(&self) -> bool {
+    pub fn within_limit(&self) -> bool {
         let w = self.word.load(Ordering::Acquire);
         (w & HELD_MASK) <= (w >> 32)
     }
 
-    pub(crate) fn try_acquire(&self) -> bool {
+    /// Takes a permit if one is free now.
+    pub fn try_acquire(&self) -> bool {
         self.word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
                 ((w & HELD_MASK) < (w >> 32)).then_some(w + 1)
@@ -69,7 +80,7 @@ impl Gate {
     /// Waits for admission of a worker with nothing taken (after those waiting
     /// [first](Self::acquire_first)); gives up (returning `false`) as soon as `abort()`
     /// holds. Whoever makes `abort()` true must call [`open_all`](Self::open_all).
-    pub(crate) async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
+    pub async fn acquire(&self, abort: impl Fn() -> bool) -> bool {
         self.opened
             .until(|| {
                 if abort() {
@@ -84,7 +95,7 @@ impl Gate {
     /// Waits for admission of a worker that holds an item, ahead of the others; gives up
     /// as [`acquire`](Self::acquire) does. `yielding` is called once it is counted as
     /// waiting first, to make holders with nothing taken give their permits back.
-    pub(crate) async fn acquire_first(
+    pub async fn acquire_first(
         &self,
         abort: impl Fn() -> bool,
         yielding: impl FnOnce(),
@@ -110,7 +121,8 @@ impl Gate {
         admitted
     }
 
-    pub(crate) fn release(&self) {
+    /// Gives a permit back, waking a worker waiting first if there is one.
+    pub fn release(&self) {
         self.word.fetch_sub(1, Ordering::AcqRel);
         // See `acquire_first`. Releases are rare: workers keep their permits across items.
         fence(Ordering::SeqCst);
@@ -121,7 +133,8 @@ impl Gate {
         }
     }
 
-    pub(crate) fn set_limit(&self, limit: u32) {
+    /// Changes the limit; see the type's docs for when it takes effect.
+    pub fn set_limit(&self, limit: u32) {
         let before = self
             .word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
@@ -134,7 +147,7 @@ impl Gate {
     }
 
     /// Wakes every waiter to re-check (limit raised, or an abort condition set).
-    pub(crate) fn open_all(&self) {
+    pub fn open_all(&self) {
         self.opened_first.notify(usize::MAX);
         self.opened.notify(usize::MAX);
     }
@@ -166,7 +179,7 @@ mod tests {
         assert!(!gate.try_acquire(), "2 still held, limit 2");
         gate.release();
         assert!(gate.try_acquire());
-        assert_eq!(gate.limit(), 2);
+        assert_eq!((gate.held(), gate.limit()), (2, 2));
         assert!(gate.within_limit());
         gate.set_limit(1);
         assert!(!gate.within_limit(), "two held, limit one");

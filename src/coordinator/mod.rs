@@ -21,6 +21,8 @@ pub(crate) use self::core::Control;
 pub use self::core::{ConcurrencyError, Totals};
 pub use builder::CoordinatorBuilder;
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+#[cfg(loom)]
+pub use gate::Gate;
 pub(crate) use guard::Guarded;
 #[cfg(loom)]
 pub use intake::Intake;

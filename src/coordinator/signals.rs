@@ -21,7 +21,7 @@ use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;
 use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, SignalMask, SignalSink, Subscription, TableError};
-use crate::sync::{Arc, AtomicU64, AtomicUsize, Counted, Ordering};
+use crate::sync::{Arc, AtomicU64, AtomicUsize, Counted, Ordering, contain};
 use crate::wakeup::Wakeup;
 
 /// The synchronous `on_signal` callback.
@@ -96,7 +96,7 @@ impl Signals {
     /// Subscribes `close` to raises of signals matching `options.drain_on`; `close` also
     /// runs at once if one is already present. `None` when `drain_on` is empty; an error
     /// when the sink has no listener place left.
-    pub(crate) fn drain_on(
+    pub fn drain_on(
         &self,
         options: &Options,
         close: impl Fn() + Send + Sync + 'static,
@@ -106,7 +106,9 @@ impl Signals {
         if mask.is_empty() {
             return Ok(None);
         }
-        // Subscribe first, then look: a raise in between is caught by one or the other.
+        // Subscribe first, then look: a raise in between is caught by one or the other
+        // (`subscribe` fences after publishing the listener, and a raise fences after
+        // setting presence, so they cannot both miss each other).
         let close = Arc::new(close);
         let (closer, check) = (close.clone(), mask.clone());
         let listener = move |event: &SignalEvent| {
@@ -125,13 +127,17 @@ impl Signals {
     }
 
     /// Raises `name` for operation `id`: records it on the operation, raises it into the
-    /// sink, and reports it to `on_signal` and the async handlers.
+    /// sink, and reports it to `on_signal` and the async handlers. A panic in `on_signal`
+    /// is caught (under `std`) and counted in the sink's
+    /// [`listener_panics`](SignalSink::listener_panics); the handlers still get the event.
     pub(crate) fn raise_from(&self, id: OperationId, name: &str) -> Result<Signal, TableError> {
         let signal = self.sink.signal(name)?;
         self.marks.add(id, signal);
         let event = self.sink.raise_event(signal, Some(id), None);
-        if let Some(report) = &self.on_signal {
-            report(&event);
+        if let Some(report) = &self.on_signal
+            && contain(|| report(&event)).is_none()
+        {
+            self.sink.count_listener_panic();
         }
         if let Some(dispatch) = &self.dispatch {
             dispatch.offer(event);
@@ -266,5 +272,35 @@ impl Drop for Signals {
     fn drop(&mut self) {
         // The coordinator is gone (or was never built): its handler tasks may end.
         self.close();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_on_signal_still_reaches_the_async_handlers_and_is_counted() {
+        let sink = SignalSink::new();
+        let options = Options::default().signals(sink.clone());
+        let dispatch = Arc::new(Dispatch::new(4));
+        let on_signal: OnSignal = Box::new(|_| panic!("on_signal bug"));
+        let signals = Signals::new(
+            &options,
+            Arc::new(Marks::new(1)),
+            Some(on_signal),
+            Some(dispatch.clone()),
+        );
+        let id = OperationId::new(0, 1);
+        let signal = signals.raise_from(id, "flushed").unwrap();
+        assert_eq!(sink.listener_panics(), 1);
+        assert!(sink.is_raised(signal) && signals.has(id, "flushed"));
+        dispatch.close();
+        let event = futures_lite::future::block_on(dispatch.next());
+        assert_eq!(
+            event.map(|e| e.signal),
+            Some(signal),
+            "the handlers lost it"
+        );
     }
 }

@@ -26,9 +26,11 @@
 //! The states a slot moves through (any number of readers may be added to each):
 //!
 //! ```text
-//! free 0 --add CAS--> CLAIMED|BUSY --add xor--> CLAIMED|ACTIVE --remove--> CLAIMED (dying)
-//!   ^                                                                        |
-//!   +--- free fetch_sub(CLAIMED|BUSY) <-- CLAIMED|BUSY <-- free CAS (exactly CLAIMED)
+//! free 0 --add CAS--> CLAIMED|BUSY --add xor--> CLAIMED|ACTIVE --remove, calls inside--> CLAIMED (dying)
+//!   ^                                               |                                       |
+//!   |                                    remove, nobody inside                 last call out: CAS
+//!   |                                               v                          (exactly CLAIMED)
+//!   +--- free fetch_sub(CLAIMED|BUSY) <-------- CLAIMED|BUSY <-----------------------------+
 //! ```
 //!
 //! # Invariants
@@ -43,23 +45,38 @@
 //!    (a CAS from exactly `CLAIMED`) cannot start. `add` cannot start either (1).
 //! 4. "Exactly `CLAIMED`" means *dying with nobody inside*: it is never an adder's state
 //!    (that is `CLAIMED|BUSY`, which is why `add` claims with `BUSY` rather than plain
-//!    `CLAIMED`). Every operation whose write produces exactly `CLAIMED` (`remove`
-//!    clearing `ACTIVE` with no readers; the last reader's `fetch_sub`) then tries the
-//!    free CAS once (strong, so it never fails spuriously). It fails only if the word
-//!    changed: either another thread won the free, or a reader came in, and that reader's
-//!    own `fetch_sub` produces exactly `CLAIMED` again and tries. So the listener of a
-//!    removed slot is dropped exactly once, by the last thread out.
+//!    `CLAIMED`). `remove` never produces it: when no reader is inside, it clears `ACTIVE`
+//!    and sets `BUSY` in one CAS and frees the slot itself, so a call that comes in just
+//!    after (it saw `ACTIVE` in its cheap pre-check) cannot hold the slot against a later
+//!    `add`. Otherwise the last reader's `fetch_sub` produces exactly `CLAIMED` and then
+//!    tries the free CAS once (strong, so it never fails spuriously). It fails only if the
+//!    word changed: either another thread won the free, or a reader came in, and that
+//!    reader's own `fetch_sub` produces exactly `CLAIMED` again and tries. So the listener
+//!    of a removed slot is dropped exactly once, by the last thread out.
 //! 5. The freer ends with `fetch_sub(CLAIMED|BUSY)`, never `store(0)`: readers may have
 //!    added themselves meanwhile (they saw no `ACTIVE` and leave without touching the
 //!    cell), and their counts must survive so that (1) keeps the slot unclaimed until they
 //!    have left.
+//! 6. A slot that is not `CLAIMED` but has readers is held only by calls that saw
+//!    nothing and are leaving (a reader that saw `ACTIVE` keeps the slot `CLAIMED`
+//!    until it leaves, 3), with no user code between their two `READER` updates. `add`
+//!    therefore looks again while it met such a slot rather than report `Full`: the wait
+//!    is a few instructions of another thread, never a listener's call.
 //!
 //! Orderings: the adder's claim is `Acquire` (it follows the previous free's `Release`,
 //! so the old box was taken before the new one is written) and its publication is
 //! `Release`; readers' `fetch_add` is `Acquire` (they see the box written); readers'
-//! `fetch_sub` is `AcqRel` and the free CAS `Acquire`; every access to the word is a
-//! read-modify-write, so each freer's CAS follows every earlier reader's `fetch_sub` via
-//! the release sequence, and every call of the listener happens before its drop.
+//! `fetch_sub` is `AcqRel`, and the frees' CASes (`remove`'s and the last reader's)
+//! `Acquire`; every access to the word is a read-modify-write, so each freer's CAS
+//! follows every earlier reader's `fetch_sub` via the release sequence, and every call
+//! of the listener happens before its drop.
+//!
+//! # Panics in listeners
+//!
+//! Under `std` a listener's panic is caught (and counted, [`panics`]) where it is called,
+//! so it loses only its own call: later listeners of the same raise still run, and so
+//! does whatever the raiser does after calling them. A panic in a listener's `Drop` is
+//! caught and counted the same way. Without `std` nothing can be caught.
 //!
 //! # What `remove` guarantees
 //!
@@ -67,8 +84,9 @@
 //! already in progress may still invoke it (once) and finish; the listener is dropped
 //! when the last such call leaves, on that call's thread, or by `remove` itself when no
 //! call was in it. Likewise a call that starts after [`add`] returned invokes the new
-//! listener. A listener that panics (under `std`) still leaves its slot correctly: the
-//! reader count is released by a drop guard.
+//! listener. [`add`] reports `Full` only when every slot holds a listener, or a removed
+//! one that a call is still inside. A listener whose panic cannot be caught (without
+//! `std`) still leaves its slot correctly: the reader count is released by a drop guard.
 //!
 //! `remove` takes a slot index, not a token: each index returned by `add` must be removed
 //! at most once. A stale index removes whichever listener holds the slot now (a logic
@@ -77,13 +95,14 @@
 //! [`call`]: Listeners::call
 //! [`add`]: Listeners::add
 //! [`remove`]: Listeners::remove
+//! [`panics`]: Listeners::panics
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
 use super::SignalEvent;
-use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{AtomicU64, AtomicUsize, Ordering, UnsafeCell, contain, spin_hint};
 
 /// A synchronous listener: called on the raising thread with every raise of a sink.
 ///
@@ -126,6 +145,9 @@ pub struct Listeners {
     /// One past the highest slot index ever claimed; only grows (`fetch_max` by `add`,
     /// before publishing). Calls visit the slots below it.
     high: AtomicUsize,
+    /// Panics caught in listeners' calls and drops (under `std`); incremented by
+    /// whichever thread caught one, and by [`count_panic`](Self::count_panic).
+    panics: AtomicU64,
 }
 
 // Cell accesses follow the slot protocol (module docs): the box is written and taken only
@@ -150,6 +172,7 @@ impl Listeners {
             slots: slots.into_boxed_slice(),
             active: AtomicUsize::new(0),
             high: AtomicUsize::new(0),
+            panics: AtomicU64::new(0),
         }
     }
 
@@ -161,27 +184,37 @@ impl Listeners {
     /// Adds `listener` and returns its slot, or hands it back when every slot is taken
     /// (a removed listener's slot is taken until the last call inside it has left).
     pub fn add(&self, listener: Listener) -> Result<usize, Listener> {
-        for (index, slot) in self.slots.iter().enumerate() {
-            if slot
-                .state
-                .compare_exchange(0, CLAIMED | BUSY, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
-                continue;
+        loop {
+            // Whether a slot was held only by calls leaving it (invariant 6).
+            let mut leaving = false;
+            for (index, slot) in self.slots.iter().enumerate() {
+                if let Err(seen) = slot.state.compare_exchange(
+                    0,
+                    CLAIMED | BUSY,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    leaving |= seen & CLAIMED == 0;
+                    continue;
+                }
+                // SAFETY: our CAS from 0 set `BUSY`, so no other thread accesses the cell
+                // (invariant 2): readers that come in see no `ACTIVE`, frees need exactly
+                // `CLAIMED`. The `Acquire` follows the previous freer's release, so its
+                // take happened before this write. The cell holds `None` (the freer took
+                // the box).
+                slot.listener
+                    .with_mut(|cell| unsafe { *cell = Some(listener) });
+                self.active.fetch_add(1, Ordering::Relaxed);
+                self.high.fetch_max(index + 1, Ordering::Relaxed);
+                // Publish: clear `BUSY` and set `ACTIVE` at once, keeping any reader counts.
+                slot.state.fetch_xor(ACTIVE | BUSY, Ordering::Release);
+                return Ok(index);
             }
-            // SAFETY: our CAS from 0 set `BUSY`, so no other thread accesses the cell
-            // (invariant 2): readers that come in see no `ACTIVE`, frees need exactly
-            // `CLAIMED`. The `Acquire` follows the previous freer's release, so its take
-            // happened before this write. The cell holds `None` (the freer took the box).
-            slot.listener
-                .with_mut(|cell| unsafe { *cell = Some(listener) });
-            self.active.fetch_add(1, Ordering::Relaxed);
-            self.high.fetch_max(index + 1, Ordering::Relaxed);
-            // Publish: clear `BUSY` and set `ACTIVE` at once, keeping any reader counts.
-            slot.state.fetch_xor(ACTIVE | BUSY, Ordering::Release);
-            return Ok(index);
+            if !leaving {
+                return Err(listener);
+            }
+            spin_hint();
         }
-        Err(listener)
     }
 
     /// Removes the listener in `slot`, without waiting: if a call is inside it, the last
@@ -191,15 +224,51 @@ impl Listeners {
         let Some(s) = self.slots.get(slot) else {
             return;
         };
-        let old = s.state.fetch_and(!ACTIVE, Ordering::AcqRel);
-        if old & ACTIVE == 0 {
-            return;
-        }
+        let mut old = s.state.load(Ordering::Relaxed);
+        let freeing = loop {
+            if old & ACTIVE == 0 {
+                return;
+            }
+            // Nobody inside: take the slot for freeing in the same step that unpublishes
+            // it (invariant 4). Otherwise the last call out frees it.
+            let freeing = old & !ACTIVE == CLAIMED;
+            let new = if freeing {
+                CLAIMED | BUSY
+            } else {
+                old & !ACTIVE
+            };
+            match s
+                .state
+                .compare_exchange(old, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) => break freeing,
+                Err(seen) => old = seen,
+            }
+        };
         // Our `Acquire` read the adder's `Release` publication, so its increment of
         // `active` comes before this decrement in `active`'s modification order.
         self.active.fetch_sub(1, Ordering::Relaxed);
-        if old & !ACTIVE == CLAIMED {
-            s.try_free();
+        if freeing {
+            self.free(s);
+        }
+    }
+
+    /// Panics caught in listeners (their calls and their drops) so far; always 0 without
+    /// `std`, where a panic cannot be caught.
+    pub fn panics(&self) -> u64 {
+        self.panics.load(Ordering::Relaxed)
+    }
+
+    /// Counts a panic caught in a callback that stands beside the listeners (a
+    /// coordinator's `on_signal`).
+    pub fn count_panic(&self) {
+        self.panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Runs user code of a listener (its call or its drop), counting a caught panic.
+    fn contained(&self, f: impl FnOnce()) {
+        if contain(f).is_none() {
+            self.count_panic();
         }
     }
 
@@ -218,7 +287,7 @@ impl Listeners {
             if slot.state.load(Ordering::Relaxed) & ACTIVE == 0 {
                 continue;
             }
-            let reading = Reading::enter(slot);
+            let reading = Reading::enter(self, slot);
             if reading.saw & ACTIVE == 0 {
                 continue;
             }
@@ -230,64 +299,81 @@ impl Listeners {
                 // SAFETY: so no free or add writes the cell meanwhile, and only shared
                 // references are made, which concurrent and re-entrant readers may share.
                 if let Some(listener) = unsafe { (*cell).as_ref() } {
-                    listener(event);
+                    // Caught here, so one bad listener loses only its own call.
+                    self.contained(|| listener(event));
                 }
             });
             drop(reading);
         }
     }
+
+    /// Takes the listener out of `slot`, whose `BUSY` the caller set with no reader that
+    /// saw `ACTIVE` inside, releases the slot, then drops the listener.
+    fn free(&self, slot: &Slot) {
+        // SAFETY: the caller's CAS set `BUSY` while `ACTIVE` was clear (or cleared it in
+        // the same step) and no reader that saw `ACTIVE` was inside; readers arriving now
+        // see no `ACTIVE` and do not touch the cell, and no add claims before the word
+        // returns to 0 (invariants 1 and 2). That CAS was `Acquire` and followed every
+        // earlier reader's `Release` `fetch_sub` (release sequence), so their calls
+        // happened before this take.
+        let listener = slot.listener.with_mut(|cell| unsafe { (*cell).take() });
+        // Not `store(0)`: keep the counts of readers that came in meanwhile (invariant 5).
+        slot.state.fetch_sub(CLAIMED | BUSY, Ordering::Release);
+        // Dropped after the slot is released, so a panicking drop cannot wedge it.
+        self.contained(|| drop(listener));
+    }
 }
 
 impl Slot {
-    /// Frees the slot if it is dying with nobody inside (exactly `CLAIMED`). At most one
-    /// thread wins; the others (and a reader that came in) leave it to the winner or to
-    /// the last reader out.
-    fn try_free(&self) {
-        if self
-            .state
+    /// Takes the slot for freeing if it is dying with nobody inside (exactly `CLAIMED`).
+    /// At most one thread wins; the others (and a reader that came in) leave it to the
+    /// winner or to the last reader out.
+    fn claim_dying(&self) -> bool {
+        self.state
             .compare_exchange(
                 CLAIMED,
                 CLAIMED | BUSY,
                 Ordering::Acquire,
                 Ordering::Relaxed,
             )
-            .is_err()
-        {
-            return;
-        }
-        // SAFETY: our CAS from exactly `CLAIMED` set `BUSY` with no reader inside and
-        // `ACTIVE` clear; readers arriving now see no `ACTIVE` and do not touch the cell,
-        // and no add claims before the word returns to 0 (invariants 1 and 2). The
-        // `Acquire` follows every earlier reader's `Release` `fetch_sub` (release
-        // sequence), so their calls happened before this take.
-        let listener = self.listener.with_mut(|cell| unsafe { (*cell).take() });
-        // Not `store(0)`: keep the counts of readers that came in meanwhile (invariant 5).
-        self.state.fetch_sub(CLAIMED | BUSY, Ordering::Release);
-        // Dropped after the slot is released, so a panicking drop cannot wedge it.
-        drop(listener);
+            .is_ok()
     }
 }
 
-/// One call's presence in a slot: `READER` added on entry, removed on drop (also when the
-/// listener unwinds), freeing the slot if this was the last one out of a removed listener.
+/// One call's presence in a slot: `READER` added on entry, removed on drop (also when a
+/// listener unwinds, where its panic cannot be caught), freeing the slot if this was the
+/// last one out of a removed listener.
 struct Reading<'a> {
+    set: &'a Listeners,
     slot: &'a Slot,
     /// The word before our `fetch_add`.
     saw: usize,
 }
 
 impl<'a> Reading<'a> {
-    fn enter(slot: &'a Slot) -> Self {
+    fn enter(set: &'a Listeners, slot: &'a Slot) -> Self {
         let saw = slot.state.fetch_add(READER, Ordering::Acquire);
-        Self { slot, saw }
+        Self { set, slot, saw }
     }
 }
 
 impl Drop for Reading<'_> {
     fn drop(&mut self) {
         let old = self.slot.state.fetch_sub(READER, Ordering::AcqRel);
-        if old - READER == CLAIMED {
-            self.slot.try_free();
+        if old - READER == CLAIMED && self.slot.claim_dying() {
+            self.set.free(self.slot);
+        }
+    }
+}
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        // `&mut self`: no call, add or remove is in progress, so every box left is ours.
+        for slot in &*self.slots {
+            // SAFETY: exclusive access to the whole set (see above).
+            let listener = slot.listener.with_mut(|cell| unsafe { (*cell).take() });
+            // One listener's panicking drop neither leaks the others nor escapes.
+            self.contained(|| drop(listener));
         }
     }
 }
@@ -539,6 +625,99 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         drop(listeners);
         assert_eq!(drops.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_panicking_listener_loses_only_its_own_call_and_is_counted() {
+        let listeners = Listeners::new(3);
+        let (calls, drops) = counters();
+        let bad = listeners
+            .add(Box::new(|_| panic!("listener bug")))
+            .ok()
+            .unwrap();
+        listeners.add(counting(&calls, &drops)).ok().unwrap();
+        listeners.call(&event());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the later listener ran");
+        assert_eq!(listeners.panics(), 1);
+        listeners.call(&event());
+        assert_eq!((calls.load(Ordering::SeqCst), listeners.panics()), (2, 2));
+        // Its slot was left correctly: removable, then free for the next listener.
+        listeners.remove(bad);
+        assert_eq!(listeners.add(Box::new(|_| {})).ok(), Some(bad));
+    }
+
+    /// Panics when dropped.
+    struct PanicOnDrop;
+
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("listener drop bug");
+        }
+    }
+
+    #[test]
+    fn a_listener_whose_drop_panics_is_contained_on_every_drop_path() {
+        let listeners = Arc::new(Listeners::new(3));
+        let (calls, drops) = counters();
+        let guard = PanicOnDrop;
+        let removed_by_remove = listeners
+            .add(Box::new(move |_| {
+                let _ = &guard;
+            }))
+            .ok()
+            .unwrap();
+        // Dropped by the last call out: it removes itself during its call.
+        let set = listeners.clone();
+        let guard = PanicOnDrop;
+        let dropped_by_the_call: Listener = Box::new(move |_| {
+            let _ = &guard;
+            set.remove(1);
+        });
+        assert_eq!(listeners.add(dropped_by_the_call).ok(), Some(1));
+        listeners.add(counting(&calls, &drops)).ok().unwrap();
+
+        listeners.remove(removed_by_remove);
+        assert_eq!(listeners.panics(), 1, "remove dropped it");
+        listeners.call(&event());
+        assert_eq!(listeners.panics(), 2, "the call that left last dropped it");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the later listener ran");
+
+        let guard = PanicOnDrop;
+        listeners
+            .add(Box::new(move |_| {
+                let _ = &guard;
+            }))
+            .ok()
+            .unwrap();
+        let listeners = Arc::try_unwrap(listeners).ok().unwrap();
+        drop(listeners);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the others were dropped too"
+        );
+    }
+
+    #[test]
+    fn add_takes_a_slot_that_only_a_leaving_call_holds() {
+        extern crate std;
+        let listeners = Listeners::new(1);
+        // A call that saw the slot published in its pre-check, then found it removed: it
+        // holds a reader count but will call nothing.
+        let slot = &listeners.slots[0];
+        let leaving = Reading::enter(&listeners, slot);
+        assert_eq!(leaving.saw & ACTIVE, 0);
+        let released = std::thread::scope(|scope| {
+            let adder = scope.spawn(|| listeners.add(Box::new(|_| {})).ok());
+            std::thread::sleep(core::time::Duration::from_millis(20));
+            drop(leaving);
+            adder.join().unwrap()
+        });
+        assert_eq!(
+            released,
+            Some(0),
+            "refused while only a leaving call held it"
+        );
     }
 
     #[test]

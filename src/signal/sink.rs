@@ -19,7 +19,7 @@ use super::listeners::{Listener, Listeners};
 use super::{PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
 use crate::operation::OperationId;
 use crate::runtime::Timer;
-use crate::sync::Arc;
+use crate::sync::{Arc, Ordering, fence};
 use crate::wakeup::Wakeup;
 
 /// Something that names a signal: a name (anything `AsRef<str>`: `&str`, `String`, ...)
@@ -402,11 +402,47 @@ impl SignalSink {
         if appeared {
             // A `resume_on` or `cancel_on` signal appearing changes what deferred work
             // waits for; a re-raise of a present one does not. Before the listeners, so a
-            // panicking listener cannot skip it.
+            // listener whose panic cannot be caught (without `std`) cannot skip it.
             inner.changed.notify(usize::MAX);
+        }
+        if appeared || inner.max_age.is_some() {
+            // Dekker with `subscribe`: we wrote presence (the bit, or a time that keeps it
+            // fresh), fence, then read the listeners; a subscriber publishes its listener,
+            // fences, then reads presence. With both fences `SeqCst`, one of the two sees
+            // the other's write. A re-raise of a present signal without `max_age` changes
+            // no presence, so it skips the fence: the raise that set the bit fenced.
+            fence(Ordering::SeqCst);
         }
         inner.listeners.call(&event);
         event
+    }
+
+    /// Panics caught in synchronous listeners (their calls and their drops) and in
+    /// coordinators' `on_signal` callbacks for raises into this sink. A panicking
+    /// listener loses only its own call: the other listeners of that raise still run, and
+    /// the raise completes. Always 0 without `std`, where a panic cannot be caught.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use ephemeral::signal::SignalSink;
+    ///
+    /// let sink = SignalSink::new();
+    /// let _bad = sink.subscribe(|_| panic!("a buggy listener")).unwrap();
+    /// let heard = Arc::new(AtomicUsize::new(0));
+    /// let counter = heard.clone();
+    /// let _good = sink.subscribe(move |_| { counter.fetch_add(1, Ordering::SeqCst); }).unwrap();
+    /// sink.raise("a").unwrap();
+    /// assert_eq!(heard.load(Ordering::SeqCst), 1, "the later listener still ran");
+    /// assert_eq!(sink.listener_panics(), 1);
+    /// ```
+    pub fn listener_panics(&self) -> u64 {
+        self.inner.listeners.panics()
+    }
+
+    /// Counts a panic caught in a callback run for a raise into this sink (a
+    /// coordinator's `on_signal`).
+    pub(crate) fn count_listener_panic(&self) {
+        self.inner.listeners.count_panic();
     }
 
     /// Marks `name` absent and wakes work deferred on it. Returns whether it was present.
@@ -583,6 +619,14 @@ impl SignalSink {
 
     /// Calls `listener` with every raise from now on, on the raising thread, until the
     /// returned guard is dropped. Keep it short; it may raise or retract signals itself.
+    /// Under `std` a panic in it is caught and counted ([`listener_panics`]) and loses only
+    /// that call.
+    ///
+    /// Subscribing and then checking presence misses nothing: a raise racing `subscribe`
+    /// either calls the listener, or is visible to presence checks (`is_raised`, masks)
+    /// made after `subscribe` returns (or both).
+    ///
+    /// [`listener_panics`]: Self::listener_panics
     ///
     /// ```
     /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
@@ -602,10 +646,15 @@ impl SignalSink {
         listener: impl Fn(&SignalEvent) + Send + Sync + 'static,
     ) -> Result<Subscription, SubscribeError> {
         match self.inner.listeners.add(Box::new(listener)) {
-            Ok(slot) => Ok(Subscription {
-                sink: self.clone(),
-                slot,
-            }),
+            Ok(slot) => {
+                // Dekker with `raise_event`: the listener is published, fence, then the
+                // caller reads presence.
+                fence(Ordering::SeqCst);
+                Ok(Subscription {
+                    sink: self.clone(),
+                    slot,
+                })
+            }
             Err(listener) => Err(SubscribeError::Full(listener)),
         }
     }
@@ -739,6 +788,27 @@ mod tests {
             .unwrap();
         sink.raise("ping").unwrap();
         assert!(sink.is_raised("pong") && !sink.is_raised("ping"));
+    }
+
+    #[test]
+    fn a_panicking_listener_does_not_skip_later_listeners_or_the_rest_of_the_raise() {
+        use crate::sync::{AtomicUsize, Ordering};
+        let sink = SignalSink::new();
+        let _bad = sink.subscribe(|_| panic!("listener bug")).unwrap();
+        let heard = Arc::new(AtomicUsize::new(0));
+        let counter = heard.clone();
+        let _good = sink
+            .subscribe(move |_| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        let s = sink.raise("a").unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 1, "the later listener ran");
+        assert!(sink.is_raised(s));
+        assert_eq!(sink.count(s), 1);
+        sink.raise("a").unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 2);
+        assert_eq!(sink.listener_panics(), 2);
     }
 
     #[test]

@@ -171,6 +171,11 @@ impl SignalTable {
     }
 
     /// The handle of `name`, interning it first if needed.
+    ///
+    /// Interning a new name takes a spin lock. Without an OS (`no_std`), an interrupt
+    /// handler that interns a new name while the code it interrupted holds that lock on
+    /// the same core spins forever: intern the names a handler uses before enabling it
+    /// (a known name is found without the lock).
     pub fn intern(&self, name: &str) -> Result<Signal, TableError> {
         if name.is_empty() {
             return Err(TableError::EmptyName);
