@@ -188,7 +188,7 @@ mod tests {
     fn a_signal_written_into_two_cells_is_listed_once_and_retracted_from_both() {
         // What two racing adds can leave behind (see the module docs).
         let marks = Marks::new(1);
-        let id = OperationId::new(0, 1);
+        let id = OperationId::new(0, 0, 1);
         let s = Signal::from_index(5);
         let cells = marks.of(id);
         cells[0].store(mark(id, s), Ordering::Relaxed);

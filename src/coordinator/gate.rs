@@ -95,11 +95,7 @@ impl Gate {
     /// Waits for admission of a worker that holds an item, ahead of the others; gives up
     /// as [`acquire`](Self::acquire) does. `yielding` is called once it is counted as
     /// waiting first, to make holders with nothing taken give their permits back.
-    pub async fn acquire_first(
-        &self,
-        abort: impl Fn() -> bool,
-        yielding: impl FnOnce(),
-    ) -> bool {
+    pub async fn acquire_first(&self, abort: impl Fn() -> bool, yielding: impl FnOnce()) -> bool {
         let admitted = {
             let _first = Counted::enter(&self.first);
             // Pairs with the fence in `release`: either that release sees us counted and

@@ -291,7 +291,7 @@ mod tests {
             Some(on_signal),
             Some(dispatch.clone()),
         );
-        let id = OperationId::new(0, 1);
+        let id = OperationId::new(0, 0, 1);
         let signal = signals.raise_from(id, "flushed").unwrap();
         assert_eq!(sink.listener_panics(), 1);
         assert!(sink.is_raised(signal) && signals.has(id, "flushed"));
