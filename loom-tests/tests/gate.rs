@@ -7,7 +7,10 @@
 //! holder count: the woken waiter re-checks while the count is still full, sleeps again,
 //! and the decrement that follows wakes nobody (a lost wake-up); and `Wakeup::notify`
 //! not adding to earlier notifications: two releases before the first woken waiter runs
-//! wake only one of two waiters.
+//! wake only one of two waiters; and `release` without its `SeqCst` fence: a release
+//! that reads the count of workers waiting first from before a worker counted itself
+//! wakes only the others' wake-up, while that worker's first check read the permit as
+//! still held, so it sleeps with a permit free.
 #![cfg(loom)]
 
 use ephemeral::loom_api::Gate;
@@ -88,5 +91,30 @@ fn a_waiter_gives_up_when_its_abort_condition_is_set_and_opened() {
         gate.open_all();
         assert!(!waiter.join().unwrap(), "admitted while the gate was full");
         assert_eq!(gate.held(), 1);
+    });
+}
+
+/// A worker holding an item waits first for a permit (`acquire_first`) while the last
+/// holder releases: it is always admitted (no lost wake-up across the two wake-ups),
+/// and a worker with nothing taken is admitted only after it.
+#[test]
+fn a_worker_waiting_first_is_admitted_by_a_racing_release_before_the_others() {
+    loom::model(|| {
+        let gate = Arc::new(Gate::new(1));
+        assert!(gate.try_acquire());
+        let first_in = Arc::new(AtomicBool::new(false));
+        let first = {
+            let (gate, first_in) = (gate.clone(), first_in.clone());
+            thread::spawn(move || {
+                assert!(block_on(gate.acquire_first(|| false, || {})));
+                first_in.store(true, Ordering::Release);
+                gate.release();
+            })
+        };
+        gate.release();
+        first.join().unwrap();
+        assert!(first_in.load(Ordering::Acquire));
+        assert!(gate.may_take(), "nobody waits first any more");
+        assert_eq!(gate.held(), 0);
     });
 }
