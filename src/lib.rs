@@ -68,6 +68,9 @@ pub mod loom_api {
     pub use crate::signal::dispatch::Dispatch;
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;
-    pub use crate::slab::{COMPLETED, FREE, Refused, Slab, Word};
+    pub use crate::slab::{
+        CANCELLED, CLAIMED, COMPLETED, EVICTED, FAULTED, FREE, Finishing, PENDING, Refused, Slab,
+        Word,
+    };
     pub use crate::wakeup::Wakeup;
 }

@@ -1,9 +1,16 @@
 //! `ResultCoordinator::wait_for_result` racing the operation's completion: a waiter
 //! sleeps on the slot's `finished` [`Wakeup`] until its check answers (the slot's
-//! outcome, read through the slab); the completer publishes the terminal phase (the CAS
-//! in `Slab::finish`, which `Window::finish` does) and only then notifies, as
-//! `Core::settle` does. A lost wake-up leaves a waiter blocked, and loom reports the
-//! deadlock. Modelled with one waiter, and with two waiters on the same slot.
+//! outcome, read through the slab); the completer publishes the terminal phase (the
+//! exclusive `RUNNING -> FINISHING` in `Slab::begin_finish`, then `Slab::finish`, which
+//! `Window::finish` does) and only then notifies, as `Core::settle` does. A lost wake-up
+//! leaves a waiter blocked, and loom reports the deadlock. Modelled with one waiter, and
+//! with two waiters on the same slot.
+//!
+//! Mutation caught (`scripts/mutants/wakeup-notify-no-fence.mutant`): `Wakeup::notify`
+//! without its `SeqCst` fence, so the notifier's read of the waiter count is not ordered
+//! after its change of the condition (half of Dekker's handshake gone): loom finds the
+//! waiter's re-check and the notifier's count both reading the old values, and reports
+//! the deadlock.
 #![cfg(loom)]
 
 use std::time::Duration;
@@ -37,9 +44,12 @@ fn slot() -> (Arc<Slot>, OperationId) {
 /// The worker: takes and starts the operation (`Window::start`), publishes its end
 /// (`Window::finish`), then wakes whoever waits on the slot (`Core::settle`).
 fn complete(slot: &Slot, id: OperationId) {
-    assert_eq!(slot.slab.claim(id), Ok(1));
-    slot.slab.mark_running(id, T).unwrap();
-    slot.slab.finish(id, COMPLETED, 42, T).unwrap();
+    let (claim, input) = slot.slab.claim(id).unwrap();
+    assert_eq!(input, 1);
+    slot.slab.mark_running(claim, T);
+    let finishing = slot.slab.begin_finish(id).unwrap();
+    slot.slab
+        .finish(finishing.into(), COMPLETED, 42, T, 0, |_| ());
     slot.finished.notify(usize::MAX);
 }
 
@@ -66,6 +76,15 @@ fn a_completion_racing_wait_for_result_never_loses_the_wake_up() {
     });
 }
 
+/// [`complete`] from a started operation, for the two-waiter model: the start is made
+/// before the race (it is the one-waiter model's), so only the publication and the
+/// notify race the waiters.
+fn publish(slot: &Slot, finishing: ephemeral::loom_api::Finishing) {
+    slot.slab
+        .finish(finishing.into(), COMPLETED, 42, T, 0, |_| ());
+    slot.finished.notify(usize::MAX);
+}
+
 /// A cheaper waiter for the two-waiter model: its check is one load of the slot's state
 /// word (whose terminal phase `finish` publishes) instead of a reader joining and leaving
 /// the slot, which the one-waiter model covers; the outcome is read once at the end.
@@ -82,9 +101,12 @@ fn wait_for_end(slot: &Slot, id: OperationId) {
 fn two_waiters_on_one_slot_are_both_woken() {
     loom::model(|| {
         let (slot, id) = slot();
+        let (claim, _) = slot.slab.claim(id).unwrap();
+        slot.slab.mark_running(claim, T);
+        let finishing = slot.slab.begin_finish(id).unwrap();
         let completer = {
             let slot = slot.clone();
-            thread::spawn(move || complete(&slot, id))
+            thread::spawn(move || publish(&slot, finishing))
         };
         let other = {
             let slot = slot.clone();
