@@ -14,14 +14,20 @@
 
 use std::time::Duration;
 
-use ephemeral::loom_api::{COMPLETED, Slab};
+use ephemeral::loom_api::{COMPLETED, EVICTED, Slab};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::explore;
 
 #[test]
 fn a_slot_freed_by_an_evictor_or_the_last_reader_wakes_a_waiting_inserter() {
-    loom::model(|| {
+    let expected = [
+        "freed by the evictor",
+        "freed by the last reader",
+        "the inserter was woken",
+    ];
+    explore(&expected, |seen| {
         let slab = Arc::new(Slab::<u8, u32>::new(1));
         let old = slab.insert(1, Duration::ZERO).unwrap();
         let (claim, _) = slab.claim(old).unwrap();
@@ -29,8 +35,14 @@ fn a_slot_freed_by_an_evictor_or_the_last_reader_wakes_a_waiting_inserter() {
 
         let evictor = {
             let slab = slab.clone();
+            let seen = seen.clone();
             thread::spawn(move || {
-                slab.transition(old, |w| Ok(w.retired())).unwrap();
+                let (_, new) = slab.transition(old, |w| Ok(w.retired())).unwrap();
+                seen.saw(if new.phase() == EVICTED {
+                    "freed by the last reader"
+                } else {
+                    "freed by the evictor"
+                });
             })
         };
         let reader = {
@@ -39,7 +51,15 @@ fn a_slot_freed_by_an_evictor_or_the_last_reader_wakes_a_waiting_inserter() {
                 slab.read_id(old, |v| assert_eq!(v.outcome, Some(&7)));
             })
         };
-        let new = block_on(slab.freed().until(|| slab.insert(2, Duration::ZERO).ok()));
+        // Checks: one before listening, one after; a third follows a wake-up.
+        let mut checks = 0;
+        let new = block_on(slab.freed().until(|| {
+            checks += 1;
+            slab.insert(2, Duration::ZERO).ok()
+        }));
+        if checks > 2 {
+            seen.saw("the inserter was woken");
+        }
         assert_ne!(new, old, "a reused slot answers to a new id");
         evictor.join().unwrap();
         reader.join().unwrap();

@@ -16,9 +16,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
 use ephemeral::OperationId;
-use ephemeral::loom_api::{COMPLETED, Slab};
+use ephemeral::loom_api::{COMPLETED, EVICTED, Slab};
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::{Outcomes, explore};
 
 /// Test-side bookkeeping (plain std atomics: loom runs one thread at a time, so they
 /// add no interleavings of their own).
@@ -53,18 +54,22 @@ fn insert(slab: &Slab<u8, u8>, value: u8) -> Result<OperationId, u8> {
     slab.insert(value, Duration::from_nanos(u64::from(value)))
 }
 
-fn release(slab: &Slab<u8, u8>, ledger: &Ledger, id: OperationId) {
+fn release(slab: &Slab<u8, u8>, ledger: &Ledger, id: OperationId, seen: &Outcomes) {
     ledger.gave_back(id);
     let (claim, value) = slab.claim(id).unwrap();
     slab.finish(claim.into(), COMPLETED, value, Duration::ZERO, 0, |_| ());
-    slab.transition(id, |w| Ok(w.retired())).unwrap();
+    let (_, retired) = slab.transition(id, |w| Ok(w.retired())).unwrap();
+    if retired.phase() == EVICTED {
+        seen.saw("retired under the reader");
+    }
 }
 
 /// Reads both slots; whatever is seen must be one operation.
-fn read_both(slab: &Slab<u8, u8>) {
+fn read_both(slab: &Slab<u8, u8>, seen: &Outcomes) {
     for index in 0..2 {
         slab.read(index, None, |v| {
             if let Some(&outcome) = v.outcome {
+                seen.saw("the reader saw an outcome");
                 assert_eq!(v.enqueued_at, Duration::from_nanos(u64::from(outcome)));
             }
         });
@@ -73,7 +78,8 @@ fn read_both(slab: &Slab<u8, u8>) {
 
 #[test]
 fn two_threads_allocating_and_releasing_never_share_a_slot_and_a_reader_sees_one_operation() {
-    loom::model(|| {
+    let expected = ["the reader saw an outcome", "retired under the reader"];
+    explore(&expected, |seen| {
         let slab = Arc::new(Slab::<u8, u8>::new(2));
         let ledger = Arc::new(Ledger {
             held: [AtomicBool::new(false), AtomicBool::new(false)],
@@ -81,17 +87,17 @@ fn two_threads_allocating_and_releasing_never_share_a_slot_and_a_reader_sees_one
         });
 
         let t1 = {
-            let (slab, ledger) = (slab.clone(), ledger.clone());
+            let (slab, ledger, seen) = (slab.clone(), ledger.clone(), seen.clone());
             thread::spawn(move || {
                 if let Ok(id) = insert(&slab, 1) {
                     ledger.took(id);
-                    release(&slab, &ledger, id);
+                    release(&slab, &ledger, id, &seen);
                 }
             })
         };
         let reader = {
-            let slab = slab.clone();
-            thread::spawn(move || read_both(&slab))
+            let (slab, seen) = (slab.clone(), seen.clone());
+            thread::spawn(move || read_both(&slab, &seen))
         };
         // Two pops and a push while t1 may sit between reading the head and its CAS:
         // the shape of the classic ABA interleaving.
@@ -103,12 +109,12 @@ fn two_threads_allocating_and_releasing_never_share_a_slot_and_a_reader_sees_one
             }
         }
         if let Some(id) = mine.first().copied() {
-            release(&slab, &ledger, id);
+            release(&slab, &ledger, id, &seen);
         }
         t1.join().unwrap();
         reader.join().unwrap();
         for id in mine.into_iter().skip(1) {
-            release(&slab, &ledger, id);
+            release(&slab, &ledger, id, &seen);
         }
 
         // Quiescent: the free list must hold exactly the two slots, once each.

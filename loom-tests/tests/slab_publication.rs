@@ -20,6 +20,7 @@ use ephemeral::loom_api::Slab;
 use ephemeral::{OperationId, State};
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::explore;
 
 /// Input, key and enqueue time (ns) of the operation inserted first (slot 0) and second
 /// (slot 1): the free list hands out slot 0 first.
@@ -28,19 +29,26 @@ const OPS: [(u32, u32, u64); 2] = [(10, 100, 1), (20, 200, 2)];
 type Keyed = Slab<u32, (), u32>;
 
 /// Reads slot `index`; if it shows an operation, it must be the one inserted there.
-fn read(slab: &Keyed, index: u32) {
+/// Returns whether it showed one.
+fn read(slab: &Keyed, index: u32) -> bool {
     let (_, key, nanos) = OPS[index as usize];
     slab.read(index, None, |v| {
         assert_eq!(v.key, Some(&key), "slot {index} seen without its key");
         assert_eq!(v.enqueued_at, Duration::from_nanos(nanos));
         assert_eq!(v.started_at, None);
         assert_eq!(v.word.state(), Some(State::Pending));
-    });
+    })
+    .is_some()
 }
 
 #[test]
 fn readers_and_a_claimant_on_other_threads_see_an_inserted_operation_whole() {
-    loom::model(|| {
+    let expected = [
+        "the other reader saw slot 1",
+        "this reader saw slot 0",
+        "claimed",
+    ];
+    explore(&expected, |seen| {
         let slab = Arc::new(Keyed::new(2));
         // The ids the inserts will get: slots 0 and 1 at their first generation.
         let first: OperationId = slab.id(0, 1);
@@ -56,13 +64,22 @@ fn readers_and_a_claimant_on_other_threads_see_an_inserted_operation_whole() {
         };
         let reader = {
             let slab = slab.clone();
+            let seen = seen.clone();
             thread::spawn(move || {
-                read(&slab, 1);
+                if read(&slab, 1) {
+                    seen.saw("the other reader saw slot 1");
+                }
                 read(&slab, 0);
             })
         };
-        read(&slab, 0);
+        // The inserter first: this thread's reads then race its writes and loom tries
+        // them earlier too (the other way round the inserter's own loads hide the race).
+        thread::yield_now();
+        if read(&slab, 0) {
+            seen.saw("this reader saw slot 0");
+        }
         if let Ok((_claim, input)) = slab.claim(first) {
+            seen.saw("claimed");
             assert_eq!(input, OPS[0].0, "claimed without its input");
         }
         read(&slab, 1);

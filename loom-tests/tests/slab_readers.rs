@@ -16,24 +16,33 @@
 
 use std::time::Duration;
 
-use ephemeral::loom_api::{COMPLETED, FREE, Slab};
+use ephemeral::loom_api::{COMPLETED, EVICTED, FREE, Slab};
 use ephemeral::{OperationId, State};
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::explore;
 
-fn read(slab: &Slab<u8, u32>, id: OperationId) {
-    if let Some(outcome) = slab.read_id(id, |v| v.outcome.copied()) {
+/// Reads the operation; whether it was still there.
+fn read(slab: &Slab<u8, u32>, id: OperationId) -> bool {
+    slab.read_id(id, |v| {
         assert_eq!(
-            outcome,
-            Some(7),
+            v.outcome,
+            Some(&7),
             "a finished operation read without its outcome"
         );
-    }
+    })
+    .is_some()
 }
 
 #[test]
 fn the_last_reader_out_of_an_evicted_slot_frees_it_after_every_other_read() {
-    loom::model(|| {
+    let expected = [
+        "evicted under two readers",
+        "evicted under one reader",
+        "evicted with no reader inside",
+        "a reader came too late",
+    ];
+    explore(&expected, |seen| {
         let slab = Arc::new(Slab::<u8, u32>::new(1));
         let id = slab.insert(1, Duration::ZERO).unwrap();
         let (claim, _) = slab.claim(id).unwrap();
@@ -42,11 +51,21 @@ fn the_last_reader_out_of_an_evicted_slot_frees_it_after_every_other_read() {
         let readers: Vec<_> = (0..2)
             .map(|_| {
                 let slab = slab.clone();
-                thread::spawn(move || read(&slab, id))
+                let seen = seen.clone();
+                thread::spawn(move || {
+                    if !read(&slab, id) {
+                        seen.saw("a reader came too late");
+                    }
+                })
             })
             .collect();
-        let (old, _) = slab.transition(id, |w| Ok(w.retired())).unwrap();
+        let (old, new) = slab.transition(id, |w| Ok(w.retired())).unwrap();
         assert_eq!(old.state(), Some(State::Completed));
+        seen.saw(match (new.phase(), new.readers()) {
+            (EVICTED, 2) => "evicted under two readers",
+            (EVICTED, _) => "evicted under one reader",
+            _ => "evicted with no reader inside",
+        });
         for reader in readers {
             reader.join().unwrap();
         }
