@@ -63,7 +63,7 @@ struct ReadmeDoctests;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::coordinator::{Admission, Intake, Keys, Schedule, Signals};
+    pub use crate::coordinator::{Admission, Intake, Keys, Lanes, Schedule, Signals};
     pub use crate::marks::Marks;
     pub use crate::signal::dispatch::Dispatch;
     pub use crate::signal::history::History;
