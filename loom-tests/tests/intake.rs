@@ -10,9 +10,13 @@
 //! The producer pushes two items one after the other (two producers and a closer run
 //! for over 8 minutes at the suite's bound of 3 preemptions).
 //!
-//! Mutation caught (`scripts/mutants/intake-counts-after-queuing.mutant`): `push_with`
-//! raising the in-flight count only after the item is queued, so a worker can take and
-//! settle it first and `drain` return with an accepted item not yet settled.
+//! Mutations caught:
+//! * `scripts/mutants/intake-counts-after-queuing.mutant`: `push_with` raising the
+//!   in-flight count only after the item is queued, so a worker can take and settle it
+//!   first and `drain` return with an accepted item not yet settled.
+//! * `scripts/mutants/intake-stops-on-is-closed.mutant`: `poll` answering an empty pop
+//!   with "closed" when `is_closed` holds afterwards, so an item pushed in between is
+//!   stranded and `drain` never returns (loom reports the deadlock).
 #![cfg(loom)]
 
 use ephemeral::loom_api::Intake;
