@@ -1,4 +1,11 @@
 //! Models (b), (c) and (d): the window's eviction racing pins, readers and other finishers.
+//!
+//! Mutations caught:
+//! * `scripts/mutants/window-place-evicts-pinned.mutant` (b): `place` evicting the
+//!   operation it pushes out of the ring even when pinned, so a successful pin is lost.
+//! * `scripts/mutants/slab-read-ignores-generation.mutant` (c): `Slab::read` joining a
+//!   slot without comparing generations, so a stale id answers with the operation that
+//!   reused its slot.
 #![cfg(loom)]
 
 use std::time::Duration;
