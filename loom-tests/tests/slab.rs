@@ -109,12 +109,12 @@ fn two_threads_allocating_and_releasing_never_share_a_slot_and_a_reader_sees_one
             }
         }
         if let Some(id) = mine.first().copied() {
-            release(&slab, &ledger, id, &seen);
+            release(&slab, &ledger, id, seen);
         }
         t1.join().unwrap();
         reader.join().unwrap();
         for id in mine.into_iter().skip(1) {
-            release(&slab, &ledger, id, &seen);
+            release(&slab, &ledger, id, seen);
         }
 
         // Quiescent: the free list must hold exactly the two slots, once each.
