@@ -12,7 +12,7 @@
 //! Mutations caught:
 //! * `scripts/mutants/intake-take-no-room-notify.mutant`: `poll` taking an item without
 //!   notifying `room`, so enqueuers waiting for a place are never woken.
-//! * `scripts/mutants/wakeup-notify-not-additional.mutant`: `Wakeup::notify(n)` asking
+//! * `scripts/mutants/wakeup-room-notify-not-additional.mutant`: `Wakeup::notify(n)` asking
 //!   for `n` notified waiters in all rather than `n` more, so a take that follows another
 //!   before the first woken waiter ran wakes no one.
 #![cfg(loom)]
