@@ -63,11 +63,11 @@ struct ReadmeDoctests;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::coordinator::{Admission, Gate, Intake, Keys, Schedule, Signals};
+    pub use crate::coordinator::{Admission, Gate, Intake, Keys, Lanes, Schedule, Signals};
     pub use crate::marks::Marks;
     pub use crate::signal::dispatch::Dispatch;
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;
-    pub use crate::slab::{COMPLETED, FREE, Refused, Slab, Word};
+    pub use crate::slab::{CANCELLED, COMPLETED, EVICTED, FREE, Finishing, Refused, Slab, Word};
     pub use crate::wakeup::Wakeup;
 }

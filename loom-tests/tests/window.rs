@@ -1,4 +1,11 @@
 //! Models (b), (c) and (d): the window's eviction racing pins, readers and other finishers.
+//!
+//! Mutations caught:
+//! * `scripts/mutants/window-place-evicts-pinned.mutant` (b): `place` evicting the
+//!   operation it pushes out of the ring even when pinned, so a successful pin is lost.
+//! * `scripts/mutants/slab-read-ignores-generation.mutant` (c): `Slab::read` joining a
+//!   slot without comparing generations, so a stale id answers with the operation that
+//!   reused its slot.
 #![cfg(loom)]
 
 use std::time::Duration;
@@ -6,6 +13,7 @@ use std::time::Duration;
 use ephemeral::{OperationId, Options, State, Window, WindowError};
 use loom::sync::Arc;
 use loom::thread;
+use loom_tests::explore;
 
 const T: Duration = Duration::from_millis(1);
 
@@ -33,7 +41,7 @@ fn finished(w: &Window<u32, u32>, n: u32) -> OperationId {
 /// (b) A finish that pushes `old` out of a window of 1 races `pin(old)`.
 #[test]
 fn a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned() {
-    loom::model(|| {
+    explore(&["pinned", "refused"], |seen| {
         let w = window(1, 1);
         let old = finished(&w, 1);
         let newer = started(&w, 2);
@@ -47,11 +55,13 @@ fn a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned() {
 
         match pinned {
             Ok(()) => {
+                seen.saw("pinned");
                 let snap = w.get(old, T).expect("a pinned operation was evicted");
                 assert!(snap.pinned);
                 assert_eq!(w.pinned_count(), 1);
             }
             Err(e) => {
+                seen.saw("refused");
                 assert_eq!(e, WindowError::Unknown(old));
                 assert!(w.get(old, T).is_none());
                 assert_eq!(w.pinned_count(), 0, "a refused pin kept its budget");
@@ -67,7 +77,7 @@ fn a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned() {
 /// (c) A reader of `old` races its eviction and the reuse of its slot by a new operation.
 #[test]
 fn a_snapshot_sees_the_old_operation_whole_or_not_at_all() {
-    loom::model(|| {
+    explore(&["seen", "gone"], |seen| {
         let w = window(1, 0);
         let old = finished(&w, 1);
         let next = started(&w, 2);
@@ -84,7 +94,9 @@ fn a_snapshot_sees_the_old_operation_whole_or_not_at_all() {
                 }
             })
         };
-        if let Some(snap) = w.get(old, T) {
+        let snap = w.get(old, T);
+        seen.saw(if snap.is_some() { "seen" } else { "gone" });
+        if let Some(snap) = snap {
             assert_eq!(snap.id, old);
             assert_eq!(snap.state, State::Completed);
             assert_eq!(snap.outcome, Some(1));
@@ -98,7 +110,7 @@ fn a_snapshot_sees_the_old_operation_whole_or_not_at_all() {
 /// (d) Two threads finish into a window of 1 at once.
 #[test]
 fn two_finishers_never_leave_more_than_the_window_holds() {
-    loom::model(|| {
+    explore(&["the first kept", "the second kept"], |seen| {
         let w = window(2, 0);
         let a = started(&w, 1);
         let b = started(&w, 2);
@@ -114,8 +126,12 @@ fn two_finishers_never_leave_more_than_the_window_holds() {
         assert!(w.completed(T).len() <= 1);
         other.join().unwrap();
 
-        let alive = [a, b].iter().filter(|&&id| w.get(id, T).is_some()).count();
-        assert_eq!(alive, 1, "exactly one finished operation is left");
+        let alive: Vec<_> = [a, b].iter().map(|&id| w.get(id, T).is_some()).collect();
+        seen.saw(match alive[..] {
+            [true, false] => "the first kept",
+            [false, true] => "the second kept",
+            _ => panic!("exactly one finished operation is left, not {alive:?}"),
+        });
         assert_eq!(w.completed(T).len(), 1);
         // Every other slot was given back: a full set of inserts fits, one more does not.
         for n in 0..w.capacity() - 1 {

@@ -123,7 +123,7 @@ impl Lane {
 
 /// What a worker holds for a prioritised item: the operation and its lane.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct LaneTicket {
+pub struct LaneTicket {
     id: OperationId,
     lane: usize,
 }
@@ -145,7 +145,7 @@ struct LaneQueue {
 }
 
 /// See the module docs.
-pub(crate) struct Lanes {
+pub struct Lanes {
     lanes: Box<[LaneQueue]>,
     names: Box<[String]>,
     closed: AtomicBool,
@@ -159,7 +159,7 @@ pub(crate) struct Lanes {
 
 impl Lanes {
     /// Lanes gating on `options.signals` (which the caller fills, so the core shares it).
-    pub(crate) fn new(lanes: &[Lane], options: &Options) -> Result<Self, OptionsError> {
+    pub fn new(lanes: &[Lane], options: &Options) -> Result<Self, OptionsError> {
         if lanes.is_empty() {
             return Err(OptionsError::NoLanes);
         }

@@ -31,6 +31,8 @@ pub(crate) use intake::Intake;
 pub use keyed::KeyedWorkCoordinator;
 #[cfg(loom)]
 pub use keys::Keys;
+#[cfg(loom)]
+pub use lanes::Lanes;
 pub use outcome::{BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
 pub use priority::{Lane, LaneError, PriorityWorkCoordinator};
 pub use result::{ResultCoordinator, ResultError};
