@@ -10,6 +10,9 @@
 #![cfg(loom)]
 
 use std::collections::BTreeSet;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
 /// The outcomes reached across all executions of one model.
@@ -44,5 +47,36 @@ pub fn explore_with(
             reached.contains(outcome),
             "no execution reached `{outcome}` (reached: {reached:?}): the race is not explored"
         );
+    }
+}
+
+/// `loom::future::block_on`, also saying whether `future` had to wait: it returned
+/// `Pending` at least once, so it finished only after being woken. For waits with no
+/// check of the model's own to count (the idiom where there is one: `until` checks once
+/// before listening and once after, so a third check follows a wake-up).
+pub fn block_on_waited<F: Future>(future: F) -> (F::Output, bool) {
+    let mut future = pin!(future);
+    let mut polls = 0;
+    let output = loom::future::block_on(poll_fn(|cx| {
+        polls += 1;
+        future.as_mut().poll(cx)
+    }));
+    (output, polls > 1)
+}
+
+/// A flag outside loom's model, telling which side of a race an execution took: loom
+/// neither schedules around it nor orders anything by it. loom runs one thread at a time,
+/// so a thread that finds it set runs after the setter set it in this execution's
+/// schedule.
+#[derive(Clone, Default)]
+pub struct Flag(Arc<AtomicBool>);
+
+impl Flag {
+    pub fn set(&self) {
+        self.0.store(true, SeqCst);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(SeqCst)
     }
 }

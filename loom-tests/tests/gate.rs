@@ -3,93 +3,174 @@
 //! reports a lost wake-up as a deadlock), a limit change takes effect for every
 //! admission after it, and an aborting waiter gives up once woken.
 //!
-//! Mutations caught (`scripts/mutants.sh`): `release` notifying before it decrements the
-//! holder count: the woken waiter re-checks while the count is still full, sleeps again,
-//! and the decrement that follows wakes nobody (a lost wake-up); and `Wakeup::notify`
-//! not adding to earlier notifications: two releases before the first woken waiter runs
-//! wake only one of two waiters; and `release` without its `SeqCst` fence: a release
-//! that reads the count of workers waiting first from before a worker counted itself
-//! wakes only the others' wake-up, while that worker's first check read the permit as
-//! still held, so it sleeps with a permit free.
+//! Each model checks that its waiter ended on every side of the race with the change it
+//! waits for: at its first check (the change came first), on its re-check after
+//! listening, and woken by the change; the two-waiter model, that both waiters were
+//! woken by releases made before either checked again.
+//!
+//! Mutations caught:
+//! * `scripts/mutants/gate-release-notifies-first.mutant`: `release` notifying before it
+//!   decrements the holder count: the woken waiter re-checks while the count is still
+//!   full, sleeps again, and the decrement that follows wakes nobody (a lost wake-up).
+//! * `scripts/mutants/wakeup-notify-not-additional.mutant`: `Wakeup::notify` not adding
+//!   to earlier notifications: two releases before the first woken waiter runs wake only
+//!   one of two waiters.
+//! * `scripts/mutants/gate-release-no-fence.mutant`: `release` without its `SeqCst`
+//!   fence: a release that reads the count of workers waiting first from before a worker
+//!   counted itself wakes only the others' wake-up, while that worker's first check read
+//!   the permit as still held, so it sleeps with a permit free.
 #![cfg(loom)]
+
+use std::cell::Cell;
 
 use ephemeral::loom_api::Gate;
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
+use loom_tests::{Flag, explore};
+
+/// `Gate::acquire` on this thread: whether it was admitted, and how many checks it made
+/// (`abort` is evaluated first in each check, so its calls count them).
+fn acquire(gate: &Gate, abort: impl Fn() -> bool) -> (bool, usize) {
+    let checks = Cell::new(0);
+    let admitted = block_on(gate.acquire(|| {
+        checks.set(checks.get() + 1);
+        abort()
+    }));
+    (admitted, checks.get())
+}
+
+/// Which side of the race a wait ended on, from its checks: `until` checks once before
+/// listening and once after, so a third check follows a wake-up.
+fn side(checks: usize, sides: [&'static str; 3]) -> &'static str {
+    sides[checks.min(3) - 1]
+}
 
 #[test]
 fn a_release_always_wakes_a_waiting_acquirer() {
-    loom::model(|| {
+    let sides = [
+        "admitted at its first check",
+        "admitted on its re-check",
+        "woken by the release",
+    ];
+    explore(&sides, move |seen| {
         let gate = Arc::new(Gate::new(1));
         assert!(gate.try_acquire());
         let waiter = {
             let gate = gate.clone();
             thread::spawn(move || {
-                assert!(block_on(gate.acquire(|| false)));
+                let (admitted, checks) = acquire(&gate, || false);
+                assert!(admitted);
                 gate.release();
+                checks
             })
         };
         gate.release();
-        waiter.join().unwrap();
+        seen.saw(side(waiter.join().unwrap(), sides));
         assert_eq!(gate.held(), 0);
     });
 }
 
 #[test]
 fn two_releases_wake_two_waiters() {
-    loom::model(|| {
+    // A notify that does not add to earlier ones loses the second wake-up only on the
+    // last side: both waiters asleep, and the second release before the first woken
+    // waiter has checked again (its notification still pending).
+    let sides = [
+        "neither woken",
+        "one woken",
+        "both woken",
+        "both woken, by releases before either re-checked",
+    ];
+    explore(&sides, move |seen| {
         let gate = Arc::new(Gate::new(2));
         assert!(gate.try_acquire() && gate.try_acquire());
+        // Set once both releases were made.
+        let released = Flag::default();
         let waiters: Vec<_> = (0..2)
             .map(|_| {
-                let gate = gate.clone();
-                thread::spawn(move || assert!(block_on(gate.acquire(|| false))))
+                let (gate, released) = (gate.clone(), released.clone());
+                thread::spawn(move || {
+                    // Whether the first check after a wake-up (the third) came after
+                    // both releases.
+                    let (checks, late) = (Cell::new(0), Cell::new(false));
+                    let (admitted, _) = acquire(&gate, || {
+                        checks.set(checks.get() + 1);
+                        if checks.get() == 3 {
+                            late.set(released.is_set());
+                        }
+                        false
+                    });
+                    assert!(admitted);
+                    (checks.get() > 2, late.get())
+                })
             })
             .collect();
         gate.release();
         gate.release();
+        released.set();
+        let (mut woken, mut both_released) = (0, false);
         for waiter in waiters {
-            waiter.join().unwrap();
+            let (was_woken, late) = waiter.join().unwrap();
+            woken += usize::from(was_woken);
+            both_released |= late;
         }
         assert_eq!(gate.held(), 2);
+        seen.saw(sides[woken]);
+        if woken == 2 && both_released {
+            seen.saw(sides[3]);
+        }
     });
 }
 
 #[test]
 fn raising_the_limit_wakes_a_waiter_and_lowering_it_holds_back_admissions() {
-    loom::model(|| {
+    let sides = [
+        "admitted at its first check",
+        "admitted on its re-check",
+        "woken by the raise",
+    ];
+    explore(&sides, move |seen| {
         let gate = Arc::new(Gate::new(0));
         let waiter = {
             let gate = gate.clone();
             thread::spawn(move || {
-                assert!(block_on(gate.acquire(|| false)));
+                let (admitted, checks) = acquire(&gate, || false);
+                assert!(admitted);
                 // C6: once this `set_limit(0)` returned, nobody else is admitted.
                 gate.set_limit(0);
                 assert!(!gate.try_acquire(), "admitted past a lowered limit");
                 gate.release();
+                checks
             })
         };
         gate.set_limit(1);
-        waiter.join().unwrap();
+        seen.saw(side(waiter.join().unwrap(), sides));
         assert_eq!((gate.held(), gate.limit()), (0, 0));
     });
 }
 
 #[test]
 fn a_waiter_gives_up_when_its_abort_condition_is_set_and_opened() {
-    loom::model(|| {
+    let sides = [
+        "gave up at its first check",
+        "gave up on its re-check",
+        "woken to give up",
+    ];
+    explore(&sides, move |seen| {
         let gate = Arc::new(Gate::new(1));
         assert!(gate.try_acquire());
         let aborted = Arc::new(AtomicBool::new(false));
         let waiter = {
             let (gate, aborted) = (gate.clone(), aborted.clone());
-            thread::spawn(move || block_on(gate.acquire(|| aborted.load(Ordering::Acquire))))
+            thread::spawn(move || acquire(&gate, || aborted.load(Ordering::Acquire)))
         };
         aborted.store(true, Ordering::Release);
         gate.open_all();
-        assert!(!waiter.join().unwrap(), "admitted while the gate was full");
+        let (admitted, checks) = waiter.join().unwrap();
+        assert!(!admitted, "admitted while the gate was full");
+        seen.saw(side(checks, sides));
         assert_eq!(gate.held(), 1);
     });
 }
@@ -99,20 +180,35 @@ fn a_waiter_gives_up_when_its_abort_condition_is_set_and_opened() {
 /// and a worker with nothing taken is admitted only after it.
 #[test]
 fn a_worker_waiting_first_is_admitted_by_a_racing_release_before_the_others() {
-    loom::model(|| {
+    // The fenceless release loses its wake-up only on the last side.
+    let sides = [
+        "admitted at its first check",
+        "admitted on its re-check",
+        "woken by the release",
+    ];
+    explore(&sides, move |seen| {
         let gate = Arc::new(Gate::new(1));
         assert!(gate.try_acquire());
         let first_in = Arc::new(AtomicBool::new(false));
         let first = {
             let (gate, first_in) = (gate.clone(), first_in.clone());
             thread::spawn(move || {
-                assert!(block_on(gate.acquire_first(|| false, || {})));
+                let checks = Cell::new(0);
+                let admitted = block_on(gate.acquire_first(
+                    || {
+                        checks.set(checks.get() + 1);
+                        false
+                    },
+                    || {},
+                ));
+                assert!(admitted);
                 first_in.store(true, Ordering::Release);
                 gate.release();
+                checks.get()
             })
         };
         gate.release();
-        first.join().unwrap();
+        seen.saw(side(first.join().unwrap(), sides));
         assert!(first_in.load(Ordering::Acquire));
         assert!(gate.may_take(), "nobody waits first any more");
         assert_eq!(gate.held(), 0);

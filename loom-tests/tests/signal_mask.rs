@@ -4,15 +4,20 @@
 //! refresh: `decided` is published with `Release` after the bits it covers, and read with
 //! `Acquire` by a checker that then trusts the bits without matching again.
 //!
-//! Mutation caught (`scripts/mutants.sh`): the `decided` refresh (`fetch_max`) weakened to
-//! `Relaxed`: a second checker sees `decided` cover the name but not the bit set before
-//! it, and misses a raise that happened before its check.
+//! The models check two checkers that overlapped and two one after the other (the later
+//! finds `decided` raised by the earlier); and checks after the raise and racing it,
+//! seeing it or not.
+//!
+//! Mutation caught (`scripts/mutants/mask-decided-relaxed.mutant`): the `decided` refresh
+//! (`fetch_max`) weakened to `Relaxed`: a second checker sees `decided` cover the name but
+//! not the bit set before it, and misses a raise that happened before its check.
 #![cfg(loom)]
 
 use ephemeral::signal::SignalSink;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
+use loom_tests::{Flag, explore};
 
 fn sink() -> SignalSink {
     SignalSink::builder()
@@ -24,27 +29,46 @@ fn sink() -> SignalSink {
 
 #[test]
 fn two_checkers_both_see_a_raise_that_happened_before_them() {
-    loom::model(|| {
+    // A check that begins after the other returned finds `decided` raised by it and, if
+    // it reads that, trusts the bits without matching again: the side the weakened
+    // `decided` fails on.
+    let sides = [
+        "the checks overlapped",
+        "one check began after the other returned",
+    ];
+    explore(&sides, move |seen| {
         let sink = sink();
         let mask = Arc::new(sink.mask("busy"));
         // Interns the name after the mask was compiled: the first check refreshes.
         let busy = sink.raise("busy").unwrap();
-        let other = {
-            let (sink, mask) = (sink.clone(), mask.clone());
-            thread::spawn(move || mask.first_raised(&sink))
+        // Set once a check returned.
+        let returned = Flag::default();
+        let check = {
+            let (sink, mask, returned) = (sink.clone(), mask.clone(), returned.clone());
+            move || {
+                let after = returned.is_set();
+                let found = mask.first_raised(&sink);
+                returned.set();
+                (found, after)
+            }
         };
-        assert_eq!(
-            mask.first_raised(&sink),
-            Some(busy),
-            "missed an earlier raise"
-        );
-        assert_eq!(other.join().unwrap(), Some(busy), "missed an earlier raise");
+        let other = thread::spawn(check.clone());
+        let (mine, i_came_after) = check();
+        assert_eq!(mine, Some(busy), "missed an earlier raise");
+        let (theirs, they_came_after) = other.join().unwrap();
+        assert_eq!(theirs, Some(busy), "missed an earlier raise");
+        seen.saw(sides[usize::from(i_came_after || they_came_after)]);
     });
 }
 
 #[test]
 fn checkers_racing_a_raise_of_a_new_name_see_it_once_it_happened() {
-    loom::model(|| {
+    let sides = [
+        "checked after the raise: seen",
+        "checked racing the raise: seen",
+        "checked racing the raise: not seen",
+    ];
+    explore(&sides, move |seen| {
         let sink = sink();
         let mask = Arc::new(sink.mask("busy"));
         let raised = Arc::new(AtomicBool::new(false));
@@ -55,21 +79,22 @@ fn checkers_racing_a_raise_of_a_new_name_see_it_once_it_happened() {
                 raised.store(true, Ordering::Release);
             })
         };
-        let checker = {
-            let (sink, mask, raised) = (sink.clone(), mask.clone(), raised.clone());
-            thread::spawn(move || {
+        let check = {
+            let (sink, mask, raised, seen) =
+                (sink.clone(), mask.clone(), raised.clone(), seen.clone());
+            move || {
                 let after = raised.load(Ordering::Acquire);
-                assert!(
-                    !after || mask.first_raised(&sink).is_some(),
-                    "missed a raise"
-                );
-            })
+                let found = mask.first_raised(&sink).is_some();
+                assert!(!after || found, "missed a raise");
+                seen.saw(match (after, found) {
+                    (true, _) => sides[0],
+                    (false, true) => sides[1],
+                    (false, false) => sides[2],
+                });
+            }
         };
-        let after = raised.load(Ordering::Acquire);
-        assert!(
-            !after || mask.first_raised(&sink).is_some(),
-            "missed a raise"
-        );
+        let checker = thread::spawn(check.clone());
+        check();
         raiser.join().unwrap();
         checker.join().unwrap();
         assert!(mask.first_raised(&sink).is_some());
