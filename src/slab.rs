@@ -69,18 +69,29 @@ use crate::operation::{OperationId, State};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
 use crate::wakeup::Wakeup;
 
+/// Phase: on the free list (or about to be).
 pub const FREE: u64 = 0;
+/// Phase: inserted, waiting for a claimant.
 pub const PENDING: u64 = 1;
+/// Phase: claimed by a worker or canceller (reads as pending).
 pub const CLAIMED: u64 = 2;
+/// Phase: its body runs.
 pub const RUNNING: u64 = 3;
+/// Phase: finished, successfully.
 pub const COMPLETED: u64 = 4;
+/// Phase: finished with an error or a panic.
 pub const FAULTED: u64 = 5;
+/// Phase: finished by cancellation.
 pub const CANCELLED: u64 = 6;
+/// Phase: evicted while readers were inside; the last one out frees it.
 pub const EVICTED: u64 = 7;
+/// Phase: a finisher is recording the outcome (reads as running).
 pub const FINISHING: u64 = 8;
 
 const PHASE_MASK: u64 = 0b1111;
+/// Flag: exempt from count and age eviction.
 pub const PINNED: u64 = 1 << 4;
+/// Flag: pinned and pushed out of the window's ring.
 pub const DISPLACED: u64 = 1 << 5;
 const READER_ONE: u64 = 1 << 16;
 const READER_MASK: u64 = 0xFFFF << 16;
@@ -100,21 +111,27 @@ impl Word {
     fn new(generation: u32, phase: u64) -> Self {
         Self((u64::from(generation) << GEN_SHIFT) | phase)
     }
+    /// The phase bits.
     pub fn phase(self) -> u64 {
         self.0 & PHASE_MASK
     }
+    /// The slot's generation.
     pub fn generation(self) -> u32 {
         (self.0 >> GEN_SHIFT) as u32
     }
+    /// Readers inside the slot.
     pub fn readers(self) -> u64 {
         (self.0 & READER_MASK) >> 16
     }
+    /// Whether `flag` (`PINNED`, `DISPLACED`) is set.
     pub fn has(self, flag: u64) -> bool {
         self.0 & flag != 0
     }
+    /// The same word in `phase`.
     pub fn with_phase(self, phase: u64) -> Self {
         Self((self.0 & !PHASE_MASK) | phase)
     }
+    /// The same word with `flag` set or cleared.
     pub fn with(self, flag: u64, on: bool) -> Self {
         if on {
             Self(self.0 | flag)
@@ -136,9 +153,11 @@ impl Word {
     pub fn is_live(self) -> bool {
         !matches!(self.phase(), FREE | EVICTED)
     }
+    /// In a terminal phase.
     pub fn is_finished(self) -> bool {
         matches!(self.phase(), COMPLETED | FAULTED | CANCELLED)
     }
+    /// The state an observer sees, for a live word.
     pub fn state(self) -> Option<State> {
         Some(match self.phase() {
             PENDING | CLAIMED => State::Pending,
@@ -287,6 +306,7 @@ impl<I, O, K> Slab<I, O, K> {
         }
     }
 
+    /// How many slots the slab holds.
     pub fn capacity(&self) -> usize {
         self.slots.len()
     }
