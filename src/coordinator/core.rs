@@ -833,22 +833,27 @@ where
         key: S::Key,
         newcomer: bool,
     ) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
-        if self.intake.is_closed() {
-            return Err((EnqueueError::Closed(item), Shortage::Queue));
-        }
-        if self.intake.is_full() {
-            return Err((EnqueueError::Full(item), Shortage::Queue));
-        }
-        if newcomer {
-            let waiting = self.intake.room().waiters();
-            if waiting > 0 && self.intake.queue().free_for(&key) <= waiting {
-                return Err((EnqueueError::Full(item), Shortage::Queue));
-            }
+        let refused = if self.intake.is_closed() {
+            Some(EnqueueError::Closed as fn(T) -> EnqueueError<T>)
+        } else if self.intake.is_full() || (newcomer && !self.room_for_newcomer(&key)) {
+            Some(EnqueueError::Full as fn(T) -> EnqueueError<T>)
+        } else {
+            None
+        };
+        if let Some(refuse) = refused {
+            // Dropped before the answer is built: a key whose `Drop` panics then unwinds
+            // past `item` while it is still a local, which drops it (a value already
+            // moved into a return value would leak instead).
+            drop(key);
+            return Err((refuse(item), Shortage::Queue));
         }
         let id = match self.window.insert_keyed(item, key, self.now()) {
             Ok(id) => id,
             // Slots run short only while snapshot readers hold evicted slots a moment.
-            Err((item, _)) => return Err((EnqueueError::Full(item), Shortage::Slots)),
+            Err((item, key)) => {
+                drop(key);
+                return Err((EnqueueError::Full(item), Shortage::Slots));
+            }
         };
         // Counted before it is queued, so no reader sees it finished before enqueued.
         self.control.count(ENQUEUED);
@@ -878,6 +883,13 @@ where
                 })
             }
         }
+    }
+
+    /// Whether an enqueuer not yet refused may take a place for `key`: only while there
+    /// is more room than enqueuers already waiting for it.
+    fn room_for_newcomer(&self, key: &S::Key) -> bool {
+        let waiting = self.intake.room().waiters();
+        waiting == 0 || self.intake.queue().free_for(key) > waiting
     }
 
     /// Takes an item that was never queued back out of the window, uncounted.
