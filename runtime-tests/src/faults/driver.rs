@@ -8,7 +8,6 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
 
 use ephemeral::runtime::{Spawner, Timer};
 use ephemeral::signal::SignalSink;
@@ -16,7 +15,7 @@ use ephemeral::{OperationId, ResultError};
 use futures_lite::FutureExt as _;
 use futures_lite::future::or;
 
-use super::case::{BodyKind, Case, Ending, ItemSpec, KEYS, Kind, Op, SIGNALS};
+use super::case::{Case, Ending, ItemSpec, KEYS, Kind, Op, SIGNALS};
 use super::invariant::Invariant;
 use super::log::{Log, Step};
 use super::plan::{Fault, disarm, injected, maybe_panic};
@@ -24,6 +23,7 @@ use super::subject::{Accepted, Refusal, Shared, Subject, build, sink};
 use super::values::{FaultError, FaultItem, FaultKey, FaultValue};
 
 mod checks;
+mod probes;
 pub use checks::check_reports;
 
 /// How long `drain` may take after `complete` or `cancel` (bodies are a few ms at most,
@@ -485,6 +485,9 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         let complete = self.case.ending == Ending::Complete;
         if complete && !self.closed && !subject_closed(&subject) {
             self.room_probe(&subject).await;
+            if self.case.kind == Kind::Work {
+                self.slot_probe(&subject).await;
+            }
         }
         let what = if complete { "complete" } else { "cancel" };
         let ended = catch_unwind(AssertUnwindSafe(|| {
@@ -531,39 +534,6 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
             }
         }
         self.drop_subject(subject, &format!("after {what} and drain"));
-    }
-
-    /// Before `complete`: `enqueue` finds room for more items than the coordinator has
-    /// slots, so no slot or queue place was lost to a fault (every body is finite here).
-    async fn room_probe(&mut self, subject: &Subject<R>) {
-        let items = self.case.options.slots() + 2;
-        let deadline = Instant::now() + ROOM_BOUND;
-        for k in 0..items {
-            let spec = ItemSpec {
-                body: BodyKind::Ok,
-                key: (k % KEYS) as u8,
-                lane: 0,
-                signal: None,
-            };
-            let left = deadline.saturating_duration_since(Instant::now());
-            let (step, gave_up) = self.enqueue(subject, spec, left).await;
-            if gave_up {
-                let (pending, active, deferred, _) = subject.counts();
-                self.log().fail(
-                    Invariant::RoomComesBack,
-                    format_args!(
-                        "enqueue found no room within {ROOM_BOUND:?} (item {k} of {items} probe items) \
-                         though every body is finite and nothing is paused: pending {pending}, \
-                         active {active}, deferred {deferred}, {:?}",
-                        subject.totals()
-                    ),
-                );
-                return;
-            }
-            if step == Step::Closed {
-                return;
-            }
-        }
     }
 }
 
