@@ -10,9 +10,9 @@
 //! coordinator (complete and drain, cancel and drain, or drop it mid-way) and checks:
 //!
 //! * `drain` returns within `DRAIN_BOUND` (5 s); `enqueue` finds room again within
-//!   `ROOM_BOUND` (5 s) once every body is finite, and (work coordinator) a paused
-//!   coordinator with a full window, every pin taken and every worker busy still takes
-//!   a full queue, so no operation slot was lost to a fault (C2, C11);
+//!   `ROOM_BOUND` (5 s) once every body is finite, and (work and result coordinators)
+//!   a paused coordinator with a full window, every pin taken and every worker busy
+//!   still takes a full queue, so no operation slot was lost to a fault (C2, C11);
 //! * `totals().enqueued == completed + failed + cancelled`, and every accepted id is
 //!   terminal or gone from the window (C2); `on_finalized` reported each once;
 //! * no more bodies ran at once than the highest limit ever set, per key too, and one

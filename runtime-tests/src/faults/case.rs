@@ -323,7 +323,7 @@ impl Case {
         let signals = SIGNALS.len() as u64;
         let ops = (0..rng.between(4, 30))
             .map(|_| {
-                let weights = [22, 14, 1, 1, 3, 4, 4, 3, 3, 5, 5, 3, 3, 4, 3, 5, 3, 6, 3];
+                let weights = [22, 14, 1, 1, 3, 4, 4, 3, 3, 5, 5, 4, 5, 4, 3, 5, 3, 6, 3];
                 match rng.weighted(&weights) {
                     0 => Op::Enqueue(item(&mut rng)),
                     1 => Op::TryEnqueue(item(&mut rng)),

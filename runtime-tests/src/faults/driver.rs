@@ -485,7 +485,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         let complete = self.case.ending == Ending::Complete;
         if complete && !self.closed && !subject_closed(&subject) {
             self.room_probe(&subject).await;
-            if self.case.kind == Kind::Work {
+            if matches!(self.case.kind, Kind::Work | Kind::Results) {
                 self.slot_probe(&subject).await;
             }
         }

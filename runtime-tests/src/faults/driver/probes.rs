@@ -58,8 +58,9 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
     /// keep `max_concurrency` bodies running, pause, and `try_enqueue` until refused. The
     /// slab has room for exactly that plus a full queue (queue + concurrency + window +
     /// pins), so fewer than `queue_capacity` accepted means slots were lost. Only for the
-    /// work coordinator, whose queue is the only limit on waiting items; skipped (not
-    /// failed) when a precondition cannot be reached, which other checks report.
+    /// work and result coordinators, whose queue is the only limit on waiting items (keys
+    /// and lanes have their own); skipped (not failed) when a precondition cannot be
+    /// reached, which other checks report.
     pub(super) async fn slot_probe(&mut self, subject: &Subject<R>) {
         let o = self.case.options.clone();
         let quick = ItemSpec {
@@ -106,6 +107,13 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         });
         if !busy.await {
             return;
+        }
+        if let Subject::Results(c) = subject {
+            // Values a caller may still take are no slot leak: take them all, so a
+            // coordinator that keeps them until taken has nothing held for a caller.
+            for accepted in self.shared.accepted() {
+                let _ = catch_unwind(AssertUnwindSafe(|| drop(c.take_result(accepted.id))));
+            }
         }
         let _ = catch_unwind(AssertUnwindSafe(|| subject.pause()));
         let mut fitted = 0;
