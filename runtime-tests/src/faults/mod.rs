@@ -1,5 +1,10 @@
-//! The fault-injection suite's helpers: a seeded generator of cases, the plan of which
-//! user code panics, the user types that obey it, and a report that does not allocate.
+//! The fault-injection suite's parts: a seeded generator of cases ([`Case`]), the plan
+//! of which user code panics ([`Fault`]), the user types that obey it and count
+//! themselves alive ([`FaultItem`], [`FaultKey`], [`FaultValue`], [`FaultError`]), the
+//! coordinator under test behind one enum ([`Subject`]), the driver that runs a case
+//! and checks it ([`drive`]), the invariants it reports ([`Invariant`]) into a log that
+//! does not allocate while a case runs ([`Log`]), and the process-wide panic hook and
+//! watchdog. `tests/faults.rs` runs them.
 //!
 //! A case is a pure function of its seed ([`Case::generate`]), so a failing seed replays
 //! the same coordinator, options, faults and operations; which call a fault hits depends

@@ -16,7 +16,7 @@ use crate::faults::log::Step;
 use crate::faults::subject::Subject;
 
 /// A body that keeps a worker busy while the slot probe fills the queue.
-const HOLD: BodyKind = BodyKind::Slow(250);
+const HOLD: BodyKind = BodyKind::Slow(40);
 
 impl<R: Spawner + Timer + Clone> Driver<R> {
     /// Before `complete`: `enqueue` finds room for more items than the coordinator has
