@@ -2,6 +2,11 @@
 //!
 //! Each test in `tests/` takes an [`Executor`] and runs the same scenario on smol, tokio
 //! (multi-thread), async-std and a single-threaded executor.
+//!
+//! `tests/faults.rs` is the fault-injection suite: seeded random cases of operations and
+//! panicking user code, checked against the contract on smol ([`SmolPool`]) and tokio.
+//! Its generator, fault plan and checks are in [`faults`]; its leak check uses the
+//! counting allocator in [`heap`].
 #![cfg(not(loom))]
 
 use core::future::Future;
@@ -34,7 +39,12 @@ async fn async_io_sleep(limit: Duration) {
 }
 
 mod executors;
-pub use executors::{AsyncStdExec, SingleThread, SingleThreadExec, SmolExec, TokioExec};
+pub use executors::{
+    AsyncStdExec, SingleThread, SingleThreadExec, SmolExec, SmolPool, SmolPoolHandle, TokioExec,
+};
+
+pub mod faults;
+pub mod heap;
 
 /// Turns each scenario `fn name<E: Executor>(exec: E)` in the calling test file into
 /// one `#[test]` per executor, in modules `on_smol`, `on_tokio`, `on_async_std` and
