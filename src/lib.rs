@@ -68,6 +68,8 @@ pub mod loom_api {
     pub use crate::signal::dispatch::Dispatch;
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;
-    pub use crate::slab::{CANCELLED, COMPLETED, EVICTED, FREE, Finishing, Refused, Slab, Word};
+    pub use crate::slab::{
+        CANCELLED, COMPLETED, EVICTED, FREE, Finishing, Refused, Slab, Word, unreported,
+    };
     pub use crate::wakeup::Wakeup;
 }

@@ -304,19 +304,20 @@ impl<I, O, K> Window<I, O, K> {
         outcome: O,
         now: Duration,
     ) -> Result<(), FinishError<O>> {
-        self.finish_reporting(id, state, outcome, now, |_, _| ())
+        self.finish_reporting(id, state, outcome, now, no_report())
     }
 
-    /// [`finish`](Self::finish), calling `report` with the finished operation's key and
-    /// snapshot before anyone else can see it finished: each finished operation is
-    /// reported exactly once, however small the window.
+    /// [`finish`](Self::finish), calling `report` (if any) with the finished operation's
+    /// key and snapshot before anyone else can see it finished: each finished operation
+    /// is reported exactly once, however small the window. Without a `report` no
+    /// snapshot is made.
     pub(crate) fn finish_reporting(
         &self,
         id: OperationId,
         state: State,
         outcome: O,
         now: Duration,
-        report: impl FnOnce(Option<&K>, Snapshot<&O>),
+        report: Option<impl FnOnce(Option<&K>, Snapshot<&O>)>,
     ) -> Result<(), FinishError<O>> {
         let Some(phase) = terminal_phase(state) else {
             return Err(FinishError::NotTerminal { state, outcome });
@@ -341,15 +342,15 @@ impl<I, O, K> Window<I, O, K> {
         phase: u64,
         outcome: O,
         now: Duration,
-        report: impl FnOnce(Option<&K>, Snapshot<&O>),
+        report: Option<impl FnOnce(Option<&K>, Snapshot<&O>)>,
     ) {
         let id = owner.id();
         // The ticket is taken while we own the operation, so its completion order is
         // known to every reader that sees it finished.
         let ticket = self.tickets.fetch_add(1, Ordering::AcqRel);
-        self.slab.finish(owner, phase, outcome, now, ticket, |v| {
-            report(v.key, self.snapshot_of(v));
-        });
+        let report =
+            report.map(|report| move |v: View<'_, O, K>| report(v.key, self.snapshot_of(v)));
+        self.slab.finish(owner, phase, outcome, now, ticket, report);
         self.place(id, ticket, now);
     }
 
@@ -365,7 +366,7 @@ impl<I, O, K> Window<I, O, K> {
     /// assert_eq!(window.get(id, Duration::ZERO).unwrap().state, State::Cancelled);
     /// ```
     pub fn cancel(&self, id: OperationId, outcome: O, now: Duration) -> Result<I, WindowError> {
-        self.cancel_reporting(id, outcome, now, |_, _| ())
+        self.cancel_reporting(id, outcome, now, no_report())
     }
 
     /// [`cancel`](Self::cancel), reporting the cancelled operation as
@@ -375,7 +376,7 @@ impl<I, O, K> Window<I, O, K> {
         id: OperationId,
         outcome: O,
         now: Duration,
-        report: impl FnOnce(Option<&K>, Snapshot<&O>),
+        report: Option<impl FnOnce(Option<&K>, Snapshot<&O>)>,
     ) -> Result<I, WindowError> {
         let (claim, input) = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
         self.record(claim.into(), CANCELLED, outcome, now, report);
@@ -879,6 +880,11 @@ impl<I, O, K> Window<I, O, K> {
     }
 }
 
+/// No report for [`Window::finish_reporting`] and [`Window::cancel_reporting`].
+pub(crate) fn no_report<K, O>() -> Option<fn(Option<&K>, Snapshot<&O>)> {
+    None
+}
+
 fn owned<O: Clone>(s: Snapshot<&O>) -> Snapshot<O> {
     Snapshot {
         id: s.id,
@@ -1160,10 +1166,10 @@ mod tests {
                 State::Completed,
                 alloc::format!("op{n}"),
                 ms(1),
-                |_, s| {
+                Some(|_: Option<&()>, s: Snapshot<&String>| {
                     assert_eq!((s.id, s.state), (id, State::Completed));
                     reported.push(s.outcome.cloned().unwrap());
-                },
+                }),
             )
             .unwrap();
         }

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
 use ephemeral::OperationId;
-use ephemeral::loom_api::{COMPLETED, EVICTED, Slab};
+use ephemeral::loom_api::{COMPLETED, EVICTED, Slab, unreported};
 use loom::sync::Arc;
 use loom::thread;
 use loom_tests::{Outcomes, explore};
@@ -57,7 +57,14 @@ fn insert(slab: &Slab<u8, u8>, value: u8) -> Result<OperationId, u8> {
 fn release(slab: &Slab<u8, u8>, ledger: &Ledger, id: OperationId, seen: &Outcomes) {
     ledger.gave_back(id);
     let (claim, value) = slab.claim(id).unwrap();
-    slab.finish(claim.into(), COMPLETED, value, Duration::ZERO, 0, |_| ());
+    slab.finish(
+        claim.into(),
+        COMPLETED,
+        value,
+        Duration::ZERO,
+        0,
+        unreported(),
+    );
     let (_, retired) = slab.transition(id, |w| Ok(w.retired())).unwrap();
     if retired.phase() == EVICTED {
         seen.saw("retired under the reader");

@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use ephemeral::loom_api::{COMPLETED, EVICTED, FREE, Slab};
+use ephemeral::loom_api::{COMPLETED, EVICTED, FREE, Slab, unreported};
 use ephemeral::{OperationId, State};
 use loom::sync::Arc;
 use loom::thread;
@@ -46,7 +46,7 @@ fn the_last_reader_out_of_an_evicted_slot_frees_it_after_every_other_read() {
         let slab = Arc::new(Slab::<u8, u32>::new(1));
         let id = slab.insert(1, Duration::ZERO).unwrap();
         let (claim, _) = slab.claim(id).unwrap();
-        slab.finish(claim.into(), COMPLETED, 7, Duration::ZERO, 0, |_| ());
+        slab.finish(claim.into(), COMPLETED, 7, Duration::ZERO, 0, unreported());
 
         let readers: Vec<_> = (0..2)
             .map(|_| {

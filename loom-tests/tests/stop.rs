@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use ephemeral::OperationId;
-use ephemeral::loom_api::{CANCELLED, COMPLETED, Intake, Schedule, Slab};
+use ephemeral::loom_api::{CANCELLED, COMPLETED, Intake, Schedule, Slab, unreported};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
@@ -66,7 +66,8 @@ impl<S: Schedule<Key = ()>> Core<S> {
     /// `Core::cancel_pending`: the taken operation becomes `Cancelled`.
     fn cancel(&self, id: OperationId) {
         let (claim, _) = self.slab.claim(id).unwrap();
-        self.slab.finish(claim.into(), CANCELLED, (), T, 0, |_| ());
+        self.slab
+            .finish(claim.into(), CANCELLED, (), T, 0, unreported());
         self.terminal.fetch_add(1, SeqCst);
     }
 
@@ -76,7 +77,7 @@ impl<S: Schedule<Key = ()>> Core<S> {
         self.slab.mark_running(claim, T);
         let finishing = self.slab.begin_finish(id).unwrap();
         self.slab
-            .finish(finishing.into(), COMPLETED, (), T, 0, |_| ());
+            .finish(finishing.into(), COMPLETED, (), T, 0, unreported());
         self.terminal.fetch_add(1, SeqCst);
     }
 

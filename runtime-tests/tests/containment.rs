@@ -209,7 +209,56 @@ fn a_panicking_item_drop_on_cancel_is_contained<E: Executor>(exec: E) {
     });
 }
 
+/// Cancelling a keyed coordinator while one key's body never ends and another item of
+/// that key waits behind it lets every worker end: the body closure is freed. A worker
+/// that found the closed queue holding only that waiting item slept, and the take that
+/// later emptied the queue woke nobody, so it slept forever with the coordinator alive.
+fn every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key<E: Executor>(
+    exec: E,
+) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        for _ in 0..20 {
+            let token = Arc::new(());
+            let held = token.clone();
+            let coordinator = KeyedWorkCoordinator::new(
+                rt.clone(),
+                |n: &u32| *n / 10,
+                move |n: u32, _: OpContext| {
+                    let _held = held.clone();
+                    async move {
+                        if n == 10 {
+                            core::future::pending::<()>().await;
+                        }
+                    }
+                },
+                Options::default().max_concurrency(4).queue_capacity(8),
+            )
+            .unwrap();
+            for n in [10, 11, 1, 2] {
+                within(LIMIT, coordinator.enqueue(n)).await.unwrap();
+            }
+            yield_now().await;
+            coordinator.cancel();
+            within(LIMIT, coordinator.drain()).await;
+            drop(coordinator);
+            within(LIMIT, async {
+                while Arc::strong_count(&token) > 1 {
+                    futures_lite::future::yield_now().await;
+                    ephemeral::runtime::Timer::sleep(
+                        &ephemeral::runtime::Smol,
+                        Duration::from_millis(1),
+                    )
+                    .await;
+                }
+            })
+            .await;
+        }
+    });
+}
+
 on_every_executor!(
+    every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key,
     a_panicking_key_hash_or_eq_reaches_the_enqueuer_and_leaks_nothing,
     panics_in_callbacks_and_drops_are_counted,
     a_body_waiting_for_a_later_result_of_its_own_coordinator_is_refused,

@@ -319,16 +319,15 @@ where
         let core = self.core;
         let cancelled = O::record(Outcome::Cancelled(CancelCause::Stopped), None);
         core.control.seat(self.worker, SETTLING);
-        let report = |_: Option<&S::Key>, s: Snapshot<&O>| core.report(s);
         let now = core.now();
         let state = if self.started {
             core.window
-                .finish_reporting(self.id, State::Cancelled, cancelled, now, report)
+                .finish_reporting(self.id, State::Cancelled, cancelled, now, core.reporter())
                 .is_ok()
         } else {
             match core
                 .window
-                .cancel_reporting(self.id, cancelled, now, report)
+                .cancel_reporting(self.id, cancelled, now, core.reporter())
             {
                 Ok(input) => {
                     core.control.contain(move || drop(input));
@@ -729,7 +728,7 @@ where
             state,
             O::record(outcome, value),
             self.now(),
-            |_, s| self.report(s),
+            self.reporter(),
         );
         self.retire(
             worker,
@@ -753,17 +752,19 @@ where
         let cancelled = O::record(Outcome::Cancelled(cause), None);
         let input = self
             .window
-            .cancel_reporting(id, cancelled, self.now(), |_, s| self.report(s))
+            .cancel_reporting(id, cancelled, self.now(), self.reporter())
             .ok()?;
         self.control.contain(move || drop(input));
         Some(State::Cancelled)
     }
 
-    /// Calls `on_finalized` (contained) with a finished operation's snapshot.
-    fn report(&self, snapshot: Snapshot<&O>) {
-        if let Some(report) = &self.on_finalized {
+    /// What reports a finished operation to `on_finalized` (contained), if there is one;
+    /// without it the window makes no snapshot.
+    fn reporter(&self) -> Option<impl FnOnce(Option<&S::Key>, Snapshot<&O>) + '_> {
+        let report = self.on_finalized.as_ref()?;
+        Some(move |_: Option<&S::Key>, snapshot: Snapshot<&O>| {
             self.control.contain(|| report(&snapshot.map(O::outcome)));
-        }
+        })
     }
 
     /// After a taken item's operation is terminal (`state`, or `None` if it was not

@@ -107,7 +107,8 @@ where
                 return Poll::Ready(Ran::Cancelled);
             };
             let polled = {
-                let _scope = Scope::enter(*this.scope);
+                // Only coordinators mark the thread; one-shot runs and handlers skip it.
+                let _scope = (*this.scope != 0).then(|| Scope::enter(*this.scope));
                 poll_catching(body, cx)
             };
             match polled {

@@ -223,6 +223,12 @@ impl<Q: Queue> Intake<Q> {
         match self.queue.pop() {
             Ok(item) => {
                 self.room.notify(Q::WAKES_ON_TAKE);
+                if self.queue.is_closed() {
+                    // A closed queue may hold items no worker can take yet (a key at its
+                    // limit): workers that found nothing sleep until a take like this one
+                    // may have left it closed *and* empty, which they must see to end.
+                    self.work.notify(usize::MAX);
+                }
                 Some(Next::Item(item))
             }
             Err(PopError::Closed) => Some(Next::Closed),
