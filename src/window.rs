@@ -880,8 +880,11 @@ impl<I, O, K> Window<I, O, K> {
     }
 }
 
+/// A report of a finished operation: its key and snapshot.
+type Report<K, O> = fn(Option<&K>, Snapshot<&O>);
+
 /// No report for [`Window::finish_reporting`] and [`Window::cancel_reporting`].
-pub(crate) fn no_report<K, O>() -> Option<fn(Option<&K>, Snapshot<&O>)> {
+pub(crate) fn no_report<K, O>() -> Option<Report<K, O>> {
     None
 }
 
