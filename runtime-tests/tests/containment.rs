@@ -100,7 +100,13 @@ fn panics_in_callbacks_and_drops_are_counted<E: Executor>(exec: E) {
                 "on_finalized refuses successes"
             )
         })
-        .build(|n: u32, _: OpContext| async move { if n % 2 == 0 { Ok(()) } else { Err(Bomb) } })
+        .build(|n: u32, _: OpContext| async move {
+            if n.is_multiple_of(2) {
+                Ok(())
+            } else {
+                Err(Bomb)
+            }
+        })
         .unwrap();
         within(LIMIT, coordinator.enqueue_many(0..10))
             .await
