@@ -263,7 +263,46 @@ fn every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key<E:
     });
 }
 
+/// `cancel` cancels every waiting item at once, also one a keyed coordinator holds back
+/// behind its key's running item: it is `Cancelled` when `cancel` returns, and `drain`
+/// returns. Such an item used to stay queued, and if every worker had ended by the time
+/// its key freed up, nobody settled it and `drain` never returned.
+fn cancel_settles_an_item_held_back_by_its_keys_limit_at_once<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let coordinator = KeyedWorkCoordinator::new(
+            rt,
+            |_: &u32| 0u8,
+            |n: u32, _: OpContext| async move {
+                if n == 0 {
+                    core::future::pending::<()>().await;
+                }
+            },
+            Options::default().max_concurrency(2).queue_capacity(4),
+        )
+        .unwrap();
+        within(LIMIT, coordinator.enqueue(0)).await.unwrap();
+        let held_back = within(LIMIT, coordinator.enqueue(1)).await.unwrap();
+        within(LIMIT, async {
+            while coordinator.active_count() == 0 {
+                yield_now().await;
+            }
+        })
+        .await;
+        coordinator.cancel();
+        let outcome = coordinator.get(held_back).and_then(|s| s.outcome);
+        assert!(
+            matches!(outcome, Some(Outcome::Cancelled(CancelCause::Coordinator))),
+            "{}: {outcome:?}",
+            E::NAME
+        );
+        within(LIMIT, coordinator.drain()).await;
+        assert_eq!(coordinator.totals().cancelled, 2, "{}", E::NAME);
+    });
+}
+
 on_every_executor!(
+    cancel_settles_an_item_held_back_by_its_keys_limit_at_once,
     every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key,
     a_panicking_key_hash_or_eq_reaches_the_enqueuer_and_leaks_nothing,
     panics_in_callbacks_and_drops_are_counted,

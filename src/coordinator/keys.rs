@@ -373,6 +373,31 @@ impl<K: Hash + Eq> Queue for Keys<K> {
         self.table.with(|t| self.pop_locked(t))
     }
 
+    fn take_any(&self) -> Option<KeyTicket> {
+        self.table.with(|t| {
+            if let Ok(ticket) = self.pop_locked(t) {
+                return Some(ticket);
+            }
+            // What `pop` holds back: the oldest waiting item of a key at its limit.
+            // Taken as if started, so `done` settles the key as for any other item.
+            let entry = t.entries.iter().position(|e| e.waiting > 0)?;
+            let e = &mut t.entries[entry];
+            let id = e.head?;
+            e.head = t.next[id.index() as usize].take();
+            if e.head.is_none() {
+                e.tail = None;
+            }
+            e.waiting -= 1;
+            e.running += 1;
+            let waiting = self.waiting.load(Ordering::Relaxed);
+            self.waiting.store(waiting - 1, Ordering::Relaxed);
+            Some(KeyTicket {
+                id,
+                entry: entry as u32,
+            })
+        })
+    }
+
     fn close(&self) -> bool {
         // Under the lock, so a push either lands before the close or is refused by it.
         self.table
@@ -548,6 +573,21 @@ mod tests {
         k.done(first);
         assert_eq!(k.pop().unwrap().id, id(1));
         assert_eq!(k.pop().unwrap_err(), PopError::Closed);
+    }
+
+    #[test]
+    fn cancelling_takes_items_held_back_by_their_keys_limit_too() {
+        let k = keys(1, 8);
+        push(&k, 0, 7);
+        push(&k, 1, 7);
+        let running = k.pop().unwrap();
+        assert!(k.pop().is_err(), "item 1 waits behind its key's limit");
+        let held_back = k.take_any().unwrap();
+        assert_eq!(held_back.id, id(1));
+        assert!(k.take_any().is_none());
+        k.done(held_back);
+        k.done(running);
+        assert_eq!((k.counts(&7), k.active_keys()), ((0, 0), 0));
     }
 
     #[test]
