@@ -218,7 +218,8 @@ fn a_panicking_item_drop_on_cancel_is_contained<E: Executor>(exec: E) {
 /// Cancelling a keyed coordinator while one key's body never ends and another item of
 /// that key waits behind it lets every worker end: the body closure is freed. A worker
 /// that found the closed queue holding only that waiting item slept, and the take that
-/// later emptied the queue woke nobody, so it slept forever with the coordinator alive.
+/// later emptied the queue (another worker's, or `cancel`'s own) woke nobody, so it slept
+/// forever with the coordinator alive.
 fn every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key<E: Executor>(
     exec: E,
 ) {

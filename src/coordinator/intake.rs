@@ -223,12 +223,7 @@ impl<Q: Queue> Intake<Q> {
         match self.queue.pop() {
             Ok(item) => {
                 self.room.notify(Q::WAKES_ON_TAKE);
-                if self.queue.is_closed() {
-                    // A closed queue may hold items no worker can take yet (a key at its
-                    // limit): workers that found nothing sleep until a take like this one
-                    // may have left it closed *and* empty, which they must see to end.
-                    self.work.notify(usize::MAX);
-                }
+                self.took_from_closed();
                 Some(Next::Item(item))
             }
             Err(PopError::Closed) => Some(Next::Closed),
@@ -238,7 +233,19 @@ impl<Q: Queue> Intake<Q> {
 
     /// Takes a waiting item without waiting (to cancel what is queued).
     pub fn take(&self) -> Option<Q::Taken> {
-        self.queue.take_any()
+        let taken = self.queue.take_any()?;
+        self.took_from_closed();
+        Some(taken)
+    }
+
+    /// After a take: a closed queue may hold items no worker can take yet (a key at its
+    /// limit), and workers that found nothing sleep until a take like this one may have
+    /// left it closed *and* empty, which they must see to end. So a take from a closed
+    /// queue wakes them all (only after `close`, so it costs nothing before).
+    fn took_from_closed(&self) {
+        if self.queue.is_closed() {
+            self.work.notify(usize::MAX);
+        }
     }
 
     /// What waits for a place in the queue listens on.
