@@ -97,7 +97,12 @@ fn a_finish_racing_the_start_is_refused_or_sees_the_start_recorded() {
         thread::yield_now();
         // An id is `Copy`: anyone holding it may try to finish the operation.
         let finished = match w.finish(id, State::Completed, 5, FINISHED) {
-            Ok(()) => true,
+            Ok(()) => {
+                // Read while the starter may still be running: a finish that won the
+                // race sees the start it raced recorded in full.
+                assert_eq!(w.get(id, FINISHED).unwrap().started_at, Some(STARTED));
+                true
+            }
             Err(FinishError::Refused { error, .. }) => {
                 assert_eq!(
                     error,
