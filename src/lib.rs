@@ -31,28 +31,29 @@
 
 extern crate alloc;
 
+// Layers, lowest first; each module uses only those above it in this list.
 mod coordinator;
-mod marks;
+mod for_each;
 mod operation;
 mod options;
 pub mod runtime;
 pub mod signal;
-mod slab;
 mod sync;
 mod time;
 mod wakeup;
 mod window;
 
 pub use coordinator::{
-    BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError, ForEachExt,
-    KeyedWorkCoordinator, Lane, LaneError, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage,
-    PriorityWorkCoordinator, ResultCoordinator, ResultError, Summary, Totals, WorkCoordinator,
-    for_each, for_each_spawned, for_each_stream,
+    BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError,
+    KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome, PANIC_MESSAGE_CAPACITY,
+    PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError, Totals, WorkCoordinator,
 };
-pub use marks::{OPERATION_SIGNALS, OperationSignals};
-pub use operation::{OpContext, OperationId, Snapshot, State};
+pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+pub use operation::{OperationId, State};
 pub use options::{MAX_QUEUED_SIGNALS, MAX_SIGNAL_HANDLERS, Options, OptionsError};
-pub use window::{FinishError, InsertError, Window, WindowError};
+pub use window::{
+    FinishError, InsertError, OPERATION_SIGNALS, OperationSignals, Snapshot, Window, WindowError,
+};
 
 /// Compiles and runs the README's Rust examples as doctests.
 #[cfg(doctest)]
@@ -63,13 +64,14 @@ struct ReadmeDoctests;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_api {
-    pub use crate::coordinator::{Admission, Gate, Intake, Keys, Lanes, Schedule, Signals};
-    pub use crate::marks::Marks;
-    pub use crate::signal::dispatch::Dispatch;
+    pub use crate::coordinator::{
+        Admission, Dispatch, Gate, Intake, Keys, Lanes, Schedule, Signals,
+    };
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;
-    pub use crate::slab::{
+    pub use crate::wakeup::Wakeup;
+    pub use crate::window::Marks;
+    pub use crate::window::slab::{
         CANCELLED, COMPLETED, EVICTED, FREE, Finishing, Refused, Slab, Word, unreported,
     };
-    pub use crate::wakeup::Wakeup;
 }

@@ -3,8 +3,8 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::operation::MAX_SLOTS;
 use crate::signal::{PatternSet, SignalSink};
-use crate::slab::MAX_SLOTS;
 
 /// The most async signal handlers a coordinator may run at once (each is a task
 /// spawned at construction).

@@ -113,7 +113,7 @@ impl<T> UnsafeCell<T> {
 /// handful of loads and stores and never await or call user code that may block.
 ///
 /// Under `std` it is `std::sync::Mutex` (futex-backed; poisoning is ignored because a
-/// section either completes or unwinds before changing anything, see `keys.rs`);
+/// section either completes or unwinds before changing anything, see `coordinator/keyed/scheduler.rs`);
 /// without `std` it spins on one flag; under loom it is loom's mutex.
 ///
 /// Without `std` the spin lock has no way to mask interrupts, and the crate never

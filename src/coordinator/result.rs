@@ -10,13 +10,14 @@ use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 
-use super::api::shared_api;
-use super::builder::CoordinatorBuilder;
+use super::core::api::shared_api;
+use super::core::builder::CoordinatorBuilder;
+use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::outcome::Record;
-use super::schedule::Fifo;
-use super::{BodyOutput, CancelCause, EnqueueError, Outcome, PanicMessage};
-use crate::operation::{OpContext, OperationId};
+use super::{BodyOutput, EnqueueError, Outcome, ResultError};
+use crate::coordinator::OpContext;
+use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::sync::Lock;
@@ -60,56 +61,6 @@ impl<V, E: Clone> Resulted<V, E> {
         }
     }
 }
-
-/// Why a result could not be had; a failed operation's error comes back inside.
-///
-/// ```
-/// use ephemeral::ResultError;
-///
-/// let err: ResultError<&str> = ResultError::Failed("timeout");
-/// assert_eq!(err.to_string(), "the operation failed");
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ResultError<E> {
-    /// No such operation in the window: evicted (by count or age) before it was asked
-    /// for, never issued, or issued by another coordinator.
-    Unknown(OperationId),
-    /// `take_result` on an operation that has not finished.
-    NotFinished(OperationId),
-    /// The value was taken already.
-    Taken(OperationId),
-    /// The body returned this error.
-    Failed(E),
-    /// The body panicked.
-    Panicked(PanicMessage),
-    /// The operation was cancelled.
-    Cancelled(CancelCause),
-    /// `wait_for_result` from one of this coordinator's own bodies, for an operation
-    /// that has not finished: only the coordinator's workers can finish it, and the
-    /// caller holds one of them, so the wait is refused rather than risk a deadlock.
-    /// (Detected under `std`.)
-    WouldDeadlock(OperationId),
-}
-
-impl<E> fmt::Display for ResultError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Unknown(id) => write!(f, "operation {id} is not in the window"),
-            Self::NotFinished(id) => write!(f, "operation {id} has not finished"),
-            Self::Taken(id) => write!(f, "the result of operation {id} was taken already"),
-            Self::Failed(_) => f.write_str("the operation failed"),
-            Self::Panicked(message) => write!(f, "the operation panicked: {message}"),
-            Self::Cancelled(_) => f.write_str("the operation was cancelled"),
-            Self::WouldDeadlock(id) => write!(
-                f,
-                "waiting for operation {id} from one of the coordinator's own bodies could deadlock it"
-            ),
-        }
-    }
-}
-
-impl<E: fmt::Debug> core::error::Error for ResultError<E> {}
 
 /// A work coordinator whose bodies return values: `enqueue` hands back the operation's
 /// id, and [`wait_for_result`](Self::wait_for_result) resolves with its value (or why

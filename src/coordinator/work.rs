@@ -7,12 +7,13 @@ use core::future::Future;
 use futures_lite::future::or;
 use futures_lite::{Stream, StreamExt};
 
-use super::api::shared_api;
-use super::builder::CoordinatorBuilder;
+use super::core::api::shared_api;
+use super::core::builder::CoordinatorBuilder;
+use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
-use super::schedule::Fifo;
 use super::{BodyOutput, EnqueueError, Outcome};
-use crate::operation::{OpContext, OperationId};
+use crate::coordinator::OpContext;
+use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 

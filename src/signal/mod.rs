@@ -7,7 +7,6 @@
 //! intake on it (`cancel_on`, `defer_on`, `resume_on`, `drain_on` in
 //! [`Options`](crate::Options)).
 
-pub(crate) mod dispatch;
 mod event;
 pub(crate) mod history;
 pub(crate) mod listeners;

@@ -2,12 +2,12 @@
 
 use core::future::Future;
 
-use super::Outcome;
-use super::core::Hooks;
-use crate::operation::Snapshot;
+use super::Hooks;
+use crate::coordinator::Outcome;
 use crate::options::Options;
 use crate::runtime::{Spawner, Timer};
 use crate::signal::SignalEvent;
+use crate::window::Snapshot;
 #[cfg(doc)]
 use crate::{KeyedWorkCoordinator, PriorityWorkCoordinator, ResultCoordinator, WorkCoordinator};
 
@@ -98,7 +98,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
     /// Runs `handler` on every signal this coordinator's operations raise, as tasks on
     /// the coordinator's spawner: at most `max_concurrent_signal_handlers` at once, from
     /// a queue of `max_queued_signals` where overflow drops the oldest event (counted in
-    /// [`Totals::dropped_signals`]). The raise never waits for it; `drain` does.
+    /// [`Totals::dropped_signals`](crate::Totals::dropped_signals)). The raise never waits for it; `drain` does.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {

@@ -18,8 +18,8 @@ use core::time::Duration;
 
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 
-use super::intake::Queue;
-use super::schedule::Schedule;
+use crate::coordinator::core::intake::Queue;
+use crate::coordinator::core::schedule::Schedule;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;

@@ -1,5 +1,10 @@
 //! `KeyedWorkCoordinator`: per-key ordering without head-of-line blocking.
 
+mod scheduler;
+
+#[cfg(loom)]
+pub use scheduler::Keys;
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::convert::Infallible;
@@ -7,14 +12,16 @@ use core::fmt;
 use core::future::Future;
 use core::hash::Hash;
 
-use super::api::shared_api;
-use super::builder::CoordinatorBuilder;
+use super::core::api::shared_api;
+use super::core::builder::CoordinatorBuilder;
 use super::core::{Core, Owner};
-use super::keys::Keys;
 use super::{BodyOutput, EnqueueError, Outcome};
-use crate::operation::{OpContext, OperationId, Snapshot};
+use crate::coordinator::OpContext;
+use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::window::Snapshot;
+use scheduler::Keys;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 
@@ -39,7 +46,7 @@ type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 ///   enqueue, run and finish allocate nothing.
 ///
 /// The scheduler's tables sit behind one short lock (a few loads and stores per push,
-/// start and finish); see `coordinator/keys.rs`.
+/// start and finish); see `keyed/scheduler.rs`.
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {

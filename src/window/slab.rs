@@ -65,7 +65,7 @@
 use alloc::boxed::Box;
 use core::time::Duration;
 
-use crate::operation::{OperationId, State};
+use crate::operation::{MAX_SLOTS, OperationId, State};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
 use crate::wakeup::Wakeup;
 
@@ -98,10 +98,7 @@ const READER_MASK: u64 = 0xFFFF << 16;
 const GEN_SHIFT: u32 = 32;
 
 /// Marks the end of the free list.
-const NIL: u32 = u32::MAX;
-
-/// The largest number of slots a slab can hold (one index is reserved for `NIL`).
-pub const MAX_SLOTS: usize = NIL as usize;
+const NIL: u32 = MAX_SLOTS as u32;
 
 /// A decoded state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,90 +5,20 @@ use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 
-use super::api::shared_api;
-use super::builder::CoordinatorBuilder;
+use super::core::api::shared_api;
+use super::core::builder::CoordinatorBuilder;
 use super::core::{Core, Owner};
-pub use super::lanes::Lane;
-use super::lanes::Lanes;
-use super::{BodyOutput, EnqueueError, Outcome};
-use crate::operation::{OpContext, OperationId};
+mod lanes;
+
+use super::{BodyOutput, LaneError, Outcome};
+use crate::coordinator::OpContext;
+use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-
-/// Why an item was not accepted into a lane; the item comes back inside.
-///
-/// ```
-/// use ephemeral::LaneError;
-///
-/// let err = LaneError::UnknownLane(9, "job");
-/// assert_eq!(err.to_string(), "there is no lane 9");
-/// assert_eq!(err.into_inner(), "job");
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LaneError<T> {
-    /// No lane has this index.
-    UnknownLane(usize, T),
-    /// The lane is at its `max_depth` (`try_enqueue` only; `enqueue` waits instead).
-    Full(T),
-    /// The coordinator was completed or cancelled.
-    Closed(T),
-    /// The lane is full and the caller is one of the coordinator's own bodies (see
-    /// [`EnqueueError::WouldDeadlock`]).
-    WouldDeadlock(T),
-}
-
-impl<T> LaneError<T> {
-    /// The refused item.
-    ///
-    /// ```
-    /// assert_eq!(ephemeral::LaneError::Full(3).into_inner(), 3);
-    /// ```
-    pub fn into_inner(self) -> T {
-        match self {
-            Self::UnknownLane(_, item)
-            | Self::Full(item)
-            | Self::Closed(item)
-            | Self::WouldDeadlock(item) => item,
-        }
-    }
-}
-
-impl<T> From<EnqueueError<T>> for LaneError<T> {
-    fn from(refused: EnqueueError<T>) -> Self {
-        match refused {
-            EnqueueError::Full(item) => Self::Full(item),
-            EnqueueError::Closed(item) => Self::Closed(item),
-            EnqueueError::WouldDeadlock(item) => Self::WouldDeadlock(item),
-        }
-    }
-}
-
-impl<T> fmt::Debug for LaneError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownLane(lane, _) => write!(f, "UnknownLane({lane}, ..)"),
-            Self::Full(_) => f.write_str("Full(..)"),
-            Self::Closed(_) => f.write_str("Closed(..)"),
-            Self::WouldDeadlock(_) => f.write_str("WouldDeadlock(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for LaneError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnknownLane(lane, _) => write!(f, "there is no lane {lane}"),
-            Self::Full(_) => f.write_str("the lane is full"),
-            Self::Closed(_) => f.write_str("the coordinator is closed"),
-            Self::WouldDeadlock(_) => f.write_str(
-                "the lane is full and waiting from one of the coordinator's own bodies could deadlock it",
-            ),
-        }
-    }
-}
-
-impl<T> core::error::Error for LaneError<T> {}
+pub use lanes::Lane;
+#[cfg(loom)]
+pub use lanes::Lanes;
+use lanes::Lanes;
 
 /// A work coordinator with priority lanes: a worker always takes the waiting item of
 /// the highest lane that is not held, so a higher lane's waiting item starts before a

@@ -2,7 +2,7 @@
 //! operation, which operation a taken ticket names, and the queue's own hooks into the
 //! worker loop (a key freed, a lane's cancel signal, a lane held back).
 //!
-//! The plain FIFO answers all of them trivially; `keyed.rs` and `priority.rs` hold the
+//! The plain FIFO answers all of them trivially; `keyed/scheduler.rs` and `priority/lanes.rs` hold the
 //! two other implementations.
 
 use core::future::Future;

@@ -10,10 +10,11 @@
 
 use core::future::Future;
 
-use super::SignalEvent;
+use crate::signal::SignalEvent;
 use concurrent_queue::ConcurrentQueue;
 
-use crate::coordinator::{Guarded, Intake};
+use super::guard::Guarded;
+use super::intake::Intake;
 use crate::runtime::Spawner;
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 

@@ -15,14 +15,13 @@ use core::time::Duration;
 use futures_lite::Stream;
 use pin_project_lite::pin_project;
 
-use super::core::{Control, Totals};
-use super::guard::Guarded;
-use super::signals::Signals;
-use super::{BodyOutput, Outcome, WorkCoordinator};
-use crate::operation::{OpContext, OperationId, Snapshot, State};
+use crate::coordinator::OpContext;
+use crate::coordinator::{BodyOutput, Control, Guarded, Outcome, Signals, Totals, WorkCoordinator};
+use crate::operation::{OperationId, State};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::sync::Arc;
+use crate::window::Snapshot;
 use crate::window::Window;
 
 /// What a one-shot run did: its counts and the window of its most recent operations.

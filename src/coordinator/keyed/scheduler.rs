@@ -35,8 +35,8 @@ use core::hash::{BuildHasher, Hash};
 
 use concurrent_queue::{PopError, PushError};
 
-use super::intake::Queue;
-use super::schedule::Schedule;
+use crate::coordinator::core::intake::Queue;
+use crate::coordinator::core::schedule::Schedule;
 use crate::operation::OperationId;
 use crate::options::Options;
 use crate::sync::{AtomicBool, AtomicUsize, Lock, Ordering};

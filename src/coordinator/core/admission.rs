@@ -15,14 +15,14 @@ use core::time::Duration;
 
 use futures_lite::future::or;
 
-use crate::marks::Marks;
+use super::dispatch::Dispatch;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::Timer;
-use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, SignalMask, SignalSink, Subscription, TableError};
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Counted, Ordering, contain};
 use crate::wakeup::Wakeup;
+use crate::window::Marks;
 
 /// The synchronous `on_signal` callback.
 pub(crate) type OnSignal = Box<dyn Fn(&SignalEvent) + Send + Sync>;

@@ -13,7 +13,7 @@ use core::task::{Context, Poll};
 use atomic_waker::AtomicWaker;
 use pin_project_lite::pin_project;
 
-use super::{BodyOutput, CancelCause, Outcome, PanicMessage};
+use crate::coordinator::{BodyOutput, CancelCause, Outcome, PanicMessage};
 use crate::operation::State;
 use crate::sync::{AtomicBool, Ordering, contain};
 

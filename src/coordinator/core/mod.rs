@@ -37,126 +37,44 @@
 //! settling). A worker moves its seat *before* the window shows the operation's new
 //! state, so a caller who saw an operation finish never counts it as pending or active.
 
+pub(crate) mod admission;
+pub(crate) mod api;
+pub(crate) mod builder;
+mod control;
+pub(crate) mod dispatch;
+pub(crate) mod guard;
+pub(crate) mod intake;
+pub(crate) mod permits;
+pub(crate) mod schedule;
+
+pub(crate) use control::Control;
+pub use control::Totals;
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::time::Duration;
 
-use atomic_waker::AtomicWaker;
 use concurrent_queue::PushError;
 use futures_lite::future::or;
 
-use super::gate::Gate;
-use super::guard::{Cancel, Guarded, in_scope};
-use super::intake::{Intake, Next};
+use admission::{Admission, OnSignal, Signals};
+use control::{ACTIVE, CANCELLED, COMPLETED, ENQUEUED, FAILED, IDLE, SETTLING};
+use dispatch::Dispatch;
+use guard::{Cancel, Guarded, in_scope};
+use intake::{Intake, Next};
+use permits::Gate;
+use schedule::Schedule;
+
 use super::outcome::Record;
-use super::schedule::Schedule;
-use super::signals::{Admission, OnSignal, Signals};
-use super::{BodyOutput, CancelCause, EnqueueError, Outcome};
-use crate::operation::{OpContext, OperationId, Snapshot, State};
+use super::{BodyOutput, CancelCause, ConcurrencyError, EnqueueError, OpContext, Outcome};
+use crate::operation::{OperationId, State};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::signal::dispatch::Dispatch;
 use crate::signal::{Signal, SignalEvent, Subscription};
-use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Ordering, contain};
+use crate::sync::{Arc, Ordering};
 use crate::wakeup::Wakeup;
-use crate::window::{Window, WindowError};
-
-/// A seat's phases (see the module docs).
-const IDLE: usize = 0;
-const ACTIVE: usize = 1;
-const SETTLING: usize = 2;
-
-/// One worker's place: the waker of the body it runs (woken by `cancel`) and its phase.
-/// Aligned so that no two workers write one cache line.
-#[repr(align(128))]
-struct Seat {
-    waker: AtomicWaker,
-    /// `IDLE`, `ACTIVE` or `SETTLING`; stored by its worker only (Release), loaded by
-    /// count queries (Acquire).
-    phase: AtomicUsize,
-}
-
-/// The type-free half of a coordinator: gate, cancellation, counters. Bodies see it
-/// through their [`OpContext`].
-pub(crate) struct Control {
-    pub(crate) gate: Gate,
-    /// Set once by `cancel`; running bodies are dropped, waiting items cancelled.
-    pub(crate) cancelled: AtomicBool,
-    /// `cancel` happened (for `OpContext::cancelled`).
-    pub(crate) cancel: Wakeup,
-    seats: Box<[Seat]>,
-    /// Indexed by `ENQUEUED`..`CANCELLED`. `ENQUEUED` is raised before an item is queued
-    /// (and lowered again if queuing is refused); the others after an operation is
-    /// terminal, all with Release, so a reader that loads the terminal counts first
-    /// never sees more finished than enqueued.
-    totals: [AtomicU64; 4],
-    /// Items `cancel` (not a worker) is settling right now; see the module docs.
-    settling: AtomicUsize,
-    /// Worker futures not yet dropped; the last to go stops the coordinator.
-    live: AtomicUsize,
-    /// Panics contained in user code other than bodies (see the module docs).
-    panics: AtomicU64,
-    /// Raising from bodies, and the gate before they start.
-    pub(crate) signals: Signals,
-}
-
-const ENQUEUED: usize = 0;
-const COMPLETED: usize = 1;
-const FAILED: usize = 2;
-const CANCELLED: usize = 3;
-
-impl Control {
-    pub(crate) fn new(limit: usize, workers: usize, signals: Signals) -> Self {
-        Self {
-            // Options validation keeps both under u32::MAX (slot indices are u32).
-            gate: Gate::new(limit as u32),
-            cancelled: AtomicBool::new(false),
-            cancel: Wakeup::new(),
-            seats: (0..workers)
-                .map(|_| Seat {
-                    waker: AtomicWaker::new(),
-                    phase: AtomicUsize::new(IDLE),
-                })
-                .collect(),
-            totals: core::array::from_fn(|_| AtomicU64::new(0)),
-            settling: AtomicUsize::new(0),
-            live: AtomicUsize::new(workers),
-            panics: AtomicU64::new(0),
-            signals,
-        }
-    }
-
-    pub(crate) fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-
-    fn count(&self, which: usize) {
-        self.totals[which].fetch_add(1, Ordering::Release);
-    }
-
-    fn total(&self, which: usize) -> u64 {
-        self.totals[which].load(Ordering::Acquire)
-    }
-
-    fn seat(&self, worker: usize, phase: usize) {
-        self.seats[worker].phase.store(phase, Ordering::Release);
-    }
-
-    /// Runs user code that is not a body; a panic in it is counted, not propagated.
-    fn contain<R>(&self, user: impl FnOnce() -> R) -> Option<R> {
-        let done = contain(user);
-        if done.is_none() {
-            self.panics.fetch_add(1, Ordering::Relaxed);
-        }
-        done
-    }
-
-    /// The mark bodies of this coordinator run under (see [`in_scope`]).
-    pub(crate) fn scope(&self) -> usize {
-        self as *const Self as usize
-    }
-}
+use crate::window::{Snapshot, Window, WindowError};
 
 /// A coordinator's handle on its core, made by [`Core::start`]: dropping it cancels the
 /// core (C7), so no coordinator needs a `Drop` of its own.
@@ -352,35 +270,6 @@ enum Shortage {
     Queue,
     /// Window slots (freed when an operation is evicted and no reader holds it).
     Slots,
-}
-
-/// Counts since a coordinator was built. Every accepted item is counted once as
-/// enqueued and, once terminal, once as completed, failed or cancelled.
-///
-/// ```
-/// let totals = ephemeral::Totals::default();
-/// assert_eq!(totals.enqueued, totals.completed + totals.failed + totals.cancelled);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Totals {
-    /// Items accepted.
-    pub enqueued: u64,
-    /// Operations whose body succeeded.
-    pub completed: u64,
-    /// Operations whose body returned an error or panicked.
-    pub failed: u64,
-    /// Operations cancelled before or while running (by the coordinator, a signal, or
-    /// because its workers' executor stopped).
-    pub cancelled: u64,
-    /// Operations that were deferred by a `defer_on` signal before they ran.
-    pub deferred: u64,
-    /// Signal events dropped from the async handlers' full queue (oldest first).
-    pub dropped_signals: u64,
-    /// Panics caught (under `std`) in user code other than bodies: `on_finalized`,
-    /// `on_signal`, and the `Drop`, `Clone` and `Hash` of items, keys, values and errors
-    /// run by the coordinator. Each was contained; the coordinator went on.
-    pub contained_panics: u64,
 }
 
 /// Called with each operation's snapshot as it becomes terminal.
@@ -1227,41 +1116,3 @@ where
         self.core.control.contain(move || drop(item));
     }
 }
-
-/// Why [`set_max_concurrency`](crate::WorkCoordinator::set_max_concurrency) was refused.
-///
-/// ```
-/// use ephemeral::ConcurrencyError;
-///
-/// let err = ConcurrencyError::AboveCeiling { requested: 9, ceiling: 8 };
-/// assert_eq!(err.to_string(), "max concurrency 9 is above the ceiling of 8 set at construction");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConcurrencyError {
-    /// Zero would stop all work; use `pause` for that.
-    Zero,
-    /// Workers are spawned once, up to `Options::concurrency_ceiling`.
-    AboveCeiling {
-        /// The value asked for.
-        requested: usize,
-        /// The ceiling.
-        ceiling: usize,
-    },
-}
-
-impl core::fmt::Display for ConcurrencyError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::Zero => {
-                f.write_str("max concurrency must be at least 1 (use pause to stop starts)")
-            }
-            Self::AboveCeiling { requested, ceiling } => write!(
-                f,
-                "max concurrency {requested} is above the ceiling of {ceiling} set at construction"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for ConcurrencyError {}

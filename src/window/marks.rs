@@ -27,40 +27,11 @@
 //! memory-safety matter, only a wrong signal record.
 
 use alloc::boxed::Box;
-use core::fmt;
-use core::ops::Deref;
 
+use super::snapshot::{OPERATION_SIGNALS, OperationSignals};
 use crate::operation::OperationId;
 use crate::signal::Signal;
 use crate::sync::{AtomicU64, Ordering};
-
-/// How many distinct signals one operation's record keeps. Raises beyond this still
-/// reach the sink; only the operation's own record is full.
-pub const OPERATION_SIGNALS: usize = 8;
-
-/// The signals an operation has raised and not retracted, in the order first raised.
-///
-/// ```
-/// use ephemeral::OperationSignals;
-///
-/// let none = OperationSignals::default();
-/// assert!(none.is_empty());
-/// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct OperationSignals(heapless::Vec<Signal, OPERATION_SIGNALS>);
-
-impl Deref for OperationSignals {
-    type Target = [Signal];
-    fn deref(&self) -> &[Signal] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for OperationSignals {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
-    }
-}
 
 fn mark(id: OperationId, signal: Signal) -> u64 {
     (u64::from(id.generation()) << 32) | (signal.index() as u64 + 1)

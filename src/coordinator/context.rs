@@ -1,0 +1,133 @@
+//! What a body gets besides its item.
+
+use core::fmt;
+
+use super::Control;
+use crate::operation::OperationId;
+use crate::signal::{Signal, SignalSink, TableError};
+use crate::sync::Arc;
+
+/// What a body gets besides its item: its operation's id and cooperative cancellation.
+///
+/// Cheap to clone (one reference count) and `'static`, so a body may move it into
+/// whatever it awaits.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let coordinator = WorkCoordinator::new(Smol, |n: u32, ctx: OpContext| async move {
+///         assert!(!ctx.is_cancelled());
+///         let _ = (n, ctx.id());
+///     }, Options::default()).unwrap();
+///     coordinator.enqueue(1).await.unwrap();
+///     coordinator.complete();
+///     coordinator.drain().await;
+/// });
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct OpContext {
+    id: OperationId,
+    control: Arc<Control>,
+}
+
+impl OpContext {
+    pub(crate) fn new(id: OperationId, control: Arc<Control>) -> Self {
+        Self { id, control }
+    }
+
+    /// The id of the operation this body runs as.
+    pub fn id(&self) -> OperationId {
+        self.id
+    }
+
+    /// Whether the coordinator has been cancelled. The body will be dropped at its next
+    /// `.await` anyway; checking lets long synchronous stretches stop early.
+    pub fn is_cancelled(&self) -> bool {
+        self.control.is_cancelled()
+    }
+
+    /// Raises `name` as this operation: it is recorded on the operation (its snapshot's
+    /// `signals`), raised into the coordinator's sink with this operation's id, and
+    /// reported to the coordinator's `on_signal` and async handlers. Refused only when a
+    /// new name does not fit the sink's table.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, ctx: OpContext| async move {
+    ///         ctx.signal("cache.miss").unwrap();
+    ///         assert!(ctx.has_signal("cache.miss"));
+    ///         ctx.signal("warming").unwrap();
+    ///         assert!(ctx.retract("warming"));
+    ///         assert!(!ctx.has_signal("warming"));
+    ///     }, Options::default()).unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     let snapshot = coordinator.get(id).unwrap();
+    ///     let names: Vec<_> = snapshot.signals.iter().map(|s| coordinator.signals().name(*s).unwrap()).collect();
+    ///     assert_eq!(names, ["cache.miss"]);
+    ///     assert!(coordinator.signals().is_raised("cache.miss"));
+    /// });
+    /// # }
+    /// ```
+    pub fn signal(&self, name: &str) -> Result<Signal, TableError> {
+        self.control.signals.raise_from(self.id, name)
+    }
+
+    /// Retracts `name` from the sink and from this operation's record (see
+    /// [`signal`](Self::signal)). Returns whether it was present in either.
+    pub fn retract(&self, name: &str) -> bool {
+        self.control.signals.retract_from(self.id, name)
+    }
+
+    /// Whether this operation raised `name` and has not retracted it (see
+    /// [`signal`](Self::signal)).
+    pub fn has_signal(&self, name: &str) -> bool {
+        self.control.signals.has(self.id, name)
+    }
+
+    /// The coordinator's sink, to query or raise signals not tied to this operation.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, ctx: OpContext| async move {
+    ///         assert!(ctx.sink().is_raised("maintenance"));
+    ///     }, Options::default()).unwrap();
+    ///     coordinator.signals().raise("maintenance").unwrap();
+    ///     coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 1);
+    /// });
+    /// # }
+    /// ```
+    pub fn sink(&self) -> &SignalSink {
+        self.control.signals.sink()
+    }
+
+    /// Completes once the coordinator is cancelled; for racing against in a `select`.
+    pub async fn cancelled(&self) {
+        self.control
+            .cancel
+            .until(|| self.is_cancelled().then_some(()))
+            .await;
+    }
+}
+
+impl fmt::Debug for OpContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpContext")
+            .field("id", &self.id)
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}

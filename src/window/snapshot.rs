@@ -1,0 +1,106 @@
+//! What readers of the window get: a copy of one operation's record.
+
+use core::fmt;
+use core::ops::Deref;
+use core::time::Duration;
+
+use crate::operation::{OperationId, State};
+use crate::signal::Signal;
+
+/// How many distinct signals one operation's record keeps. Raises beyond this still
+/// reach the sink; only the operation's own record is full.
+pub const OPERATION_SIGNALS: usize = 8;
+
+/// The signals an operation has raised and not retracted, in the order first raised.
+///
+/// ```
+/// use ephemeral::OperationSignals;
+///
+/// let none = OperationSignals::default();
+/// assert!(none.is_empty());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct OperationSignals(pub(super) heapless::Vec<Signal, OPERATION_SIGNALS>);
+
+impl Deref for OperationSignals {
+    type Target = [Signal];
+    fn deref(&self) -> &[Signal] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for OperationSignals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+/// A copy of one operation's record, taken without blocking the operation's writers.
+///
+/// Every field comes from the same operation: a snapshot never mixes the data of an
+/// evicted operation with that of the one reusing its slot. Times are the clock's
+/// monotonic readings (see [`Timer::now`](crate::runtime::Timer::now)).
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::{Options, State, Window};
+///
+/// let window: Window<&str, &str> = Window::new(&Options::default()).unwrap();
+/// let id = window.insert("job", Duration::from_millis(1)).unwrap();
+/// window.start(id, Duration::from_millis(2)).unwrap();
+/// window.finish(id, State::Faulted, "disk full", Duration::from_millis(5)).unwrap();
+///
+/// let snap = window.get(id, Duration::from_millis(6)).unwrap();
+/// assert_eq!(snap.state, State::Faulted);
+/// assert_eq!(snap.outcome, Some("disk full"));
+/// assert_eq!(snap.duration(), Some(Duration::from_millis(3)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot<O> {
+    /// The operation's id.
+    pub id: OperationId,
+    /// Its state when the snapshot was taken.
+    pub state: State,
+    /// Whether it is pinned against eviction.
+    pub pinned: bool,
+    /// When it was accepted.
+    pub enqueued_at: Duration,
+    /// When its body started, if it did.
+    pub started_at: Option<Duration>,
+    /// When it reached its terminal state, if it has.
+    pub finished_at: Option<Duration>,
+    /// The signals its body raised and did not retract (up to
+    /// [`OPERATION_SIGNALS`](OPERATION_SIGNALS)); handles of the coordinator's sink.
+    pub signals: OperationSignals,
+    /// What the operation recorded when it finished, if it has.
+    pub outcome: Option<O>,
+}
+
+impl<O> Snapshot<O> {
+    /// The same snapshot with its outcome mapped through `f`.
+    pub(crate) fn map<P>(self, f: impl FnOnce(O) -> P) -> Snapshot<P> {
+        Snapshot {
+            id: self.id,
+            state: self.state,
+            pinned: self.pinned,
+            enqueued_at: self.enqueued_at,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            signals: self.signals,
+            outcome: self.outcome.map(f),
+        }
+    }
+
+    /// How long the body ran: from start to finish, if both happened.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, State, Window};
+    /// # let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::ZERO).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().duration(), None);
+    /// ```
+    pub fn duration(&self) -> Option<Duration> {
+        Some(self.finished_at?.saturating_sub(self.started_at?))
+    }
+}
