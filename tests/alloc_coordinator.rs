@@ -1,6 +1,6 @@
-//! C9: after warm-up, items through `WorkCoordinator`, `KeyedWorkCoordinator` (keys
-//! already seen, and new keys whose clone does not allocate), `ResultCoordinator` and
-//! `for_each` allocate nothing.
+//! IMPLEMENTATION.md C9: after warm-up, items through `WorkCoordinator`,
+//! `KeyedWorkCoordinator` (keys already seen, and new keys whose clone does not
+//! allocate), `ResultCoordinator` and `for_each` allocate nothing.
 //!
 //! The coordinator runs on a deliberately trivial executor that polls every spawned task
 //! in turn with a no-op waker: it never allocates after spawning, so every allocation

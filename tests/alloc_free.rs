@@ -1,5 +1,6 @@
-//! C9 for the foundation: after construction, insert/start/finish/evict cycles allocate
-//! nothing. A counting global allocator sees every allocation in this test binary.
+//! IMPLEMENTATION.md C9 for the foundation: after construction,
+//! insert/start/finish/evict cycles allocate nothing. A counting global allocator sees
+//! every allocation in this test binary.
 
 use core::time::Duration;
 

@@ -1,5 +1,5 @@
 //! Signals allocate nothing per raise, retract, presence check, gate check or glob
-//! match once a name is interned (the "0 allocations" for the signal benches).
+//! match once a name is interned (IMPLEMENTATION.md, C9).
 
 mod counting;
 

@@ -1,6 +1,6 @@
-//! Hardening regressions for the window under real threads (DESIGN.md C4, C11): ids are
-//! `Copy` and `finish` is public, so safe code may race transitions on one operation;
-//! readers must see each operation once; time arithmetic must not overflow.
+//! Hardening regressions for the window under real threads (IMPLEMENTATION.md C4,
+//! C11): ids are `Copy` and `finish` is public, so safe code may race transitions on one
+//! operation; readers must see each operation once; time arithmetic must not overflow.
 
 use core::time::Duration;
 use std::collections::HashSet;

@@ -138,7 +138,8 @@ fn raising_the_limit_wakes_a_waiter_and_lowering_it_holds_back_admissions() {
             thread::spawn(move || {
                 let (admitted, checks) = acquire(&gate, || false);
                 assert!(admitted);
-                // C6: once this `set_limit(0)` returned, nobody else is admitted.
+                // IMPLEMENTATION.md, C6: once this `set_limit(0)` returned, nobody
+                // else is admitted.
                 gate.set_limit(0);
                 assert!(!gate.try_acquire(), "admitted past a lowered limit");
                 gate.release();

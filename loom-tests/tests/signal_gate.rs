@@ -1,7 +1,7 @@
 //! The signal gate: raises and retracts racing the check an item passes before it
-//! starts. A check that starts after a raise returned defers the item (contract C5),
-//! and a retract always wakes a worker deferred by the signal (loom reports a lost
-//! wake-up as a deadlock).
+//! starts. A check that starts after a raise returned defers the item
+//! (IMPLEMENTATION.md, C5), and a retract always wakes a worker deferred by the signal
+//! (loom reports a lost wake-up as a deadlock).
 //!
 //! The models check every side: a check after the raise, and checks racing it that
 //! admitted and that deferred; a worker admitted at once (the retract came first), one

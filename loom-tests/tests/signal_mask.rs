@@ -1,8 +1,9 @@
 //! `SignalMask`'s lazy refresh: gate checkers matching newly interned names into the
 //! mask's bits while others check, and a raise interning its name racing them. A raise
-//! that happened before a check is seen by it (contract C5), whichever checker did the
-//! refresh: `decided` is published with `Release` after the bits it covers, and read with
-//! `Acquire` by a checker that then trusts the bits without matching again.
+//! that happened before a check is seen by it (IMPLEMENTATION.md, C5), whichever
+//! checker did the refresh: `decided` is published with `Release` after the bits it
+//! covers, and read with `Acquire` by a checker that then trusts the bits without
+//! matching again.
 //!
 //! The models check two checkers that overlapped and two one after the other (the later
 //! finds `decided` raised by the earlier); and checks after the raise and racing it,

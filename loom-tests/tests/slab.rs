@@ -1,5 +1,5 @@
-//! Model (a): the slab's free list under two threads allocating and releasing, while a
-//! third reads whatever the slots hold.
+//! The slab's free list under two threads allocating and releasing, while a third
+//! reads whatever the slots hold.
 //!
 //! Checks that no slot is handed out twice, generations only grow, the free list holds
 //! every slot exactly once when quiescent, and a reader sees one operation whole (its

@@ -1,9 +1,12 @@
-//! Models (b), (c) and (d): the window's eviction racing pins, readers and other finishers.
+//! The window's eviction racing pins, readers and other finishers, one model each.
 //!
 //! Mutations caught:
-//! * `scripts/mutants/window-place-evicts-pinned.mutant` (b): `place` evicting the
-//!   operation it pushes out of the ring even when pinned, so a successful pin is lost.
-//! * `scripts/mutants/slab-read-ignores-generation.mutant` (c): `Slab::read` joining a
+//! * `scripts/mutants/window-place-evicts-pinned.mutant`, by
+//!   `a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned`: `place`
+//!   evicting the operation it pushes out of the ring even when pinned, so a successful
+//!   pin is lost.
+//! * `scripts/mutants/slab-read-ignores-generation.mutant`, by
+//!   `a_snapshot_sees_the_old_operation_whole_or_not_at_all`: `Slab::read` joining a
 //!   slot without comparing generations, so a stale id answers with the operation that
 //!   reused its slot.
 #![cfg(loom)]
@@ -38,7 +41,7 @@ fn finished(w: &Window<u32, u32>, n: u32) -> OperationId {
     id
 }
 
-/// (b) A finish that pushes `old` out of a window of 1 races `pin(old)`.
+/// A finish that pushes `old` out of a window of 1 races `pin(old)`.
 #[test]
 fn a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned() {
     explore(&["pinned", "refused"], |seen| {
@@ -74,7 +77,7 @@ fn a_pinned_operation_is_never_evicted_and_an_evicted_one_never_pinned() {
     });
 }
 
-/// (c) A reader of `old` races its eviction and the reuse of its slot by a new operation.
+/// A reader of `old` races its eviction and the reuse of its slot by a new operation.
 #[test]
 fn a_snapshot_sees_the_old_operation_whole_or_not_at_all() {
     explore(&["seen", "gone"], |seen| {
@@ -107,7 +110,7 @@ fn a_snapshot_sees_the_old_operation_whole_or_not_at_all() {
     });
 }
 
-/// (d) Two threads finish into a window of 1 at once.
+/// Two threads finish into a window of 1 at once.
 #[test]
 fn two_finishers_never_leave_more_than_the_window_holds() {
     explore(&["the first kept", "the second kept"], |seen| {

@@ -1,6 +1,6 @@
 //! Fault injection: seeded random cases of operations, bodies and panicking user code,
-//! each checked against the contract (DESIGN.md C1, C2, C3, C4, C7, C10, C11, C13) on
-//! smol and on tokio (multi-thread).
+//! each checked against the contract (IMPLEMENTATION.md C1, C2, C3, C4, C7, C10, C11,
+//! C13) on smol and on tokio (multi-thread).
 //!
 //! A case builds one coordinator (work, keyed, result or priority, with random options,
 //! callbacks and gating signals), runs a random list of operations against it with

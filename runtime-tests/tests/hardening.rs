@@ -1,9 +1,9 @@
-//! Hardening regressions for the coordinators (DESIGN.md C2, C3, C5, C7, C11, C12, C13):
-//! user code that panics, calls back in or goes away never wedges a coordinator; pause,
-//! limits and room are honoured in order; ids and counts answer truthfully. Each
-//! scenario failed (or hung) before its fix; hangs are bounded by a timeout, and the
-//! scenarios whose failure left work a drop would panic on avoid that, so a failure
-//! is reported rather than aborting the run.
+//! Hardening regressions for the coordinators (IMPLEMENTATION.md C2, C3, C5, C7, C11,
+//! C12, C13): user code that panics, calls back in or goes away never wedges a
+//! coordinator; pause, limits and room are honoured in order; ids and counts answer
+//! truthfully. Each scenario failed (or hung) before its fix; hangs are bounded by a
+//! timeout, and the scenarios whose failure left work a drop would panic on avoid that,
+//! so a failure is reported rather than aborting the run.
 
 use core::time::Duration;
 use std::collections::HashSet;

@@ -1,6 +1,6 @@
-//! The KeyedWorkCoordinator suite (DESIGN.md C1 per key, C2, C3, C7 and the fairness
-//! bound in `KeyedWorkCoordinator`'s docs), run on smol, tokio (multi-thread), async-std
-//! and a single thread.
+//! The KeyedWorkCoordinator suite (IMPLEMENTATION.md C1 per key, C2, C3, C7 and the
+//! fairness bound in `KeyedWorkCoordinator`'s docs), run on smol, tokio (multi-thread),
+//! async-std and a single thread.
 
 use core::time::Duration;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

@@ -1,6 +1,6 @@
-//! The PriorityWorkCoordinator suite (DESIGN.md C2, C5 per lane, C10 for lanes, and
-//! the lane docs: priority order, held lanes, aging), run on smol, tokio (multi-thread),
-//! async-std and a single thread.
+//! The PriorityWorkCoordinator suite (IMPLEMENTATION.md C2, C5 per lane, C10 for lanes,
+//! and the lane docs: priority order, held lanes, aging), run on smol, tokio
+//! (multi-thread), async-std and a single thread.
 
 use core::time::Duration;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

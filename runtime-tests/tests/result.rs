@@ -1,6 +1,6 @@
-//! The ResultCoordinator suite (DESIGN.md C2, C4 and C10 for values: waiting, taking
-//! and listing results), run on smol, tokio (multi-thread), async-std and a single
-//! thread.
+//! The ResultCoordinator suite (IMPLEMENTATION.md C2, C4 and C10 for values: waiting,
+//! taking and listing results), run on smol, tokio (multi-thread), async-std and a
+//! single thread.
 
 use core::future::Future;
 use core::pin::Pin;

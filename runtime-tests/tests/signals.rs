@@ -1,5 +1,6 @@
-//! The signal suite (DESIGN.md C5, C8): deferral and resumption, cancel-on-signal, a
-//! shared sink, the async handler bound and drain-on-signal, run on every executor.
+//! The signal suite (IMPLEMENTATION.md C5, C8): deferral and resumption,
+//! cancel-on-signal, a shared sink, the async handler bound and drain-on-signal, run on
+//! every executor.
 
 use core::time::Duration;
 use std::sync::Arc;

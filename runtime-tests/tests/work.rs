@@ -1,5 +1,6 @@
-//! The WorkCoordinator behaviour suite (DESIGN.md C1, C2, C4, C6, C7 and backpressure),
-//! written once and run on smol, tokio (multi-thread), async-std and a single thread.
+//! The WorkCoordinator behaviour suite (IMPLEMENTATION.md C1, C2, C4, C6, C7 and
+//! backpressure), written once and run on smol, tokio (multi-thread), async-std and a
+//! single thread.
 
 use core::time::Duration;
 use std::sync::Arc;

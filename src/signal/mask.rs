@@ -11,7 +11,7 @@
 //!
 //! A raise interns its name (publishing the table's `len`) before it sets the presence
 //! bit, so a check that sees the bit also sees a `len` covering it, refreshes, and
-//! cannot miss a raise that happened before it (contract C5).
+//! cannot miss a raise that happened before it (IMPLEMENTATION.md, C5).
 
 use alloc::boxed::Box;
 

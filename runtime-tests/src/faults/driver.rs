@@ -128,7 +128,8 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         self.case.kind == Kind::Priority && usize::from(spec.lane) >= self.case.options.lanes.len()
     }
 
-    /// Records an enqueue's answer: the id, or a refusal checked against C7 and C10.
+    /// Records an enqueue's answer: the id, or a refusal checked against C7 and C10
+    /// (IMPLEMENTATION.md).
     fn enqueued(
         &mut self,
         spec: ItemSpec,

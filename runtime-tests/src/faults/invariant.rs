@@ -1,5 +1,5 @@
 //! The invariants the suite checks, named after the contract lines they come from
-//! (DESIGN.md section 4), so a failure says which promise broke.
+//! (IMPLEMENTATION.md, "Contract"), so a failure says which promise broke.
 
 use core::fmt;
 
@@ -28,7 +28,7 @@ pub enum Invariant {
     KeyOrder,
     /// C3 (keyed docs): a key is forgotten when its last item finishes.
     KeysForgotten,
-    /// C4 (and defect 14): a listing shows each operation once.
+    /// C4: a listing shows each operation once.
     ListedOnce,
     /// C4: the window holds at most `max_tracked` finished operations besides pinned ones.
     WindowBound,

@@ -42,7 +42,7 @@ pub struct Accepted {
 
 /// What the bodies and callbacks of a case count, shared with the suite.
 pub struct Shared {
-    /// The case's log (bodies record C1 and C3 breaks in it).
+    /// The case's log (bodies record C1 and C3 breaks in it; see IMPLEMENTATION.md).
     pub log: Arc<Log>,
     /// The highest concurrency limit ever in force: the initial one, raised by the
     /// suite before each `set_max_concurrency` that raises it. C1 allows no more.

@@ -77,7 +77,7 @@ use crate::wakeup::Wakeup;
 use crate::window::{Snapshot, Window, WindowError};
 
 /// A coordinator's handle on its core, made by [`Core::start`]: dropping it cancels the
-/// core (C7), so no coordinator needs a `Drop` of its own.
+/// core (IMPLEMENTATION.md, C7), so no coordinator needs a `Drop` of its own.
 pub(crate) struct Owner<T, R, S, O>(Arc<Core<T, R, S, O>>)
 where
     T: Send + 'static,

@@ -7,7 +7,8 @@ use crate::wakeup::Wakeup;
 ///
 /// The limit and the number of holders share one word (`limit << 32 | held`), so an
 /// admission checks `held < limit` against the limit in force at that instant: once
-/// `set_limit(n)` returns, no admission succeeds while `n` or more are held (C6).
+/// `set_limit(n)` returns, no admission succeeds while `n` or more are held
+/// (IMPLEMENTATION.md, C6).
 ///
 /// Coordinator workers hold a permit while they may take and run items, across items.
 /// A worker that already holds an item (deferred by a signal, or over a lowered limit)
