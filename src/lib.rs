@@ -31,7 +31,8 @@
 
 extern crate alloc;
 
-// Layers, lowest first; each module uses only those above it in this list.
+// The layers, lowest first: sync, time, wakeup, runtime, operation, signal, options,
+// window, coordinator, for_each. Each uses only those before it (tests/layers.rs).
 mod coordinator;
 mod for_each;
 mod operation;
