@@ -1,7 +1,10 @@
 //! One behaviour suite for `ephemeral`, written once and run on every executor.
 //!
 //! Each test in `tests/` takes an [`Executor`] and runs the same scenario on smol, tokio
-//! (multi-thread), async-std and a single-threaded executor.
+//! (multi-thread), async-std and a single-threaded executor. What the scenarios share is
+//! here: bounds and ways to wait ([`LIMIT`], [`within`], [`until`], [`settle`]), gates
+//! that hold bodies ([`gate`], [`OneAtATime`]), a body's handle on its own coordinator
+//! ([`Own`]), checks ([`assert_totals_add_up`]) and a seeded generator ([`SplitMix`]).
 //!
 //! `tests/faults.rs` is the fault-injection suite: seeded random cases of operations and
 //! panicking user code, checked against the contract on smol ([`SmolPool`]) and tokio.
@@ -10,7 +13,6 @@
 #![cfg(not(loom))]
 
 use core::future::Future;
-use core::time::Duration;
 
 /// A way to drive the suite's futures: a spawner/timer pair and a `block_on`.
 pub trait Executor {
@@ -24,24 +26,20 @@ pub trait Executor {
     fn block_on<F: Future<Output = ()> + Send + 'static>(&self, future: F);
 }
 
-/// Fails the calling test if `future` does not finish within `limit` of real time.
-pub async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> T {
-    futures_lite::future::or(async { Some(future.await) }, async {
-        async_io_sleep(limit).await;
-        None
-    })
-    .await
-    .unwrap_or_else(|| panic!("did not finish within {limit:?}"))
-}
-
-async fn async_io_sleep(limit: Duration) {
-    ephemeral::runtime::Timer::sleep(&ephemeral::runtime::Smol, limit).await;
-}
-
+mod checks;
 mod executors;
+mod gate;
+mod reentry;
+mod rng;
+mod wait;
+pub use checks::assert_totals_add_up;
 pub use executors::{
     AsyncStdExec, SingleThread, SingleThreadExec, SmolExec, SmolPool, SmolPoolHandle, TokioExec,
 };
+pub use gate::{OneAtATime, gate};
+pub use reentry::{Own, own};
+pub use rng::SplitMix;
+pub use wait::{LIMIT, finishes_within, nap, settle, until, within};
 
 pub mod faults;
 pub mod heap;

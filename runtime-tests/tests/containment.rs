@@ -5,16 +5,16 @@
 use core::hash::{Hash, Hasher};
 use core::time::Duration;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Arc;
 
 use ephemeral::{
     CancelCause, KeyedWorkCoordinator, OpContext, Options, Outcome, ResultCoordinator, ResultError,
     State, WorkCoordinator,
 };
 use futures_lite::future::yield_now;
-use runtime_tests::{Executor, on_every_executor, within};
-
-const LIMIT: Duration = Duration::from_secs(20);
+use runtime_tests::{
+    Executor, LIMIT, Own, assert_totals_add_up, nap, on_every_executor, own, until, within,
+};
 
 /// A key whose `Hash` panics for 13 and whose `Eq` panics when comparing 7 with 7.
 #[derive(Clone, Debug)]
@@ -61,12 +61,7 @@ fn a_panicking_key_hash_or_eq_reaches_the_enqueuer_and_leaks_nothing<E: Executor
         coordinator.complete();
         within(LIMIT, coordinator.drain()).await;
         let totals = coordinator.totals();
-        assert_eq!(
-            totals.enqueued,
-            totals.completed + totals.failed + totals.cancelled,
-            "{}: {totals:?}",
-            E::NAME
-        );
+        assert_totals_add_up(&totals, E::NAME);
         assert_eq!(coordinator.pending_count(), 0, "{}", E::NAME);
         assert_eq!(coordinator.active_keys(), 0, "{}", E::NAME);
     });
@@ -121,9 +116,6 @@ fn panics_in_callbacks_and_drops_are_counted<E: Executor>(exec: E) {
     });
 }
 
-/// The coordinator a body may call back into (set once the coordinator is built).
-type Own<C> = Arc<OnceLock<Weak<C>>>;
-
 /// A body waiting for the result of a later item of its own coordinator (one worker:
 /// the later item could only run after this body) is refused with `WouldDeadlock`
 /// instead of waiting forever; waiting for one that already finished answers at once.
@@ -138,7 +130,7 @@ fn a_body_waiting_for_a_later_result_of_its_own_coordinator_is_refused<E: Execut
                 move |n: u32, _: OpContext| {
                     let slot = body_slot.clone();
                     async move {
-                        let me = slot.get().and_then(Weak::upgrade).unwrap();
+                        let me = own(&slot);
                         if n == 1 {
                             // Item 2 is queued behind this body on the only worker.
                             let later = me.try_enqueue(2).unwrap();
@@ -252,11 +244,7 @@ fn every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key<E:
             within(LIMIT, async {
                 while Arc::strong_count(&token) > 1 {
                     futures_lite::future::yield_now().await;
-                    ephemeral::runtime::Timer::sleep(
-                        &ephemeral::runtime::Smol,
-                        Duration::from_millis(1),
-                    )
-                    .await;
+                    nap(Duration::from_millis(1)).await;
                 }
             })
             .await;
@@ -284,12 +272,7 @@ fn cancel_settles_an_item_held_back_by_its_keys_limit_at_once<E: Executor>(exec:
         .unwrap();
         within(LIMIT, coordinator.enqueue(0)).await.unwrap();
         let held_back = within(LIMIT, coordinator.enqueue(1)).await.unwrap();
-        within(LIMIT, async {
-            while coordinator.active_count() == 0 {
-                yield_now().await;
-            }
-        })
-        .await;
+        within(LIMIT, until(|| coordinator.active_count() > 0)).await;
         coordinator.cancel();
         let outcome = coordinator.get(held_back).and_then(|s| s.outcome);
         assert!(

@@ -57,12 +57,11 @@ use ephemeral::runtime::Spawner;
 use futures_lite::FutureExt as _;
 use runtime_tests::faults::{
     BodyKind, Case, Ending, FaultItem, Fired, Hooks, Invariant, ItemSpec, Kind, Lifetime, Live,
-    Log, Op, PanicMode, Shared, SplitMix, arm, check_reports, disarm, drive, fired,
-    install_panic_hook, library_panics_report, library_panics_reset, message, start_watchdog,
-    watch,
+    Log, Op, PanicMode, Shared, arm, check_reports, disarm, drive, fired, install_panic_hook,
+    library_panics_report, library_panics_reset, message, start_watchdog, watch,
 };
 use runtime_tests::heap::{CountingAllocator, Heap};
-use runtime_tests::{Executor, SmolPool, TokioExec};
+use runtime_tests::{Executor, SmolPool, SplitMix, TokioExec};
 
 #[global_allocator]
 static HEAP: CountingAllocator = CountingAllocator;

@@ -9,7 +9,7 @@ use core::time::Duration;
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 
 use ephemeral::runtime::{Smol, Spawner, Timer, Tokio};
 use ephemeral::signal::SignalSink;
@@ -18,38 +18,22 @@ use ephemeral::{
     ResultCoordinator, ResultError, State, WorkCoordinator, for_each,
 };
 use futures_lite::future::{block_on, yield_now};
-use runtime_tests::{Executor, on_every_executor, within};
+use runtime_tests::{
+    Executor, LIMIT, Own, assert_totals_add_up, finishes_within, gate, nap, on_every_executor, own,
+    within,
+};
 
-/// For what must finish in any case.
-const LIMIT: Duration = Duration::from_secs(20);
-/// For what used to hang: long enough for any healthy run, short enough to fail fast.
+/// For what used to hang (`LIMIT` is for what must finish in any case): long enough for
+/// any healthy run, short enough to fail fast.
 const PROMPT: Duration = Duration::from_secs(3);
 
-/// A gate the test opens (by sending, or by closing it).
-fn gate() -> (smol::channel::Sender<()>, smol::channel::Receiver<()>) {
-    smol::channel::unbounded()
-}
-
-/// Sleeps on a timer that works on every executor (and outside any).
-async fn nap(duration: Duration) {
-    Timer::sleep(&Smol, duration).await;
-}
-
 /// Waits until `done()` holds, looking every millisecond (the caller bounds the wait).
+/// Unlike the suite's shared `runtime_tests::until`, which yields between looks, this
+/// sleeps.
 async fn until(done: impl Fn() -> bool) {
     while !done() {
         nap(Duration::from_millis(1)).await;
     }
-}
-
-/// `future`'s output, or `None` if it did not finish within `limit`. Unlike `within` it
-/// does not panic, so a scenario can first put the coordinator somewhere safe to drop.
-async fn finishes_within<T>(limit: Duration, future: impl Future<Output = T>) -> Option<T> {
-    futures_lite::future::or(async { Some(future.await) }, async {
-        nap(limit).await;
-        None
-    })
-    .await
 }
 
 /// Time is added with saturation: with `max_operation_lifetime(Duration::MAX)` (which
@@ -266,12 +250,7 @@ fn a_key_that_panics_when_cloned_leaks_nothing<E: Executor>(exec: E) {
             "{}: drain hung after a key's Clone panicked",
             E::NAME
         );
-        assert_eq!(
-            totals.enqueued,
-            totals.completed + totals.failed + totals.cancelled,
-            "{}: {totals:?}",
-            E::NAME
-        );
+        assert_totals_add_up(&totals, E::NAME);
         assert_eq!(coordinator.pending_count(), 0, "{}", E::NAME);
         assert_eq!(
             coordinator.active_keys(),
@@ -280,15 +259,6 @@ fn a_key_that_panics_when_cloned_leaks_nothing<E: Executor>(exec: E) {
             E::NAME
         );
     });
-}
-
-/// The coordinator a body may call back into (set once the coordinator is built).
-type Own<C> = Arc<OnceLock<Weak<C>>>;
-
-fn own<C>(slot: &Own<C>) -> Arc<C> {
-    slot.get()
-        .and_then(Weak::upgrade)
-        .expect("the coordinator is alive while its bodies run")
 }
 
 /// A body awaiting `enqueue` into its own full coordinator (one worker, queue of one)

@@ -10,47 +10,9 @@ use ephemeral::runtime::{Spawner, Timer};
 use ephemeral::{
     CancelCause, EnqueueError, KeyedWorkCoordinator, OpContext, Options, Outcome, State,
 };
-use runtime_tests::{Executor, on_every_executor, within};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// A gate the test opens one body at a time (or all at once by closing it).
-fn gate() -> (smol::channel::Sender<()>, smol::channel::Receiver<()>) {
-    smol::channel::unbounded()
-}
-
-/// Lets other tasks run a while (on any executor, including a single thread).
-async fn settle() {
-    for _ in 0..50 {
-        futures_lite::future::yield_now().await;
-    }
-}
-
-/// Yields until `done()` holds (the caller wraps it in `within`).
-async fn until(done: impl Fn() -> bool) {
-    while !done() {
-        futures_lite::future::yield_now().await;
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator for the test's own
-/// pseudo-random keys and delays, so a failing seed replays exactly.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A value in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use runtime_tests::{
+    Executor, LIMIT, OneAtATime, SplitMix, gate, on_every_executor, settle, until, within,
+};
 
 /// One item of the ordering scenario: its key, its place among its key's items, and how
 /// long its body sleeps.
@@ -69,7 +31,7 @@ fn per_key_order_holds_under_random_delays<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
         for seed in 0..20u64 {
-            let mut rng = SplitMix(seed);
+            let mut rng = SplitMix::new(seed);
             let keys = 5 + rng.below(4) as usize;
             let concurrency = 2 + rng.below(5) as usize;
             let mut counts = vec![0usize; keys];
@@ -399,22 +361,17 @@ async fn hot_starts_before_cold<R: Spawner + Timer + Clone>(
                 coordinator.enqueue(key).await.unwrap();
             }
         }
-        // At rest: every worker is blocked in a hot body, `freed` of them released.
-        let mut freed = 0;
-        until(|| blocked.load(SeqCst) == concurrency).await;
+        // At rest: every worker is blocked in a hot body.
+        let mut steps = OneAtATime::at_rest(&release, &blocked, concurrency).await;
         for _ in 0..warm_up {
-            release.send(()).await.unwrap();
-            freed += 1;
-            until(|| blocked.load(SeqCst) == concurrency + freed).await;
+            steps.free_one().await;
         }
         // Every worker is blocked, so nothing starts between the mark and the enqueue.
         log.lock().unwrap().push(MARK);
         coordinator.try_enqueue(COLD).unwrap();
         while !log.lock().unwrap().contains(&COLD) {
-            assert!(freed < 1000, "the cold item never started");
-            release.send(()).await.unwrap();
-            freed += 1;
-            until(|| blocked.load(SeqCst) == concurrency + freed).await;
+            assert!(steps.freed() < 1000, "the cold item never started");
+            steps.free_one().await;
         }
         let log = log.lock().unwrap().clone();
         let mark = log.iter().position(|&k| k == MARK).unwrap();

@@ -10,21 +10,7 @@ use ephemeral::runtime::{Spawner, Timer};
 use ephemeral::{
     CancelCause, Lane, LaneError, OpContext, Options, Outcome, PriorityWorkCoordinator, State,
 };
-use runtime_tests::{Executor, on_every_executor, within};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// A gate the test opens one body at a time (or all at once by closing it).
-fn gate() -> (smol::channel::Sender<()>, smol::channel::Receiver<()>) {
-    smol::channel::unbounded()
-}
-
-/// Yields until `done()` holds (the caller wraps it in `within`).
-async fn until(done: impl Fn() -> bool) {
-    while !done() {
-        futures_lite::future::yield_now().await;
-    }
-}
+use runtime_tests::{Executor, LIMIT, OneAtATime, gate, on_every_executor, until, within};
 
 /// A hold that outlasts every test: only a retract ends it.
 fn long_hold(options: Options) -> Options {
@@ -412,12 +398,9 @@ async fn aging_gaps<R: Spawner + Timer + Clone>(
             coordinator.enqueue((0, high), 0).await.unwrap();
             high += 1;
         }
-        let mut freed = 0;
-        until(|| blocked.load(SeqCst) == concurrency).await;
+        let mut steps = OneAtATime::at_rest(&release, &blocked, concurrency).await;
         for _ in 0..warm_up {
-            release.send(()).await.unwrap();
-            freed += 1;
-            until(|| blocked.load(SeqCst) == concurrency + freed).await;
+            steps.free_one().await;
         }
         // Every worker is blocked, so nothing starts between the mark and the enqueue.
         log.lock().unwrap().push(MARK);
@@ -425,13 +408,11 @@ async fn aging_gaps<R: Spawner + Timer + Clone>(
             coordinator.try_enqueue((1, n), 1).unwrap();
         }
         while log.lock().unwrap().iter().filter(|job| job.0 == 1).count() < 3 {
-            assert!(freed < 1000, "the low items never started");
+            assert!(steps.freed() < 1000, "the low items never started");
             // A steady stream: the high lane never runs dry.
             coordinator.try_enqueue((0, high), 0).unwrap();
             high += 1;
-            release.send(()).await.unwrap();
-            freed += 1;
-            until(|| blocked.load(SeqCst) == concurrency + freed).await;
+            steps.free_one().await;
         }
         let log = log.lock().unwrap().clone();
         let mark = log.iter().position(|&job| job == MARK).unwrap();

@@ -10,28 +10,7 @@ use std::sync::Arc;
 
 use ephemeral::runtime::Spawner;
 use ephemeral::{CancelCause, OpContext, OperationId, Options, ResultCoordinator, ResultError};
-use runtime_tests::{Executor, on_every_executor, within};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// A gate the test opens one body at a time (or all at once by closing it).
-fn gate() -> (smol::channel::Sender<()>, smol::channel::Receiver<()>) {
-    smol::channel::unbounded()
-}
-
-/// Lets other tasks run a while (on any executor, including a single thread).
-async fn settle() {
-    for _ in 0..50 {
-        futures_lite::future::yield_now().await;
-    }
-}
-
-/// Yields until `done()` holds (the caller wraps it in `within`).
-async fn until(done: impl Fn() -> bool) {
-    while !done() {
-        futures_lite::future::yield_now().await;
-    }
-}
+use runtime_tests::{Executor, LIMIT, gate, on_every_executor, settle, until, within};
 
 /// Polls every future in one task until all are done; their outputs, in order.
 async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {

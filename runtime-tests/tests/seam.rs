@@ -5,13 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ephemeral::runtime::{Spawner, Timer};
-use runtime_tests::{AsyncStdExec, Executor, SingleThreadExec, SmolExec, TokioExec, within};
+use runtime_tests::{AsyncStdExec, Executor, SingleThreadExec, SmolExec, TokioExec, gate, within};
 
 fn spawned_tasks_run_and_sleeps_elapse<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
         let done = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = async_channel_like();
+        let (tx, rx) = gate();
         for _ in 0..4 {
             let (rt2, done, tx) = (rt.clone(), done.clone(), tx.clone());
             rt.spawn(async move {
@@ -34,10 +34,6 @@ fn spawned_tasks_run_and_sleeps_elapse<E: Executor>(exec: E) {
         .await;
         assert_eq!(done.load(Ordering::SeqCst), 4, "{}", E::NAME);
     });
-}
-
-fn async_channel_like() -> (smol::channel::Sender<()>, smol::channel::Receiver<()>) {
-    smol::channel::unbounded()
 }
 
 #[test]

@@ -9,16 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use ephemeral::runtime::{ManualClock, Runtime, Timer};
 use ephemeral::signal::SignalSink;
 use ephemeral::{CancelCause, EnqueueError, OpContext, Options, Outcome, State, WorkCoordinator};
-use runtime_tests::{Executor, on_every_executor, within};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// Lets other tasks run a while (on any executor, including a single thread).
-async fn settle() {
-    for _ in 0..50 {
-        futures_lite::future::yield_now().await;
-    }
-}
+use runtime_tests::{Executor, LIMIT, on_every_executor, settle, until, within};
 
 /// A body that counts how many times it started, in `ran`.
 fn counting_body(
@@ -55,9 +46,7 @@ fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
         within(LIMIT, async {
             coordinator.enqueue_many(0..6).await.unwrap();
             // Both workers hold an item back; the other four wait in the queue.
-            while coordinator.deferred_count() < 2 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.deferred_count() >= 2).await;
             settle().await;
             assert_eq!(ran.load(SeqCst), 0, "{}: deferred work ran", E::NAME);
             assert_eq!(coordinator.deferred_count(), 2);
@@ -263,9 +252,7 @@ fn a_full_handler_queue_drops_the_oldest<E: Executor>(exec: E) {
         .unwrap();
         within(LIMIT, async {
             coordinator.enqueue(0).await.unwrap();
-            while coordinator.totals().completed == 0 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.totals().completed > 0).await;
             release.close();
             coordinator.complete();
             coordinator.drain().await;
@@ -349,9 +336,7 @@ fn a_signal_raised_while_waiting_for_a_permit_still_cancels<E: Executor>(exec: E
         .unwrap();
         let (first, second) = within(LIMIT, async {
             let first = coordinator.enqueue(0).await.unwrap();
-            while coordinator.active_count() < 1 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.active_count() >= 1).await;
             // The second worker takes this one, passes the gate and waits for the permit.
             let second = coordinator.enqueue(1).await.unwrap();
             settle().await;
@@ -405,9 +390,7 @@ fn re_raising_an_expired_signal_wakes_deferred_work<E: Executor>(exec: E) {
         sink.raise("busy").unwrap();
         within(LIMIT, async {
             coordinator.enqueue(0).await.unwrap();
-            while coordinator.deferred_count() < 1 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.deferred_count() >= 1).await;
             sink.raise("override").unwrap();
             coordinator.complete();
             coordinator.drain().await;

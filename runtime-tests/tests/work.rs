@@ -8,14 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use ephemeral::runtime::{ManualClock, Runtime, Timer};
 use ephemeral::{EnqueueError, OpContext, Options, Outcome, State, WorkCoordinator};
-use runtime_tests::{Executor, on_every_executor, within};
-
-const LIMIT: Duration = Duration::from_secs(20);
-
-/// A gate the test opens one body at a time (or all at once by closing it).
-fn gate() -> (smol::channel::Sender<()>, smol::channel::Receiver<()>) {
-    smol::channel::unbounded()
-}
+use runtime_tests::{Executor, LIMIT, gate, on_every_executor, settle, until, within};
 
 /// C1: never more than `max_concurrency` bodies at once; the bound is reached.
 fn bound_is_never_exceeded<E: Executor>(exec: E) {
@@ -166,9 +159,7 @@ fn shrinking_takes_effect<E: Executor>(exec: E) {
         .unwrap();
         within(LIMIT, async {
             coordinator.enqueue_many(0..12).await.unwrap();
-            while starts.load(SeqCst) < 4 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| starts.load(SeqCst) >= 4).await;
             coordinator.set_max_concurrency(1).unwrap();
             release.close();
             coordinator.complete();
@@ -223,9 +214,7 @@ fn cancel_ends_running_and_pending<E: Executor>(exec: E) {
             for n in 0..10 {
                 ids.push(coordinator.enqueue(n).await.unwrap());
             }
-            while coordinator.active_count() < 2 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.active_count() >= 2).await;
             ids
         })
         .await;
@@ -268,18 +257,11 @@ fn dropping_a_busy_coordinator_neither_hangs_nor_leaks<E: Executor>(exec: E) {
             for _ in 0..10 {
                 coordinator.enqueue(token.clone()).await.unwrap();
             }
-            while coordinator.active_count() < 2 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.active_count() >= 2).await;
         })
         .await;
         drop(coordinator);
-        within(LIMIT, async {
-            while Arc::strong_count(&token) > 1 {
-                futures_lite::future::yield_now().await;
-            }
-        })
-        .await;
+        within(LIMIT, until(|| Arc::strong_count(&token) <= 1)).await;
     });
 }
 
@@ -301,9 +283,7 @@ fn backpressure_waits_and_refuses_when_full<E: Executor>(exec: E) {
         .unwrap();
         within(LIMIT, async {
             coordinator.enqueue(0).await.unwrap();
-            while coordinator.active_count() < 1 {
-                futures_lite::future::yield_now().await;
-            }
+            until(|| coordinator.active_count() >= 1).await;
             coordinator.enqueue(1).await.unwrap();
             coordinator.enqueue(2).await.unwrap();
             assert!(
@@ -347,18 +327,11 @@ fn a_burst_of_items_wakes_a_worker_for_each<E: Executor>(exec: E) {
         )
         .unwrap();
         // Let every worker go to sleep on the empty intake first.
-        for _ in 0..50 {
-            futures_lite::future::yield_now().await;
-        }
+        settle().await;
         for n in 0..4 {
             coordinator.try_enqueue(n).unwrap();
         }
-        within(LIMIT, async {
-            while coordinator.active_count() < 4 {
-                futures_lite::future::yield_now().await;
-            }
-        })
-        .await;
+        within(LIMIT, until(|| coordinator.active_count() >= 4)).await;
         release.close();
         coordinator.complete();
         within(LIMIT, coordinator.drain()).await;

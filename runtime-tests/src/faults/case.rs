@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::plan::Fault;
-use super::rng::SplitMix;
+use crate::rng::SplitMix;
 
 /// How many distinct keys items use (keyed coordinator).
 pub const KEYS: usize = 4;

@@ -17,7 +17,6 @@ mod log;
 mod plan;
 mod process;
 mod report;
-mod rng;
 mod subject;
 mod values;
 
@@ -37,7 +36,6 @@ pub use process::{
     install_panic_hook, library_panics_report, library_panics_reset, start_watchdog, watch,
 };
 pub use report::Report;
-pub use rng::SplitMix;
 pub use subject::{
     Accepted, Keyed, Priority, Refusal, Results, Shared, Subject, Work, build, options, sink,
 };

@@ -9,7 +9,7 @@
 use core::fmt;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, AtomicU64, Ordering::SeqCst};
 
-use super::rng::mix;
+use crate::rng::mix;
 
 /// A place where user code may panic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

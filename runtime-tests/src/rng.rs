@@ -1,5 +1,6 @@
-//! SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so a case is a pure
-//! function of its seed and the suite needs no property-testing dependency.
+//! SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so a fault case or a
+//! scenario's random keys and delays are a pure function of a seed (a failing seed
+//! replays exactly), and the suites need no property-testing dependency.
 
 /// A SplitMix64 stream.
 #[derive(Clone, Debug)]
