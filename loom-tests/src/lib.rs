@@ -14,6 +14,7 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
+use std::task::Wake;
 
 /// The outcomes reached across all executions of one model.
 #[derive(Clone, Default)]
@@ -78,5 +79,25 @@ impl Flag {
 
     pub fn is_set(&self) -> bool {
         self.0.load(SeqCst)
+    }
+}
+
+/// A waker for futures a model polls by hand, recording whether it was woken. Like
+/// [`Flag`] it sits outside loom's model (plain std atomics), so reading it orders
+/// nothing: it tells what the wake-ups did in this execution. Make a waker with
+/// `Waker::from(Arc::new(Woken::default()))`, keeping a clone of the `Arc` to read.
+#[derive(Default)]
+pub struct Woken(AtomicBool);
+
+impl Woken {
+    /// Whether a waker made from it was woken.
+    pub fn was_woken(&self) -> bool {
+        self.0.load(SeqCst)
+    }
+}
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, SeqCst);
     }
 }

@@ -19,14 +19,13 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
 
 use ephemeral::loom_api::Intake;
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::explore;
+use loom_tests::{Woken, explore};
 
 #[test]
 fn a_take_wakes_an_enqueuer_waiting_for_room() {
@@ -59,16 +58,6 @@ fn a_take_wakes_an_enqueuer_waiting_for_room() {
     });
 }
 
-/// Records whether it was woken.
-#[derive(Default)]
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.store(true, SeqCst);
-    }
-}
-
 #[test]
 fn two_takes_in_a_row_wake_two_waiting_enqueuers() {
     explore(&["both woken", "room before the second listened"], |seen| {
@@ -87,8 +76,8 @@ fn two_takes_in_a_row_wake_two_waiting_enqueuers() {
                 .until(|| intake.push_with(|queue| queue.push(4)).ok())
         );
         let flags = [
-            std::sync::Arc::new(Flag::default()),
-            std::sync::Arc::new(Flag::default()),
+            std::sync::Arc::new(Woken::default()),
+            std::sync::Arc::new(Woken::default()),
         ];
         let wakers = flags.clone().map(Waker::from);
         assert!(
@@ -112,14 +101,14 @@ fn two_takes_in_a_row_wake_two_waiting_enqueuers() {
 
         // Neither waiter has run since it was woken: both were woken all the same.
         assert!(
-            flags[0].0.load(SeqCst),
+            flags[0].was_woken(),
             "the first waiting enqueuer was not woken"
         );
         if polled.is_ready() {
             seen.saw("room before the second listened");
         } else {
             assert!(
-                flags[1].0.load(SeqCst),
+                flags[1].was_woken(),
                 "the second waiting enqueuer was not woken"
             );
             seen.saw("both woken");

@@ -16,8 +16,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use ephemeral::loom_api::{Intake, Lanes, Schedule, Slab};
@@ -25,20 +24,10 @@ use ephemeral::{Lane, OperationId, Options};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::explore;
+use loom_tests::{Woken, explore};
 
 const HIGH: usize = 0;
 const LOW: usize = 1;
-
-/// Records whether it was woken.
-#[derive(Default)]
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.store(true, SeqCst);
-    }
-}
 
 /// Queues `id` in `lane`, as `Core::offer` does for a lane.
 fn push(intake: &Intake<Lanes>, id: OperationId, lane: usize) -> Option<()> {
@@ -64,8 +53,8 @@ fn a_take_wakes_the_enqueuer_waiting_for_that_lane() {
         let mut low = pin!(intake.room().until(|| push(&intake, ids[2], LOW)));
         let mut high = pin!(intake.room().until(|| push(&intake, ids[3], HIGH)));
         let (low_flag, high_flag) = (
-            std::sync::Arc::new(Flag::default()),
-            std::sync::Arc::new(Flag::default()),
+            std::sync::Arc::new(Woken::default()),
+            std::sync::Arc::new(Woken::default()),
         );
         let low_waker = Waker::from(low_flag.clone());
         let high_waker = Waker::from(high_flag.clone());
@@ -92,7 +81,7 @@ fn a_take_wakes_the_enqueuer_waiting_for_that_lane() {
             seen.saw("room before it listened");
         } else {
             assert!(
-                high_flag.0.load(SeqCst),
+                high_flag.was_woken(),
                 "the enqueuer waiting for the lane the take made room in was not woken"
             );
             seen.saw("woken by the take");
