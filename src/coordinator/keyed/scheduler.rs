@@ -461,6 +461,11 @@ where
     }
 }
 
+// Not under miri: hundreds of random sequences exercise no unsafe code the unit tests
+// below do not already reach.
+#[cfg(all(test, not(loom), not(miri), feature = "std"))]
+mod proptests;
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
