@@ -17,7 +17,7 @@ mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::Totals;
-pub(crate) use self::core::admission::Signals;
+pub use self::core::admission::Signals;
 pub use self::core::builder::CoordinatorBuilder;
 pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;

@@ -37,7 +37,7 @@ pub(crate) mod slab;
 mod snapshot;
 
 pub use error::{FinishError, InsertError, WindowError};
-pub(crate) use marks::Marks;
+pub use marks::Marks;
 pub use snapshot::{OPERATION_SIGNALS, OperationSignals, Snapshot};
 
 use alloc::boxed::Box;

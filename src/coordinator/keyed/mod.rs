@@ -2,7 +2,6 @@
 
 mod scheduler;
 
-#[cfg(loom)]
 pub use scheduler::Keys;
 
 use alloc::boxed::Box;
@@ -21,7 +20,6 @@ use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::window::Snapshot;
-use scheduler::Keys;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 
