@@ -56,17 +56,18 @@ pub struct Options {
     /// instead (their outcome names the signal).
     pub cancel_on: PatternSet,
     /// While a signal matching these is present (and none matching `resume_on`), items
-    /// about to start wait, for at most `defer_check_interval x max_defer_attempts`.
+    /// about to start wait, for at most [`max_defer`](Self::max_defer) each.
     pub defer_on: PatternSet,
     /// A present signal matching these overrides `defer_on`.
     pub resume_on: PatternSet,
     /// Raising a signal matching these completes the coordinator (as `complete()`).
     pub drain_on: PatternSet,
-    /// With `max_defer_attempts`, bounds how long one item may be deferred. Deferred
-    /// items are woken by retracts, not by polling at this interval. Default 100 ms.
-    pub defer_check_interval: Duration,
-    /// See `defer_check_interval`. Default 50, as in the original.
-    pub max_defer_attempts: u32,
+    /// How long one item may be held back by `defer_on` at most, from its first
+    /// deferral; then it starts even though the signal is still present (for a
+    /// priority coordinator: how long a lane may stay held at a stretch). Deferred items
+    /// are woken by retracts, not by polling. `Duration::MAX` means no bound. Default
+    /// 5 s (the original's 50 checks 100 ms apart).
+    pub max_defer: Duration,
     /// Keyed coordinators: how many bodies of one key may run at once. Default 1 (each
     /// key's items run one after another, in enqueue order).
     pub max_concurrency_per_key: usize,
@@ -101,8 +102,7 @@ impl Default for Options {
             defer_on: PatternSet::default(),
             resume_on: PatternSet::default(),
             drain_on: PatternSet::default(),
-            defer_check_interval: Duration::from_millis(100),
-            max_defer_attempts: 50,
+            max_defer: Duration::from_secs(5),
             max_concurrency_per_key: 1,
             fair_scheduling_threshold: 8,
             max_queued_per_key: None,
@@ -315,38 +315,17 @@ impl Options {
         self
     }
 
-    /// Sets [`defer_check_interval`](Self::defer_check_interval).
+    /// Sets [`max_defer`](Self::max_defer).
     ///
     /// ```
     /// use core::time::Duration;
-    /// let options = ephemeral::Options::default().defer_check_interval(Duration::from_millis(10));
-    /// assert_eq!(options.max_defer(), Duration::from_millis(500));
+    /// let options = ephemeral::Options::default().max_defer(Duration::from_millis(500));
+    /// assert_eq!(options.max_defer, Duration::from_millis(500));
+    /// assert_eq!(ephemeral::Options::default().max_defer, Duration::from_secs(5));
     /// ```
-    pub fn defer_check_interval(mut self, interval: Duration) -> Self {
-        self.defer_check_interval = interval;
+    pub fn max_defer(mut self, bound: Duration) -> Self {
+        self.max_defer = bound;
         self
-    }
-
-    /// Sets [`max_defer_attempts`](Self::max_defer_attempts).
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// let options = ephemeral::Options::default().max_defer_attempts(3);
-    /// assert_eq!(options.max_defer(), Duration::from_millis(300));
-    /// ```
-    pub fn max_defer_attempts(mut self, attempts: u32) -> Self {
-        self.max_defer_attempts = attempts;
-        self
-    }
-
-    /// The longest one item may be deferred: `defer_check_interval x max_defer_attempts`.
-    ///
-    /// ```
-    /// assert_eq!(ephemeral::Options::default().max_defer(), core::time::Duration::from_secs(5));
-    /// ```
-    pub fn max_defer(&self) -> Duration {
-        self.defer_check_interval
-            .saturating_mul(self.max_defer_attempts)
     }
 
     /// Sets [`max_concurrent_signal_handlers`](Self::max_concurrent_signal_handlers).
@@ -599,6 +578,8 @@ mod tests {
         assert_eq!(options.validate(), Ok(()));
         assert_eq!(options.max_tracked, 200);
         assert_eq!(options.max_operation_lifetime, Duration::from_secs(300));
+        // The original's 50 deferral checks 100 ms apart.
+        assert_eq!(options.max_defer, Duration::from_millis(100) * 50);
         assert!(options.max_concurrency >= 1);
     }
 

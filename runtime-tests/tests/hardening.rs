@@ -439,8 +439,7 @@ fn pause_holds_an_item_deferred_by_a_signal<E: Executor>(exec: E) {
             Options::default()
                 .max_concurrency(1)
                 .defer_on("busy")
-                .defer_check_interval(Duration::from_secs(1))
-                .max_defer_attempts(100),
+                .max_defer(Duration::from_secs(100)),
         )
         .unwrap();
         coordinator.signals().raise("busy").unwrap();
@@ -519,8 +518,7 @@ fn a_lane_is_released_when_its_defer_signal_expires<E: Executor>(exec: E) {
             Options::default()
                 .max_concurrency(1)
                 .signals(sink)
-                .defer_check_interval(Duration::from_secs(1))
-                .max_defer_attempts(100),
+                .max_defer(Duration::from_secs(100)),
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();

@@ -14,9 +14,7 @@ use runtime_tests::{Executor, LIMIT, OneAtATime, gate, on_every_executor, until,
 
 /// A hold that outlasts every test: only a retract ends it.
 fn long_hold(options: Options) -> Options {
-    options
-        .defer_check_interval(Duration::from_secs(1))
-        .max_defer_attempts(100)
+    options.max_defer(Duration::from_secs(100))
 }
 
 /// An item: its lane and its place among that lane's items.
@@ -230,7 +228,7 @@ fn a_held_lane_waits_while_other_lanes_run<E: Executor>(exec: E) {
 }
 
 /// A hold is bounded: the `defer_on` signal is never retracted, yet after
-/// `Options::max_defer()` (here 4 x 5 ms) the held items start, so `drain` finishes
+/// `Options::max_defer` (here 20 ms) the held items start, so `drain` finishes
 /// with every item completed and the held ones counted in `totals().deferred`.
 fn a_never_retracted_hold_ends_at_the_defer_bound<E: Executor>(exec: E) {
     let rt = exec.rt();
@@ -243,8 +241,7 @@ fn a_never_retracted_hold_ends_at_the_defer_bound<E: Executor>(exec: E) {
             logging_body(&log, wait, |_| false),
             Options::default()
                 .max_concurrency(2)
-                .defer_check_interval(Duration::from_millis(5))
-                .max_defer_attempts(4),
+                .max_defer(Duration::from_millis(20)),
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use ephemeral::runtime::{ManualClock, Runtime, Timer};
 use ephemeral::signal::SignalSink;
-use ephemeral::{CancelCause, EnqueueError, OpContext, Options, Outcome, State, WorkCoordinator};
+use ephemeral::{
+    CancelCause, EnqueueError, Lane, OpContext, Options, Outcome, PriorityWorkCoordinator, State,
+    WorkCoordinator,
+};
 use runtime_tests::{Executor, LIMIT, on_every_executor, settle, until, within};
 
 /// A body that counts how many times it started, in `ran`.
@@ -64,6 +67,53 @@ fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
             E::NAME
         );
         assert_eq!(coordinator.deferred_count(), 0);
+    });
+}
+
+/// `max_defer(Duration::MAX)` means no bound: a deferred item (on a worker) and a held
+/// lane's item (in the lane) wait, their workers asleep on a timer as long as the
+/// runtime allows, until the signal is retracted. Nothing overflows computing the
+/// deadlines, and the retract still wakes both.
+fn an_unbounded_deferral_ends_at_the_retract<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let sink = SignalSink::new();
+        let options = Options::default()
+            .max_concurrency(1)
+            .signals(sink.clone())
+            .max_defer(Duration::MAX);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let work = WorkCoordinator::new(
+            rt.clone(),
+            counting_body(&ran),
+            options.clone().defer_on("busy"),
+        )
+        .unwrap();
+        let lanes = PriorityWorkCoordinator::new(
+            rt.clone(),
+            [Lane::new("held").defer_on("busy")],
+            counting_body(&ran),
+            options,
+        )
+        .unwrap();
+        sink.raise("busy").unwrap();
+        within(LIMIT, async {
+            work.enqueue(1).await.unwrap();
+            lanes.enqueue(2, 0).await.unwrap();
+            until(|| work.deferred_count() == 1 && lanes.deferred_count() == 1).await;
+            // Long enough for both workers to go to sleep on their timers.
+            rt.sleep(Duration::from_millis(50)).await;
+            assert_eq!(ran.load(SeqCst), 0, "{}: held work ran", E::NAME);
+            assert!(sink.retract("busy"));
+            work.complete();
+            lanes.complete();
+            work.drain().await;
+            lanes.drain().await;
+        })
+        .await;
+        assert_eq!(ran.load(SeqCst), 2, "{}", E::NAME);
+        assert_eq!(work.totals().deferred, 1, "{}", E::NAME);
+        assert_eq!(lanes.totals().deferred, 1, "{}", E::NAME);
     });
 }
 
@@ -449,4 +499,5 @@ on_every_executor!(
     a_signal_raised_while_waiting_for_a_permit_still_cancels,
     re_raising_an_expired_signal_wakes_deferred_work,
     a_panicking_handler_loses_only_its_own_event,
+    an_unbounded_deferral_ends_at_the_retract,
 );

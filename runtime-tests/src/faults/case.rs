@@ -177,10 +177,8 @@ pub struct CaseOptions {
     pub resume_on: &'static str,
     /// `drain_on` patterns.
     pub drain_on: &'static str,
-    /// `defer_check_interval` in milliseconds.
-    pub defer_interval_ms: u64,
-    /// `max_defer_attempts`.
-    pub defer_attempts: u32,
+    /// `max_defer` in milliseconds.
+    pub max_defer_ms: u64,
     /// `max_concurrency_per_key`.
     pub per_key: usize,
     /// `fair_scheduling_threshold`.
@@ -266,8 +264,9 @@ impl Case {
             cancel_on: ["", "cancel.*"][rng.weighted(&[2, 1])],
             resume_on: ["", "resume"][rng.weighted(&[3, 1])],
             drain_on: ["", "drain.*"][rng.weighted(&[5, 1])],
-            defer_interval_ms: rng.between(1, 3),
-            defer_attempts: rng.between(2, 10) as u32,
+            // Two draws, as when the bound was an interval times a number of checks, so
+            // a seed still makes the case it made then.
+            max_defer_ms: rng.between(1, 3) * rng.between(2, 10),
             per_key: rng.between(1, 2) as usize,
             fairness: rng.between(1, 3) as usize,
             handlers: rng.between(1, 3) as usize,

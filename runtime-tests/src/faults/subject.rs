@@ -416,8 +416,7 @@ pub fn options(case: &Case, sink: &SignalSink) -> Options {
             Lifetime::Max => Duration::MAX,
         })
         .signals(sink.clone())
-        .defer_check_interval(Duration::from_millis(o.defer_interval_ms))
-        .max_defer_attempts(o.defer_attempts)
+        .max_defer(Duration::from_millis(o.max_defer_ms))
         .max_concurrency_per_key(o.per_key)
         .fair_scheduling_threshold(o.fairness)
         .max_concurrent_signal_handlers(o.handlers)

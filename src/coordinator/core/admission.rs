@@ -79,7 +79,7 @@ impl Signals {
             resume_on: mask(&options.resume_on),
             cancel_on,
             defer_on,
-            max_defer: options.max_defer(),
+            max_defer: options.max_defer,
             marks,
             on_signal,
             dispatch,

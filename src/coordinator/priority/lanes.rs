@@ -3,7 +3,7 @@
 //!
 //! A lane whose `defer_on` signal is present is *held*: the scan passes over it, so
 //! its items wait in the lane, not on a worker, and the other lanes run on. A hold
-//! lasts at most `max_defer()` (measured on the sink's clock from when a scan first
+//! lasts at most `max_defer` (measured on the sink's clock from when a scan first
 //! found the lane held with items); after that the lane's items start as if no signal
 //! were present, until the lane runs dry (the next item starts a new hold) or the
 //! signal goes, by a retract or by expiring (the sink's `max_age`). Workers that find only held items sleep until a signal changes, an
@@ -95,7 +95,7 @@ impl Lane {
     }
 
     /// While a signal matching `patterns` is present, this lane is held: its items wait
-    /// in the lane (for at most `Options::max_defer()` at a stretch) and other lanes
+    /// in the lane (for at most `Options::max_defer` at a stretch) and other lanes
     /// run on.
     ///
     /// ```
@@ -185,7 +185,7 @@ impl Lanes {
             names: lanes.iter().map(|l| l.name.clone()).collect(),
             closed: AtomicBool::new(false),
             sink,
-            max_defer: options.max_defer(),
+            max_defer: options.max_defer,
             held: Wakeup::new(),
             released: AtomicU64::new(0),
         })

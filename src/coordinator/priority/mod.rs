@@ -26,7 +26,7 @@ pub use lanes::Lanes;
 /// ([`Lane::promote_after`]). A lane whose `defer_on` signal is present is *held*: its
 /// items wait in the lane, not on a worker, so the other lanes and `drain` carry on,
 /// and the hold ends when the signal is retracted (workers are woken, not polling) or,
-/// at the latest, after `Options::max_defer()`. Lanes are addressed by index, 0 the
+/// at the latest, after [`Options::max_defer`]. Lanes are addressed by index, 0 the
 /// highest; [`lane`](Self::lane) finds one by name.
 ///
 /// ```
