@@ -101,7 +101,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<I, R, Fifo, Resulted<V, E>>,
+    core: Owner<Core<I, R, Fifo, Resulted<V, E>>>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {

@@ -84,7 +84,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<T, R, Fifo, Outcome<E>>,
+    core: Owner<Core<T, R, Fifo, Outcome<E>>>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {

@@ -115,7 +115,8 @@ impl<T> Intake<ConcurrentQueue<T>> {
     }
 }
 
-impl<Q: Queue> Intake<Q> {
+/// What does not touch the queue, and so needs no bounds.
+impl<Q> Intake<Q> {
     /// An intake around `queue`.
     pub fn new(queue: Q) -> Self {
         Self {
@@ -129,16 +130,6 @@ impl<Q: Queue> Intake<Q> {
         }
     }
 
-    /// Whether the queue has no room now (a cheap check before doing work to enqueue).
-    pub fn is_full(&self) -> bool {
-        self.queue.is_full()
-    }
-
-    /// Whether `close` has been called.
-    pub fn is_closed(&self) -> bool {
-        self.queue.is_closed()
-    }
-
     /// Accepted items not yet settled.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
@@ -147,6 +138,86 @@ impl<Q: Queue> Intake<Q> {
     /// The queue inside (for what only one kind of queue offers).
     pub fn queue(&self) -> &Q {
         &self.queue
+    }
+
+    /// What waits for a place in the queue listens on.
+    pub fn room(&self) -> &Wakeup {
+        &self.room
+    }
+
+    /// Wakes every waiting worker to look again (after a resume or a cancel).
+    pub fn wake_workers(&self) {
+        self.work.notify(usize::MAX);
+    }
+
+    /// Wakes one waiting worker (an item became takeable without a push).
+    pub fn wake_one(&self) {
+        self.work.notify(1);
+    }
+
+    /// One accepted item reached its end.
+    pub fn settle(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+
+    /// Counts one more thing `drain` waits for that is not an item (a feeder still
+    /// running); [`release`](Self::release) it when done.
+    pub fn hold(&self) {
+        self.holds.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A [`hold`](Self::hold) ended.
+    pub fn release(&self) {
+        if self.holds.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify(usize::MAX);
+        }
+    }
+
+    /// Waits until no item is in flight and no hold remains.
+    pub async fn drain(&self) {
+        self.idle
+            .until(|| {
+                (self.in_flight() == 0 && self.holds.load(Ordering::Acquire) == 0).then_some(())
+            })
+            .await;
+    }
+
+    /// Waits until the intake is not paused, or `stopped()` holds (whoever makes it hold
+    /// wakes the workers).
+    pub async fn resumed(&self, stopped: impl Fn() -> bool) {
+        self.work
+            .until(|| (!self.is_paused() || stopped()).then_some(()))
+            .await;
+    }
+
+    /// Stops handing out items until `resume`.
+    pub fn pause(&self) {
+        self.paused.store(true, Ordering::Release);
+    }
+
+    /// Hands out items again.
+    pub fn resume(&self) {
+        self.paused.store(false, Ordering::Release);
+        self.wake_workers();
+    }
+
+    /// Whether paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+}
+
+impl<Q: Queue> Intake<Q> {
+    /// Whether the queue has no room now (a cheap check before doing work to enqueue).
+    pub fn is_full(&self) -> bool {
+        self.queue.is_full()
+    }
+
+    /// Whether `close` has been called.
+    pub fn is_closed(&self) -> bool {
+        self.queue.is_closed()
     }
 
     /// Counts an item in flight, queues it through `push` and wakes a worker. On refusal
@@ -248,11 +319,6 @@ impl<Q: Queue> Intake<Q> {
         }
     }
 
-    /// What waits for a place in the queue listens on.
-    pub fn room(&self) -> &Wakeup {
-        &self.room
-    }
-
     /// Refuses all further items; queued ones are still handed out. Returns whether this
     /// call was the one that closed it.
     pub fn close(&self) -> bool {
@@ -263,76 +329,13 @@ impl<Q: Queue> Intake<Q> {
         }
         first
     }
-
-    /// Wakes every waiting worker to look again (after a resume or a cancel).
-    pub fn wake_workers(&self) {
-        self.work.notify(usize::MAX);
-    }
-
-    /// Wakes one waiting worker (an item became takeable without a push).
-    pub fn wake_one(&self) {
-        self.work.notify(1);
-    }
-
-    /// One accepted item reached its end.
-    pub fn settle(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.idle.notify(usize::MAX);
-        }
-    }
-
-    /// Counts one more thing `drain` waits for that is not an item (a feeder still
-    /// running); [`release`](Self::release) it when done.
-    pub fn hold(&self) {
-        self.holds.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// A [`hold`](Self::hold) ended.
-    pub fn release(&self) {
-        if self.holds.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.idle.notify(usize::MAX);
-        }
-    }
-
-    /// Waits until no item is in flight and no hold remains.
-    pub async fn drain(&self) {
-        self.idle
-            .until(|| {
-                (self.in_flight() == 0 && self.holds.load(Ordering::Acquire) == 0).then_some(())
-            })
-            .await;
-    }
-
-    /// Waits until the intake is not paused, or `stopped()` holds (whoever makes it hold
-    /// wakes the workers).
-    pub async fn resumed(&self, stopped: impl Fn() -> bool) {
-        self.work
-            .until(|| (!self.is_paused() || stopped()).then_some(()))
-            .await;
-    }
-
-    /// Stops handing out items until `resume`.
-    pub fn pause(&self) {
-        self.paused.store(true, Ordering::Release);
-    }
-
-    /// Hands out items again.
-    pub fn resume(&self) {
-        self.paused.store(false, Ordering::Release);
-        self.wake_workers();
-    }
-
-    /// Whether paused.
-    pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::Acquire)
-    }
 }
 
 /// Settles one item when dropped (unless forgotten): undoes a count whose item was
 /// never queued because queuing unwound.
-struct Settle<'a, Q: Queue>(&'a Intake<Q>);
+struct Settle<'a, Q>(&'a Intake<Q>);
 
-impl<Q: Queue> Drop for Settle<'_, Q> {
+impl<Q> Drop for Settle<'_, Q> {
     fn drop(&mut self) {
         self.0.settle();
     }

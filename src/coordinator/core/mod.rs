@@ -77,86 +77,56 @@ use crate::wakeup::Wakeup;
 use crate::window::{Snapshot, Window, WindowError};
 
 /// A coordinator's handle on its core, made by [`Core::start`]: dropping it cancels the
-/// core (IMPLEMENTATION.md, C7), so no coordinator needs a `Drop` of its own.
-pub(crate) struct Owner<T, R, S, O>(Arc<Core<T, R, S, O>>)
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record;
+/// core (IMPLEMENTATION.md, C7), so no coordinator needs a `Drop` of its own. The
+/// cancel is a function chosen by `start`, so this type (and the coordinators holding
+/// it) need no bounds.
+pub(crate) struct Owner<C> {
+    core: Arc<C>,
+    stop: fn(&C),
+}
 
-impl<T, R, S, O> core::ops::Deref for Owner<T, R, S, O>
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record,
-{
-    type Target = Arc<Core<T, R, S, O>>;
-    fn deref(&self) -> &Arc<Core<T, R, S, O>> {
-        &self.0
+impl<C> core::ops::Deref for Owner<C> {
+    type Target = Arc<C>;
+    fn deref(&self) -> &Arc<C> {
+        &self.core
     }
 }
 
-impl<T, R, S, O> Drop for Owner<T, R, S, O>
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record,
-{
+impl<C> Drop for Owner<C> {
     fn drop(&mut self) {
-        self.0.stop(CancelCause::Coordinator);
+        (self.stop)(&self.core);
     }
 }
 
 /// Keeps `drain` waiting while alive; see [`Core::hold`]. Dereferences to the core.
-pub(crate) struct Hold<T, R, S, O>(Arc<Core<T, R, S, O>>)
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record;
+pub(crate) struct Hold<T, R, S, O, K>(Arc<Core<T, R, S, O, K>>);
 
-impl<T, R, S, O> core::ops::Deref for Hold<T, R, S, O>
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record,
-{
-    type Target = Core<T, R, S, O>;
-    fn deref(&self) -> &Core<T, R, S, O> {
+impl<T, R, S, O, K> core::ops::Deref for Hold<T, R, S, O, K> {
+    type Target = Core<T, R, S, O, K>;
+    fn deref(&self) -> &Core<T, R, S, O, K> {
         &self.0
     }
 }
 
-impl<T, R, S, O> Drop for Hold<T, R, S, O>
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record,
-{
+impl<T, R, S, O, K> Drop for Hold<T, R, S, O, K> {
     fn drop(&mut self) {
         self.0.intake.release();
     }
 }
 
 /// Counts one worker future alive; the last one dropped while work remains (its
-/// executor shut down) stops the coordinator so nothing waits for it.
-struct Live<T, R, S, O>(Arc<Core<T, R, S, O>>)
+/// executor shut down) stops the coordinator so nothing waits for it. Its bounds are
+/// those of [`Core::stop`], which its `Drop` calls.
+struct Live<T, R, S, O, K>(Arc<Core<T, R, S, O, K>>)
 where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
+    R: Timer,
+    S: Schedule<Key = K>,
     O: Record;
 
-impl<T, R, S, O> Drop for Live<T, R, S, O>
+impl<T, R, S, O, K> Drop for Live<T, R, S, O, K>
 where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
+    R: Timer,
+    S: Schedule<Key = K>,
     O: Record,
 {
     fn drop(&mut self) {
@@ -207,15 +177,15 @@ impl Drop for Permit<'_> {
 }
 
 /// An item a worker has taken and not yet settled. If the worker future is dropped (or
-/// unwinds) while holding it, the drop settles it as stopped.
-struct Holding<'a, T, R, S, O>
+/// unwinds) while holding it, the drop settles it as stopped; its bounds are what that
+/// needs (a cancelled record, the clock, and the queue told the item is done).
+struct Holding<'a, T, R, S, O, K>
 where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
+    R: Timer,
+    S: Schedule<Key = K>,
     O: Record,
 {
-    core: &'a Core<T, R, S, O>,
+    core: &'a Core<T, R, S, O, K>,
     worker: usize,
     id: OperationId,
     taken: Option<S::Taken>,
@@ -223,11 +193,10 @@ where
     started: bool,
 }
 
-impl<T, R, S, O> Drop for Holding<'_, T, R, S, O>
+impl<T, R, S, O, K> Drop for Holding<'_, T, R, S, O, K>
 where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
+    R: Timer,
+    S: Schedule<Key = K>,
     O: Record,
 {
     fn drop(&mut self) {
@@ -274,6 +243,9 @@ enum Shortage {
 
 /// Called with each operation's snapshot as it becomes terminal.
 pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>;
+
+/// [`Finalized`] as the core calls it: with the snapshot of the full record `O`.
+type Report<O> = Box<dyn Fn(Snapshot<&O>) + Send + Sync>;
 
 /// The callbacks a coordinator builder collects, the same for every coordinator.
 pub(crate) struct Hooks<E> {
@@ -340,15 +312,17 @@ impl<E> Drop for Hooks<E> {
 }
 
 /// Everything a coordinator shares with its workers: `T` items run on `R`, ordered by
-/// the queue `S`, finished operations recorded as `O`.
-pub(crate) struct Core<T, R, S: Schedule, O: Record> {
+/// the queue `S`, finished operations recorded as `O` and filed under keys `K` (`S`'s
+/// key: `()` for a plain FIFO). The struct takes no bounds; its `impl` blocks state
+/// what they need.
+pub(crate) struct Core<T, R, S, O, K = ()> {
     pub(crate) control: Arc<Control>,
-    pub(crate) window: Window<T, O, S::Key>,
+    pub(crate) window: Window<T, O, K>,
     /// Shared with the `drain_on` listener, which closes it.
     intake: Arc<Intake<S>>,
     pub(crate) rt: R,
     ceiling: usize,
-    on_finalized: Option<Finalized<O::Error>>,
+    on_finalized: Option<Report<O>>,
     /// One per slot, notified when that slot's operation becomes terminal; only for
     /// coordinators whose callers wait on single operations (results).
     finished: Option<Box<[Wakeup]>>,
@@ -356,11 +330,55 @@ pub(crate) struct Core<T, R, S: Schedule, O: Record> {
     _drain_on: Option<Subscription>,
 }
 
-impl<T, R, S, O> Core<T, R, S, O>
+impl<T, R, S, O, K> Core<T, R, S, O, K>
 where
     T: Send + 'static,
     R: Spawner + Timer,
-    S: Schedule,
+    S: Schedule<Key = K>,
+    O: Record,
+    // `S::Key`'s own bounds, which the compiler does not carry over to `K` here.
+    K: Send + Sync + 'static,
+{
+    /// Builds a core (see [`new`](Self::new)) and spawns one worker per unit of the
+    /// concurrency ceiling running `body`; the gate decides how many run bodies at once.
+    pub(crate) fn start<B, Fut>(
+        rt: R,
+        options: &Options,
+        hooks: Hooks<O::Error>,
+        queue: S,
+        per_operation_wakeups: bool,
+        body: B,
+    ) -> Result<Owner<Self>, OptionsError>
+    where
+        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send,
+        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
+        S::Taken: Send + Sync,
+    {
+        let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
+        let body = Arc::new(body);
+        for worker in 0..core.ceiling {
+            // Made outside the future, so it is counted down even if the future is
+            // dropped before its first poll.
+            let live = Live(core.clone());
+            let body = body.clone();
+            core.rt.spawn(async move {
+                let core = &live.0;
+                core.work(worker, &*body).await;
+                drop(live);
+            });
+        }
+        Ok(Owner {
+            core,
+            stop: |core| core.stop(CancelCause::Coordinator),
+        })
+    }
+}
+
+impl<T, R, S, O, K> Core<T, R, S, O, K>
+where
+    R: Timer,
+    S: Schedule<Key = K>,
     O: Record,
 {
     /// A core ordering items with `queue`; `per_operation_wakeups` keeps one wake-up per
@@ -387,13 +405,16 @@ where
         let drain_on = signals.drain_on(options, move || {
             closer.close();
         })?;
+        let on_finalized = hooks.on_finalized.take().map(|report| -> Report<O> {
+            Box::new(move |snapshot: Snapshot<&O>| report(&snapshot.map(O::outcome)))
+        });
         Ok(Self {
             control: Arc::new(Control::new(options.max_concurrency, ceiling, signals)),
             window,
             intake,
             rt,
             ceiling,
-            on_finalized: hooks.on_finalized.take(),
+            on_finalized,
             finished,
             _drain_on: drain_on,
         })
@@ -401,38 +422,6 @@ where
 
     pub(crate) fn now(&self) -> Duration {
         self.rt.now()
-    }
-
-    /// Builds a core (see [`new`](Self::new)) and spawns one worker per unit of the
-    /// concurrency ceiling running `body`; the gate decides how many run bodies at once.
-    pub(crate) fn start<B, Fut>(
-        rt: R,
-        options: &Options,
-        hooks: Hooks<O::Error>,
-        queue: S,
-        per_operation_wakeups: bool,
-        body: B,
-    ) -> Result<Owner<T, R, S, O>, OptionsError>
-    where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
-        S::Taken: Send + Sync,
-    {
-        let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
-        let body = Arc::new(body);
-        for worker in 0..core.ceiling {
-            // Made outside the future, so it is counted down even if the future is
-            // dropped before its first poll.
-            let live = Live(core.clone());
-            let body = body.clone();
-            core.rt.spawn(async move {
-                let core = &live.0;
-                core.work(worker, &*body).await;
-                drop(live);
-            });
-        }
-        Ok(Owner(core))
     }
 
     /// The start of every coordinator's `Debug`: its name and live counts.
@@ -580,7 +569,7 @@ where
     }
 
     /// Runs a taken item's body and settles its operation.
-    async fn run<B, Fut>(&self, holding: &mut Holding<'_, T, R, S, O>, body: &B)
+    async fn run<B, Fut>(&self, holding: &mut Holding<'_, T, R, S, O, K>, body: &B)
     where
         B: Fn(T, OpContext) -> Fut,
         Fut: Future,
@@ -628,7 +617,7 @@ where
     }
 
     /// Cancels a taken item before its body starts.
-    fn cancel_taken(&self, holding: &mut Holding<'_, T, R, S, O>, cause: CancelCause) {
+    fn cancel_taken(&self, holding: &mut Holding<'_, T, R, S, O, K>, cause: CancelCause) {
         let (worker, id) = (holding.worker, holding.id);
         self.control.seat(worker, SETTLING);
         let state = self.cancel_pending(id, cause);
@@ -649,10 +638,10 @@ where
 
     /// What reports a finished operation to `on_finalized` (contained), if there is one;
     /// without it the window makes no snapshot.
-    fn reporter(&self) -> Option<impl FnOnce(Option<&S::Key>, Snapshot<&O>) + '_> {
+    fn reporter(&self) -> Option<impl FnOnce(Option<&K>, Snapshot<&O>) + '_> {
         let report = self.on_finalized.as_ref()?;
-        Some(move |_: Option<&S::Key>, snapshot: Snapshot<&O>| {
-            self.control.contain(|| report(&snapshot.map(O::outcome)));
+        Some(move |_: Option<&K>, snapshot: Snapshot<&O>| {
+            self.control.contain(|| report(snapshot));
         })
     }
 
@@ -709,7 +698,7 @@ where
         in_scope(self.control.scope())
     }
 
-    pub(crate) fn try_enqueue(&self, item: T, key: S::Key) -> Result<OperationId, EnqueueError<T>> {
+    pub(crate) fn try_enqueue(&self, item: T, key: K) -> Result<OperationId, EnqueueError<T>> {
         self.offer(item, key, true).map_err(|(refused, _)| refused)
     }
 
@@ -720,7 +709,7 @@ where
     fn offer(
         &self,
         item: T,
-        key: S::Key,
+        key: K,
         newcomer: bool,
     ) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
         let refused = if self.intake.is_closed() {
@@ -777,18 +766,9 @@ where
 
     /// Whether an enqueuer not yet refused may take a place for `key`: only while there
     /// is more room than enqueuers already waiting for it.
-    fn room_for_newcomer(&self, key: &S::Key) -> bool {
+    fn room_for_newcomer(&self, key: &K) -> bool {
         let waiting = self.intake.room().waiters();
         waiting == 0 || self.intake.queue().free_for(key) > waiting
-    }
-
-    /// Takes an item that was never queued back out of the window, uncounted.
-    fn withdraw(&self, id: OperationId) -> T {
-        self.control.totals[ENQUEUED].fetch_sub(1, Ordering::Relaxed);
-        match self.window.withdraw(id) {
-            Some(item) => item,
-            None => unreachable!("an id that was never queued is still pending"),
-        }
     }
 
     /// Accepts `item`, waiting while full; `key` computes its key for each attempt.
@@ -797,7 +777,7 @@ where
     pub(crate) async fn enqueue(
         &self,
         item: T,
-        key: impl Fn(&T) -> S::Key,
+        key: impl Fn(&T) -> K,
     ) -> Result<OperationId, EnqueueError<T>> {
         let first = key(&item);
         let (mut item, mut short) = match self.offer(item, first, true) {
@@ -893,12 +873,6 @@ where
         self.control.signals.handled().await;
     }
 
-    /// Keeps `drain` waiting until the returned guard is dropped (a feeder still running).
-    pub(crate) fn hold(core: &Arc<Self>) -> Hold<T, R, S, O> {
-        core.intake.hold();
-        Hold(core.clone())
-    }
-
     /// Resolves once the coordinator is cancelled (or stopped).
     pub(crate) async fn cancelled(&self) {
         let control = &*self.control;
@@ -989,10 +963,7 @@ where
     }
 
     /// Calls `f` with each tracked operation's key and snapshot, without allocating.
-    pub(crate) fn visit_keyed(
-        &self,
-        mut f: impl FnMut(Option<&S::Key>, Snapshot<&Outcome<O::Error>>),
-    ) {
+    pub(crate) fn visit_keyed(&self, mut f: impl FnMut(Option<&K>, Snapshot<&Outcome<O::Error>>)) {
         self.window
             .visit_keyed(self.now(), |key, s| f(key, s.map(O::outcome)));
     }
@@ -1006,7 +977,7 @@ where
     /// ones first, then finished ones oldest first.
     pub(crate) fn collect(
         &self,
-        keep: impl Fn(Option<&S::Key>, &Snapshot<&Outcome<O::Error>>) -> bool,
+        keep: impl Fn(Option<&K>, &Snapshot<&Outcome<O::Error>>) -> bool,
     ) -> Vec<Snapshot<Outcome<O::Error>>>
     where
         O::Error: Clone,
@@ -1092,25 +1063,31 @@ where
     }
 }
 
+/// What needs no bounds: the drop paths of [`Hold`] and [`Withdraw`].
+impl<T, R, S, O, K> Core<T, R, S, O, K> {
+    /// Keeps `drain` waiting until the returned guard is dropped (a feeder still running).
+    pub(crate) fn hold(core: &Arc<Self>) -> Hold<T, R, S, O, K> {
+        core.intake.hold();
+        Hold(core.clone())
+    }
+
+    /// Takes an item that was never queued back out of the window, uncounted.
+    fn withdraw(&self, id: OperationId) -> T {
+        self.control.totals[ENQUEUED].fetch_sub(1, Ordering::Relaxed);
+        match self.window.withdraw(id) {
+            Some(item) => item,
+            None => unreachable!("an id that was never queued is still pending"),
+        }
+    }
+}
+
 /// Withdraws an offered item from the window if queuing it unwinds; forgotten otherwise.
-struct Withdraw<'a, T, R, S, O>
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record,
-{
-    core: &'a Core<T, R, S, O>,
+struct Withdraw<'a, T, R, S, O, K> {
+    core: &'a Core<T, R, S, O, K>,
     id: OperationId,
 }
 
-impl<T, R, S, O> Drop for Withdraw<'_, T, R, S, O>
-where
-    T: Send + 'static,
-    R: Spawner + Timer,
-    S: Schedule,
-    O: Record,
-{
+impl<T, R, S, O, K> Drop for Withdraw<'_, T, R, S, O, K> {
     fn drop(&mut self) {
         let item = self.core.withdraw(self.id);
         self.core.control.contain(move || drop(item));

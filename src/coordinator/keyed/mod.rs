@@ -23,6 +23,10 @@ use crate::window::Snapshot;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 
+/// The core of a keyed coordinator: its queue is the key scheduler, its window keeps
+/// each operation's key.
+type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
+
 /// A work coordinator that files each item under a key: one key's items start in
 /// enqueue order, at most `max_concurrency_per_key` of them at once (default 1: one
 /// after another), while other keys' items run beside them.
@@ -79,7 +83,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<T, R, Keys<K>, Outcome<E>>,
+    core: Owner<KeyedCore<T, K, R, E>>,
     key_of: Selector<T, K>,
 }
 

@@ -63,7 +63,7 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<T, R, Lanes, Outcome<E>>,
+    core: Owner<Core<T, R, Lanes, Outcome<E>, usize>>,
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
