@@ -45,7 +45,7 @@ mod wakeup;
 mod window;
 
 pub use coordinator::{
-    BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError,
+    BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind, EnqueueError,
     KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome, PANIC_MESSAGE_CAPACITY,
     PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError, Totals, WorkCoordinator,
 };

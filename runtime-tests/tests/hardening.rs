@@ -925,7 +925,7 @@ fn a_finished_item_is_not_pending_once_its_result_is_in() {
             Options::default().max_concurrency(2),
         )
         .on_finalized(|_| std::thread::sleep(Duration::from_micros(300)))
-        .build_results(|n: u32, _: OpContext| async move { Ok::<u32, ()>(n) })
+        .build(|n: u32, _: OpContext| async move { Ok::<u32, ()>(n) })
         .unwrap();
         let mut stale = 0;
         for n in 0..JOINS {

@@ -18,7 +18,7 @@ mod work;
 pub(crate) use self::core::Control;
 pub use self::core::Totals;
 pub use self::core::admission::Signals;
-pub use self::core::builder::CoordinatorBuilder;
+pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};

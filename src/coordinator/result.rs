@@ -11,7 +11,7 @@ use core::fmt;
 use core::future::Future;
 
 use super::core::api::shared_api;
-use super::core::builder::CoordinatorBuilder;
+use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::outcome::Record;
@@ -94,37 +94,41 @@ impl<V, E: Clone> Resulted<V, E> {
 /// });
 /// # }
 /// ```
-pub struct ResultCoordinator<I, V, R, E = Infallible>
+pub struct ResultCoordinator<I, V, R, E = Infallible> {
+    core: Owner<Core<I, R, Fifo, Resulted<V, E>>>,
+}
+
+impl<I, V, R, E> Sealed for ResultCoordinator<I, V, R, E> {}
+
+impl<I, V, R, E> CoordinatorKind for ResultCoordinator<I, V, R, E> {
+    type Runtime = R;
+    type Error = E;
+    type Parts = ();
+}
+
+impl<I, V, R, E> CoordinatorBuilder<ResultCoordinator<I, V, R, E>>
 where
     I: Send + 'static,
     V: Send + 'static,
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<Core<I, R, Fifo, Resulted<V, E>>>,
-}
-
-impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
-    /// Builds a [`ResultCoordinator`].
+    /// Validates the options, builds the coordinator running `body` and spawns its
+    /// workers.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
     ///
-    /// let coordinator = ResultCoordinator::<u8, u8, Smol, ()>::builder(Smol, Options::default())
+    /// let coordinator = ResultCoordinator::builder(Smol, Options::default())
     ///     .on_finalized(|snapshot| assert!(snapshot.state.is_finished()))
-    ///     .build_results(|n: u8, _: OpContext| async move { Ok(n + 1) })
+    ///     .build(|n: u8, _: OpContext| async move { Ok::<_, ()>(n + 1) })
     ///     .unwrap();
     /// # drop(coordinator);
     /// # }
     /// ```
-    pub fn build_results<I, V, B, Fut>(
-        self,
-        body: B,
-    ) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
+    pub fn build<B, Fut>(self, body: B) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
     where
-        I: Send + 'static,
-        V: Send + 'static,
         B: Fn(I, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = V, Error = E>,
@@ -158,13 +162,33 @@ where
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = V, Error = E>,
     {
-        Self::builder(rt, options).build_results(body)
+        Self::builder(rt, options).build(body)
     }
 
-    /// A builder, for options that are callbacks; finish it with
-    /// [`build_results`](CoordinatorBuilder::build_results).
-    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<E, R> {
-        CoordinatorBuilder::new(rt, options)
+    /// A builder taking `new`'s arguments but the body, for the callbacks; it builds
+    /// only a `ResultCoordinator` (see [`CoordinatorBuilder`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// let finished = Arc::new(AtomicU64::new(0));
+    /// let count = finished.clone();
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::builder(Smol, Options::default())
+    ///         .on_finalized(move |_| { count.fetch_add(1, Ordering::Relaxed); })
+    ///         .build(|n: u64, _: OpContext| async move { Ok::<_, ()>(n * 2) })
+    ///         .unwrap();
+    ///     let id = coordinator.enqueue(21).await.unwrap();
+    ///     assert_eq!(coordinator.wait_for_result(id).await, Ok(42));
+    /// });
+    /// assert_eq!(finished.load(Ordering::Relaxed), 1);
+    /// # }
+    /// ```
+    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<Self> {
+        CoordinatorBuilder::new(rt, options, ())
     }
 
     /// Accepts `item`, waiting while the coordinator is full; the id names its result.
@@ -256,10 +280,9 @@ where
 
 impl<I, V, R, E> fmt::Debug for ResultCoordinator<I, V, R, E>
 where
-    I: Send + 'static,
     V: Send + 'static,
     E: Send + Sync + 'static,
-    R: Spawner + Timer,
+    R: Timer,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.core

@@ -8,7 +8,7 @@ use futures_lite::future::or;
 use futures_lite::{Stream, StreamExt};
 
 use super::core::api::shared_api;
-use super::core::builder::CoordinatorBuilder;
+use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::{BodyOutput, EnqueueError, Outcome};
@@ -78,20 +78,39 @@ use crate::runtime::{Spawner, Timer};
 /// });
 /// # }
 /// ```
-pub struct WorkCoordinator<T, R, E = Infallible>
+pub struct WorkCoordinator<T, R, E = Infallible> {
+    core: Owner<Core<T, R, Fifo, Outcome<E>>>,
+}
+
+impl<T, R, E> Sealed for WorkCoordinator<T, R, E> {}
+
+impl<T, R, E> CoordinatorKind for WorkCoordinator<T, R, E> {
+    type Runtime = R;
+    type Error = E;
+    type Parts = ();
+}
+
+impl<T, R, E> CoordinatorBuilder<WorkCoordinator<T, R, E>>
 where
     T: Send + 'static,
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<Core<T, R, Fifo, Outcome<E>>>,
-}
-
-impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
-    /// Validates the options, builds the coordinator and spawns its workers.
-    pub fn build<T, B, Fut>(self, body: B) -> Result<WorkCoordinator<T, R, E>, OptionsError>
+    /// Validates the options, builds the coordinator running `body` and spawns its
+    /// workers.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, OptionsError, WorkCoordinator, runtime::Smol};
+    ///
+    /// let bad = WorkCoordinator::builder(Smol, Options::default().max_tracked(0))
+    ///     .on_signal(|_| {})
+    ///     .build(|_: u8, _: OpContext| async {});
+    /// assert_eq!(bad.err(), Some(OptionsError::ZeroWindow));
+    /// # }
+    /// ```
+    pub fn build<B, Fut>(self, body: B) -> Result<WorkCoordinator<T, R, E>, OptionsError>
     where
-        T: Send + 'static,
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
@@ -127,9 +146,27 @@ where
         Self::builder(rt, options).build(body)
     }
 
-    /// A builder, for options that are not plain values (callbacks).
-    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<E, R> {
-        CoordinatorBuilder::new(rt, options)
+    /// A builder taking `new`'s arguments but the body, for the callbacks; it builds
+    /// only a `WorkCoordinator` (see [`CoordinatorBuilder`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
+    ///         .on_finalized(|snapshot| println!("{:?} {:?}", snapshot.id, snapshot.state))
+    ///         .build(|n: u32, _: OpContext| async move { if n == 3 { Err("three") } else { Ok(()) } })
+    ///         .unwrap();
+    ///     coordinator.enqueue_many(0..5).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().failed, 1);
+    /// });
+    /// # }
+    /// ```
+    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<Self> {
+        CoordinatorBuilder::new(rt, options, ())
     }
 
     /// Builds a coordinator fed by `stream`: a task on `rt` enqueues each item (waiting
@@ -222,12 +259,7 @@ where
     shared_api!(E);
 }
 
-impl<T, R, E> fmt::Debug for WorkCoordinator<T, R, E>
-where
-    T: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
-{
+impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for WorkCoordinator<T, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.core
             .describe(f, "WorkCoordinator")

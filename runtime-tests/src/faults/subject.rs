@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ephemeral::runtime::{Spawner, Timer};
 use ephemeral::signal::{SignalEvent, SignalSink};
 use ephemeral::{
-    ConcurrencyError, CoordinatorBuilder, EnqueueError, KeyedWorkCoordinator, Lane, LaneError,
-    OpContext, OperationId, Options, OptionsError, Outcome, PriorityWorkCoordinator,
-    ResultCoordinator, Snapshot, State, Totals, WindowError, WorkCoordinator,
+    ConcurrencyError, CoordinatorBuilder, CoordinatorKind, EnqueueError, KeyedWorkCoordinator,
+    Lane, LaneError, OpContext, OperationId, Options, OptionsError, Outcome,
+    PriorityWorkCoordinator, ResultCoordinator, Snapshot, State, Totals, WindowError,
+    WorkCoordinator,
 };
 
 use super::case::{BodyKind, Case, ItemSpec, KEYS, Kind, Lifetime, SIGNALS};
@@ -452,12 +453,17 @@ pub fn sink(case: &Case) -> SignalSink {
     }
 }
 
-/// Adds the callbacks a case asks for; each may panic by the plan.
-fn hooks<R: Spawner + Timer>(
-    mut builder: CoordinatorBuilder<FaultError, R>,
+/// Adds the callbacks a case asks for to a builder of any kind; each may panic by the
+/// plan.
+fn hooks<C>(
+    mut builder: CoordinatorBuilder<C>,
     case: &Case,
     shared: &Arc<Shared>,
-) -> CoordinatorBuilder<FaultError, R> {
+) -> CoordinatorBuilder<C>
+where
+    C: CoordinatorKind<Error = FaultError>,
+    C::Runtime: Spawner,
+{
     if case.hooks.finalized {
         let (shared, probe) = (shared.clone(), Probe::new(Tracked::Finalized));
         builder = builder.on_finalized(move |s: &Snapshot<&Outcome<FaultError>>| {
@@ -513,21 +519,24 @@ pub fn build<R: Spawner + Timer + Clone>(
             Subject::Work(builder.build(body!(shared, rt, unit))?)
         }
         Kind::Keyed => {
-            let builder = hooks(Keyed::<R>::builder(rt.clone(), options), case, shared);
             let probe = Probe::new(Tracked::KeySelector);
             let key_of = move |item: &FaultItem| {
                 let _ = &probe;
                 maybe_panic(Fault::KeyOf);
                 FaultKey::new(item.spec.key)
             };
-            Subject::Keyed(builder.build_keyed(key_of, body!(shared, rt, unit))?)
+            let builder = hooks(
+                Keyed::<R>::builder(rt.clone(), key_of, options),
+                case,
+                shared,
+            );
+            Subject::Keyed(builder.build(body!(shared, rt, unit))?)
         }
         Kind::Results => {
             let builder = hooks(Results::<R>::builder(rt.clone(), options), case, shared);
-            Subject::Results(builder.build_results(body!(shared, rt, FaultValue::new))?)
+            Subject::Results(builder.build(body!(shared, rt, FaultValue::new))?)
         }
         Kind::Priority => {
-            let builder = hooks(Priority::<R>::builder(rt.clone(), options), case, shared);
             let lanes = case.options.lanes.iter().enumerate().map(|(i, spec)| {
                 let mut lane = Lane::new(format!("lane{i}"));
                 if let Some(depth) = spec.depth {
@@ -544,7 +553,12 @@ pub fn build<R: Spawner + Timer + Clone>(
                 }
                 lane
             });
-            Subject::Priority(builder.build_priority(lanes, body!(shared, rt, unit))?)
+            let builder = hooks(
+                Priority::<R>::builder(rt.clone(), lanes, options),
+                case,
+                shared,
+            );
+            Subject::Priority(builder.build(body!(shared, rt, unit))?)
         }
     })
 }

@@ -1,32 +1,76 @@
-//! The builder every coordinator shares, for options that are callbacks.
+//! One builder type for every coordinator, typed by the coordinator it builds: the
+//! callbacks every coordinator takes are written here once, and each coordinator adds
+//! its own `build` (and whatever only it has) in its own module.
 
 use core::future::Future;
 
 use super::Hooks;
 use crate::coordinator::Outcome;
 use crate::options::Options;
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::Spawner;
 use crate::signal::SignalEvent;
 use crate::window::Snapshot;
 #[cfg(doc)]
 use crate::{KeyedWorkCoordinator, PriorityWorkCoordinator, ResultCoordinator, WorkCoordinator};
 
-impl<E, R> CoordinatorBuilder<E, R> {
-    /// A builder with no callbacks.
-    pub(crate) fn new(rt: R, options: Options) -> Self {
-        Self {
-            rt,
-            options,
-            hooks: Hooks::default(),
-        }
-    }
+mod sealed {
+    /// Keeps [`CoordinatorKind`](super::CoordinatorKind) to the crate's coordinators.
+    pub trait Sealed {}
 }
 
-/// Collects the callbacks of any coordinator (`on_finalized`, `on_signal`,
-/// `on_signal_async`); each coordinator's `builder` returns one, and its own `build*`
-/// method finishes it: [`build`](Self::build) for a [`WorkCoordinator`],
-/// [`build_keyed`](Self::build_keyed), [`build_results`](Self::build_results) and
-/// [`build_priority`](Self::build_priority) for the others.
+pub(crate) use sealed::Sealed;
+
+/// A coordinator type, as the parameter of a [`CoordinatorBuilder`]: it names what the
+/// builder needs to know of it. Implemented by [`WorkCoordinator`],
+/// [`KeyedWorkCoordinator`], [`ResultCoordinator`] and [`PriorityWorkCoordinator`]
+/// only; name it to write code that configures a builder of any of them.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::sync::Arc;
+/// use ephemeral::{CoordinatorBuilder, CoordinatorKind, OpContext, Options, ResultCoordinator, WorkCoordinator, runtime::Smol};
+///
+/// /// The signal counting every coordinator of this service gets.
+/// fn counted<C: CoordinatorKind>(builder: CoordinatorBuilder<C>, raised: &Arc<AtomicU64>) -> CoordinatorBuilder<C> {
+///     let raised = raised.clone();
+///     builder.on_signal(move |_| { raised.fetch_add(1, Ordering::Relaxed); })
+/// }
+///
+/// let raised = Arc::new(AtomicU64::new(0));
+/// smol::block_on(async {
+///     let work = counted(WorkCoordinator::builder(Smol, Options::default()), &raised)
+///         .build(|_: u8, ctx: OpContext| async move { ctx.signal("work").unwrap(); })
+///         .unwrap();
+///     let results = counted(ResultCoordinator::builder(Smol, Options::default()), &raised)
+///         .build(|n: u8, ctx: OpContext| async move { ctx.signal("result").unwrap(); Ok::<_, ()>(n) })
+///         .unwrap();
+///     work.enqueue(1).await.unwrap();
+///     let id = results.enqueue(2).await.unwrap();
+///     assert_eq!(results.wait_for_result(id).await, Ok(2));
+///     work.complete();
+///     work.drain().await;
+/// });
+/// assert_eq!(raised.load(Ordering::Relaxed), 2);
+/// # }
+/// ```
+pub trait CoordinatorKind: Sealed {
+    /// The runtime its workers are spawned on.
+    type Runtime;
+    /// The error type of its bodies.
+    type Error;
+    /// What its builder holds besides the options and callbacks (the key selector and
+    /// limits of a keyed coordinator, the lanes of a priority one).
+    #[doc(hidden)]
+    type Parts;
+}
+
+/// Builds a coordinator of type `C`, for what is not a plain [`Options`] value: the
+/// callbacks every coordinator takes (`on_finalized`, `on_signal`, `on_signal_async`,
+/// here) and what only `C` has (see each coordinator's `builder`). Each coordinator's
+/// `builder` returns one and its `build` finishes it, so a builder can only build the
+/// coordinator it came from. The arguments are those of the coordinator's `new` but
+/// the body, which `build` takes.
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -37,7 +81,7 @@ impl<E, R> CoordinatorBuilder<E, R> {
 /// let seen = Arc::new(AtomicUsize::new(0));
 /// let counter = seen.clone();
 /// smol::block_on(async {
-///     let coordinator = WorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
+///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
 ///         .on_finalized(move |snapshot| {
 ///             assert!(snapshot.state.is_finished());
 ///             counter.fetch_add(1, Ordering::SeqCst);
@@ -51,18 +95,30 @@ impl<E, R> CoordinatorBuilder<E, R> {
 /// assert_eq!(seen.load(Ordering::SeqCst), 1);
 /// # }
 /// ```
-pub struct CoordinatorBuilder<E, R> {
-    pub(crate) rt: R,
+// The bound is the fields': they are typed by `C`'s associated types.
+pub struct CoordinatorBuilder<C: CoordinatorKind> {
+    pub(crate) rt: C::Runtime,
     pub(crate) options: Options,
-    pub(crate) hooks: Hooks<E>,
+    pub(crate) hooks: Hooks<C::Error>,
+    pub(crate) parts: C::Parts,
 }
 
-impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
+impl<C: CoordinatorKind> CoordinatorBuilder<C> {
+    /// A builder with no callbacks.
+    pub(crate) fn new(rt: C::Runtime, options: Options, parts: C::Parts) -> Self {
+        Self {
+            rt,
+            options,
+            hooks: Hooks::default(),
+            parts,
+        }
+    }
+
     /// Calls `report` with each operation's snapshot as it becomes terminal, on the
     /// worker that finished it. Keep it short: it runs on the hot path.
     pub fn on_finalized(
         mut self,
-        report: impl Fn(&Snapshot<&Outcome<E>>) + Send + Sync + 'static,
+        report: impl Fn(&Snapshot<&Outcome<C::Error>>) + Send + Sync + 'static,
     ) -> Self {
         self.hooks.on_finalized(report);
         self
@@ -79,7 +135,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
     /// let heard = Arc::new(Mutex::new(Vec::new()));
     /// let log = heard.clone();
     /// smol::block_on(async {
-    ///     let coordinator = WorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
+    ///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
     ///         .on_signal(move |event| log.lock().unwrap().push(event.operation_id))
     ///         .build(|_: u8, ctx: OpContext| async move { ctx.signal("seen").unwrap(); })
     ///         .unwrap();
@@ -108,7 +164,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
     /// let handled = Arc::new(AtomicUsize::new(0));
     /// let count = handled.clone();
     /// smol::block_on(async {
-    ///     let coordinator = WorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
+    ///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
     ///         .on_signal_async(move |_event| {
     ///             let count = count.clone();
     ///             async move { count.fetch_add(1, Ordering::SeqCst); }
@@ -124,6 +180,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
     /// ```
     pub fn on_signal_async<H, Fut>(mut self, handler: H) -> Self
     where
+        C::Runtime: Spawner,
         H: Fn(SignalEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send,
     {

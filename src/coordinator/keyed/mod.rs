@@ -12,7 +12,7 @@ use core::future::Future;
 use core::hash::Hash;
 
 use super::core::api::shared_api;
-use super::core::builder::CoordinatorBuilder;
+use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
 use super::core::{Core, Owner};
 use super::{BodyOutput, EnqueueError, Outcome};
 use crate::coordinator::OpContext;
@@ -76,50 +76,56 @@ type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
 /// });
 /// # }
 /// ```
-pub struct KeyedWorkCoordinator<T, K, R, E = Infallible>
+pub struct KeyedWorkCoordinator<T, K, R, E = Infallible> {
+    core: Owner<KeyedCore<T, K, R, E>>,
+    key_of: Selector<T, K>,
+}
+
+impl<T, K, R, E> Sealed for KeyedWorkCoordinator<T, K, R, E> {}
+
+impl<T, K, R, E> CoordinatorKind for KeyedWorkCoordinator<T, K, R, E> {
+    type Runtime = R;
+    type Error = E;
+    type Parts = KeyedParts<T, K>;
+}
+
+/// What a keyed builder holds besides the options and callbacks.
+pub struct KeyedParts<T, K> {
+    key_of: Selector<T, K>,
+}
+
+impl<T, K, R, E> CoordinatorBuilder<KeyedWorkCoordinator<T, K, R, E>>
 where
     T: Send + 'static,
     K: Hash + Eq + Clone + Send + Sync + 'static,
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<KeyedCore<T, K, R, E>>,
-    key_of: Selector<T, K>,
-}
-
-impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
-    /// Builds a [`KeyedWorkCoordinator`] filing items under `key_of(&item)`.
+    /// Validates the options, builds the coordinator running `body` and spawns its
+    /// workers.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
     ///
-    /// let coordinator = KeyedWorkCoordinator::<(u8, u8), u8, Smol>::builder(Smol, Options::default())
+    /// let coordinator = KeyedWorkCoordinator::builder(Smol, |item: &(u8, u8)| item.0, Options::default())
     ///     .on_finalized(|snapshot| assert!(snapshot.state.is_finished()))
-    ///     .build_keyed(|item: &(u8, u8)| item.0, |_: (u8, u8), _: OpContext| async {})
+    ///     .build(|_: (u8, u8), _: OpContext| async {})
     ///     .unwrap();
     /// assert_eq!(coordinator.pending_count_for_key(&1), 0);
     /// # }
     /// ```
-    pub fn build_keyed<T, K, B, Fut>(
-        self,
-        key_of: impl Fn(&T) -> K + Send + Sync + 'static,
-        body: B,
-    ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError>
+    pub fn build<B, Fut>(self, body: B) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError>
     where
-        T: Send + 'static,
-        K: Hash + Eq + Clone + Send + Sync + 'static,
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
+        let KeyedParts { key_of } = self.parts;
         self.options.validate()?;
         let keys = Keys::new(&self.options, self.options.slot_capacity()?);
         let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
-        Ok(KeyedWorkCoordinator {
-            core,
-            key_of: Box::new(key_of),
-        })
+        Ok(KeyedWorkCoordinator { core, key_of })
     }
 }
 
@@ -156,13 +162,37 @@ where
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
-        Self::builder(rt, options).build_keyed(key_of, body)
+        Self::builder(rt, key_of, options).build(body)
     }
 
-    /// A builder, for options that are callbacks; finish it with
-    /// [`build_keyed`](CoordinatorBuilder::build_keyed).
-    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<E, R> {
-        CoordinatorBuilder::new(rt, options)
+    /// A builder taking `new`'s arguments but the body, for the callbacks; it builds
+    /// only a `KeyedWorkCoordinator` (see [`CoordinatorBuilder`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |n: &u32| n % 2, Options::default())
+    ///         .on_signal(|event| println!("{event:?}"))
+    ///         .build(|_: u32, _: OpContext| async {})
+    ///         .unwrap();
+    ///     coordinator.enqueue_many(0..10).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn builder(
+        rt: R,
+        key_of: impl Fn(&T) -> K + Send + Sync + 'static,
+        options: Options,
+    ) -> CoordinatorBuilder<Self> {
+        let parts = KeyedParts {
+            key_of: Box::new(key_of),
+        };
+        CoordinatorBuilder::new(rt, options, parts)
     }
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.
@@ -234,15 +264,14 @@ where
 
 impl<T, K, R, E> fmt::Debug for KeyedWorkCoordinator<T, K, R, E>
 where
-    T: Send + 'static,
     K: Hash + Eq + Clone + Send + Sync + 'static,
     E: Send + Sync + 'static,
-    R: Spawner + Timer,
+    R: Timer,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.core
             .describe(f, "KeyedWorkCoordinator")
-            .field("active_keys", &self.active_keys())
+            .field("active_keys", &self.core.queue().active_keys())
             .finish_non_exhaustive()
     }
 }

@@ -6,7 +6,7 @@ use core::fmt;
 use core::future::Future;
 
 use super::core::api::shared_api;
-use super::core::builder::CoordinatorBuilder;
+use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
 use super::core::{Core, Owner};
 mod lanes;
 
@@ -57,34 +57,39 @@ pub use lanes::Lanes;
 /// });
 /// # }
 /// ```
-pub struct PriorityWorkCoordinator<T, R, E = Infallible>
+pub struct PriorityWorkCoordinator<T, R, E = Infallible> {
+    core: Owner<Core<T, R, Lanes, Outcome<E>, usize>>,
+}
+
+impl<T, R, E> Sealed for PriorityWorkCoordinator<T, R, E> {}
+
+impl<T, R, E> CoordinatorKind for PriorityWorkCoordinator<T, R, E> {
+    type Runtime = R;
+    type Error = E;
+    type Parts = Vec<Lane>;
+}
+
+impl<T, R, E> CoordinatorBuilder<PriorityWorkCoordinator<T, R, E>>
 where
     T: Send + 'static,
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    core: Owner<Core<T, R, Lanes, Outcome<E>, usize>>,
-}
-
-impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
-    /// Builds a [`PriorityWorkCoordinator`] with `lanes`, highest first.
+    /// Validates the options and the lanes, builds the coordinator running `body` and
+    /// spawns its workers.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
-    /// use ephemeral::{Lane, OpContext, Options, OptionsError, PriorityWorkCoordinator, runtime::Smol};
+    /// use ephemeral::{OpContext, Options, OptionsError, PriorityWorkCoordinator, runtime::Smol};
     ///
-    /// let none = PriorityWorkCoordinator::<u8, Smol>::builder(Smol, Options::default())
-    ///     .build_priority([], |_: u8, _: OpContext| async {});
+    /// let none = PriorityWorkCoordinator::builder(Smol, [], Options::default())
+    ///     .on_finalized(|snapshot| assert!(snapshot.state.is_finished()))
+    ///     .build(|_: u8, _: OpContext| async {});
     /// assert_eq!(none.err(), Some(OptionsError::NoLanes));
     /// # }
     /// ```
-    pub fn build_priority<T, B, Fut>(
-        self,
-        lanes: impl IntoIterator<Item = Lane>,
-        body: B,
-    ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError>
+    pub fn build<B, Fut>(self, body: B) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError>
     where
-        T: Send + 'static,
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
@@ -92,8 +97,7 @@ impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {
         let mut options = self.options;
         // The lanes' gates and the core must read one sink.
         options.signals.get_or_insert_with(Default::default);
-        let lanes: Vec<Lane> = lanes.into_iter().collect();
-        let lanes = Lanes::new(&lanes, &options)?;
+        let lanes = Lanes::new(&self.parts, &options)?;
         let core = Core::start(self.rt, &options, self.hooks, lanes, false, body)?;
         Ok(PriorityWorkCoordinator { core })
     }
@@ -126,13 +130,34 @@ where
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
-        Self::builder(rt, options).build_priority(lanes, body)
+        Self::builder(rt, lanes, options).build(body)
     }
 
-    /// A builder, for options that are callbacks; finish it with
-    /// [`build_priority`](CoordinatorBuilder::build_priority).
-    pub fn builder(rt: R, options: Options) -> CoordinatorBuilder<E, R> {
-        CoordinatorBuilder::new(rt, options)
+    /// A builder taking `new`'s arguments but the body, for the callbacks; it builds
+    /// only a `PriorityWorkCoordinator` (see [`CoordinatorBuilder`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = PriorityWorkCoordinator::builder(Smol, [Lane::new("high"), Lane::new("low")], Options::default())
+    ///         .on_signal(|event| println!("{event:?}"))
+    ///         .build(|_: u8, ctx: OpContext| async move { ctx.signal("ran").unwrap(); })
+    ///         .unwrap();
+    ///     coordinator.enqueue(1, 1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.count_signals("ran"), 1);
+    /// });
+    /// # }
+    /// ```
+    pub fn builder(
+        rt: R,
+        lanes: impl IntoIterator<Item = Lane>,
+        options: Options,
+    ) -> CoordinatorBuilder<Self> {
+        CoordinatorBuilder::new(rt, options, lanes.into_iter().collect())
     }
 
     /// The index of the lane called `name`.
@@ -176,16 +201,11 @@ where
     shared_api!(E);
 }
 
-impl<T, R, E> fmt::Debug for PriorityWorkCoordinator<T, R, E>
-where
-    T: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
-{
+impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for PriorityWorkCoordinator<T, R, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.core
             .describe(f, "PriorityWorkCoordinator")
-            .field("lanes", &self.pending_counts())
+            .field("lanes", &self.core.queue().depths().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
