@@ -13,19 +13,18 @@ struct Order {
 }
 
 async fn keyed() {
-    let coordinator = KeyedWorkCoordinator::new(
+    let coordinator = KeyedWorkCoordinator::builder(
         Smol,
-        |order: &Order| order.customer, // the key
-        |order: Order, _ctx: OpContext| async move {
-            // Customer 0's orders are slow; nobody else waits behind them.
-            let pause = if order.customer == 0 { 20 } else { 1 };
-            Smol.sleep(Duration::from_millis(pause)).await;
-            let _ = order.seq;
-        },
-        Options::default()
-            .max_concurrency(4) // four bodies at once overall
-            .max_concurrency_per_key(1), // one at a time per customer, in enqueue order
+        |order: &Order| order.customer,        // the key
+        Options::default().max_concurrency(4), // four bodies at once overall
     )
+    .max_concurrency_per_key(1) // one at a time per customer, in enqueue order
+    .build(|order: Order, _ctx: OpContext| async move {
+        // Customer 0's orders are slow; nobody else waits behind them.
+        let pause = if order.customer == 0 { 20 } else { 1 };
+        Smol.sleep(Duration::from_millis(pause)).await;
+        let _ = order.seq;
+    })
     .unwrap();
     for seq in 0..40 {
         let customer = seq % 4;

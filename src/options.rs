@@ -15,6 +15,11 @@ pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 
 /// How a coordinator or [`Window`](crate::Window) is sized and how long it remembers.
 ///
+/// Every field means the same for every structure that reads it. What only one kind of
+/// coordinator has is set on that kind's builder: a keyed coordinator's per-key limits
+/// on [`KeyedWorkCoordinator::builder`](crate::KeyedWorkCoordinator::builder), a
+/// priority coordinator's lanes as [`Lane`](crate::Lane) values.
+///
 /// Build it from [`Options::default`] with the builder methods; values are checked by
 /// [`Options::validate`] when a structure is built, so a bad value is an
 /// [`OptionsError`] at construction, never a panic later.
@@ -68,19 +73,6 @@ pub struct Options {
     /// are woken by retracts, not by polling. `Duration::MAX` means no bound. Default
     /// 5 s (the original's 50 checks 100 ms apart).
     pub max_defer: Duration,
-    /// Keyed coordinators: how many bodies of one key may run at once. Default 1 (each
-    /// key's items run one after another, in enqueue order).
-    pub max_concurrency_per_key: usize,
-    /// Keyed coordinators: after this many consecutive starts for one key, other keys
-    /// that are ready go first (see [`KeyedWorkCoordinator`](crate::KeyedWorkCoordinator)
-    /// for the bound it gives). Only matters when `max_concurrency_per_key` is above 1.
-    /// Default 8.
-    pub fair_scheduling_threshold: usize,
-    /// Keyed coordinators: how many items of one key may wait in the queue at once, so
-    /// that a key whose bodies are stuck cannot fill the queue and hold up other keys at
-    /// intake (an enqueue of that key waits for its own items to start instead). `None`
-    /// means half of `queue_capacity`, rounded up.
-    pub max_queued_per_key: Option<usize>,
     /// How many async signal handlers run at once. Default 4.
     pub max_concurrent_signal_handlers: usize,
     /// How many signal events may wait for an async handler; beyond it the oldest is
@@ -103,9 +95,6 @@ impl Default for Options {
             resume_on: PatternSet::default(),
             drain_on: PatternSet::default(),
             max_defer: Duration::from_secs(5),
-            max_concurrency_per_key: 1,
-            fair_scheduling_threshold: 8,
-            max_queued_per_key: None,
             max_concurrent_signal_handlers: 4,
             max_queued_signals: 1000,
         }
@@ -123,50 +112,6 @@ fn default_concurrency() -> usize {
 }
 
 impl Options {
-    /// Sets [`max_concurrency_per_key`](Self::max_concurrency_per_key).
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().max_concurrency_per_key(2);
-    /// assert_eq!(options.max_concurrency_per_key, 2);
-    /// ```
-    pub fn max_concurrency_per_key(mut self, n: usize) -> Self {
-        self.max_concurrency_per_key = n;
-        self
-    }
-
-    /// Sets [`fair_scheduling_threshold`](Self::fair_scheduling_threshold).
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().fair_scheduling_threshold(1);
-    /// assert_eq!(options.fair_scheduling_threshold, 1);
-    /// ```
-    pub fn fair_scheduling_threshold(mut self, n: usize) -> Self {
-        self.fair_scheduling_threshold = n;
-        self
-    }
-
-    /// Sets [`max_queued_per_key`](Self::max_queued_per_key).
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().queue_capacity(100).max_queued_per_key(10);
-    /// assert_eq!(options.effective_max_queued_per_key(), 10);
-    /// ```
-    pub fn max_queued_per_key(mut self, n: usize) -> Self {
-        self.max_queued_per_key = Some(n);
-        self
-    }
-
-    /// The per-key queue share in force: the one set, or half the queue (rounded up).
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().queue_capacity(9);
-    /// assert_eq!(options.effective_max_queued_per_key(), 5);
-    /// ```
-    pub fn effective_max_queued_per_key(&self) -> usize {
-        self.max_queued_per_key
-            .unwrap_or(self.queue_capacity.div_ceil(2))
-    }
-
     /// Sets [`max_concurrency`](Self::max_concurrency).
     ///
     /// ```
@@ -410,15 +355,6 @@ impl Options {
         if self.max_operation_lifetime.is_zero() {
             return Err(OptionsError::ZeroLifetime);
         }
-        if self.max_concurrency_per_key == 0 {
-            return Err(OptionsError::ZeroConcurrencyPerKey);
-        }
-        if self.fair_scheduling_threshold == 0 {
-            return Err(OptionsError::ZeroFairnessThreshold);
-        }
-        if self.max_queued_per_key == Some(0) {
-            return Err(OptionsError::ZeroQueuedPerKey);
-        }
         if self.max_concurrent_signal_handlers == 0 {
             return Err(OptionsError::ZeroSignalHandlers);
         }
@@ -480,11 +416,11 @@ pub enum OptionsError {
         /// The window size.
         max_tracked: usize,
     },
-    /// `max_concurrency_per_key` is 0: no keyed item could ever run.
+    /// A keyed builder's `max_concurrency_per_key` is 0: no keyed item could ever run.
     ZeroConcurrencyPerKey,
-    /// `fair_scheduling_threshold` is 0: no key could start anything.
+    /// A keyed builder's `fair_scheduling_threshold` is 0: no key could start anything.
     ZeroFairnessThreshold,
-    /// `max_queued_per_key` is 0: no keyed item could ever be accepted.
+    /// A keyed builder's `max_queued_per_key` is 0: no keyed item could ever be accepted.
     ZeroQueuedPerKey,
     /// A priority coordinator was given no lanes.
     NoLanes,

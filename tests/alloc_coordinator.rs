@@ -177,20 +177,20 @@ fn items_raising_signals_through_a_gated_coordinator_allocate_nothing() {
 #[test]
 fn keyed_items_allocate_nothing_after_warm_up() {
     let executor = PollAll::default();
-    let coordinator = KeyedWorkCoordinator::new(
+    let coordinator = KeyedWorkCoordinator::builder(
         executor.clone(),
         |n: &u64| n % 1_000,
-        |n: u64, _: OpContext| async move {
-            if n.is_multiple_of(2) {
-                future::yield_now().await;
-            }
-        },
         Options::default()
             .max_concurrency(8)
-            .max_concurrency_per_key(2)
             .queue_capacity(64)
             .max_tracked(100),
     )
+    .max_concurrency_per_key(2)
+    .build(|n: u64, _: OpContext| async move {
+        if n.is_multiple_of(2) {
+            future::yield_now().await;
+        }
+    })
     .unwrap();
     let allocated = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
     assert_eq!(allocated, 0, "allocations for {ITEMS} keyed items");

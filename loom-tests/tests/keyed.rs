@@ -21,7 +21,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use ephemeral::loom_api::{Intake, Keys, Schedule, Slab};
+use ephemeral::loom_api::{Intake, KeyLimits, Keys, Schedule, Slab};
 use ephemeral::{OperationId, Options};
 use loom::future::block_on;
 use loom::sync::Arc;
@@ -66,17 +66,18 @@ fn two_workers_never_run_two_items_of_one_key_together_and_keep_their_order() {
         "the main thread ran the first",
     ];
     explore(&expected, |seen| {
-        let options = Options::default()
-            .queue_capacity(2)
-            .max_concurrency(2)
-            .max_concurrency_per_key(1)
-            .max_queued_per_key(2);
+        let options = Options::default().queue_capacity(2).max_concurrency(2);
+        let limits = KeyLimits {
+            max_concurrency_per_key: 1,
+            max_queued_per_key: Some(2),
+            ..KeyLimits::default()
+        };
         // Ids come from a slab as in the coordinator, so they name real slots.
         let slab = Slab::<u8, ()>::new(2);
         let first = slab.insert(1, Duration::ZERO).unwrap();
         let second = slab.insert(2, Duration::ZERO).unwrap();
 
-        let intake = Arc::new(Intake::new(Keys::<u32>::new(&options, 2)));
+        let intake = Arc::new(Intake::new(Keys::<u32>::new(&options, &limits, 2)));
         let push = |id: OperationId| {
             intake
                 .push_with(|keys| keys.push(id, Some(&KEY)))

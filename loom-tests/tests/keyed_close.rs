@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use ephemeral::loom_api::{Intake, Keys, Schedule, Slab};
+use ephemeral::loom_api::{Intake, KeyLimits, Keys, Schedule, Slab};
 use ephemeral::{OperationId, Options};
 use loom::future::block_on;
 use loom::sync::Arc;
@@ -27,16 +27,17 @@ fn a_worker_sleeping_on_a_closed_queue_wakes_when_cancel_takes_its_last_item() {
         "the worker looked after the take",
     ];
     explore(&expected, |seen| {
-        let options = Options::default()
-            .queue_capacity(2)
-            .max_concurrency(1)
-            .max_concurrency_per_key(1)
-            .max_queued_per_key(2);
+        let options = Options::default().queue_capacity(2).max_concurrency(1);
+        let limits = KeyLimits {
+            max_concurrency_per_key: 1,
+            max_queued_per_key: Some(2),
+            ..KeyLimits::default()
+        };
         let slab = Slab::<u8, ()>::new(2);
         let ids: Vec<OperationId> = (1..=2)
             .map(|n| slab.insert(n, Duration::ZERO).unwrap())
             .collect();
-        let intake = Arc::new(Intake::new(Keys::<u32>::new(&options, 2)));
+        let intake = Arc::new(Intake::new(Keys::<u32>::new(&options, &limits, 2)));
         for id in &ids {
             intake
                 .push_with(|keys| keys.push(*id, Some(&KEY)))

@@ -181,14 +181,13 @@ fn per_key_and_global_limits_both_hold<E: Executor>(exec: E) {
                 }
             }
         };
-        let coordinator = KeyedWorkCoordinator::new(
+        let coordinator = KeyedWorkCoordinator::builder(
             rt,
             |item: &(usize, usize)| item.0,
-            body,
-            Options::default()
-                .max_concurrency(CONCURRENCY)
-                .max_concurrency_per_key(PER_KEY),
+            Options::default().max_concurrency(CONCURRENCY),
         )
+        .max_concurrency_per_key(PER_KEY)
+        .build(body)
         .unwrap();
         within(LIMIT, async {
             coordinator
@@ -344,16 +343,16 @@ async fn hot_starts_before_cold<R: Spawner + Timer + Clone>(
             }
         }
     };
-    let coordinator = KeyedWorkCoordinator::new(
+    let coordinator = KeyedWorkCoordinator::builder(
         rt,
         |key: &u32| *key,
-        body,
         Options::default()
             .max_concurrency(concurrency)
-            .max_concurrency_per_key(per_key)
-            .fair_scheduling_threshold(threshold)
             .queue_capacity(1024),
     )
+    .max_concurrency_per_key(per_key)
+    .fair_scheduling_threshold(threshold)
+    .build(body)
     .unwrap();
     let measured = within(LIMIT, async {
         for _ in 0..HOT_ITEMS {

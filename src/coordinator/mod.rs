@@ -33,6 +33,6 @@ pub use self::core::{
     admission::Admission, dispatch::Dispatch, intake::Intake, permits::Gate, schedule::Schedule,
 };
 #[cfg(loom)]
-pub use keyed::Keys;
+pub use keyed::{KeyLimits, Keys};
 #[cfg(loom)]
 pub use priority::Lanes;

@@ -179,9 +179,9 @@ pub struct CaseOptions {
     pub drain_on: &'static str,
     /// `max_defer` in milliseconds.
     pub max_defer_ms: u64,
-    /// `max_concurrency_per_key`.
+    /// `max_concurrency_per_key` (keyed builder).
     pub per_key: usize,
-    /// `fair_scheduling_threshold`.
+    /// `fair_scheduling_threshold` (keyed builder).
     pub fairness: usize,
     /// `max_concurrent_signal_handlers`.
     pub handlers: usize,

@@ -418,8 +418,6 @@ pub fn options(case: &Case, sink: &SignalSink) -> Options {
         })
         .signals(sink.clone())
         .max_defer(Duration::from_millis(o.max_defer_ms))
-        .max_concurrency_per_key(o.per_key)
-        .fair_scheduling_threshold(o.fairness)
         .max_concurrent_signal_handlers(o.handlers)
         .max_queued_signals(o.queued_signals);
     if let Some(ceiling) = o.ceiling {
@@ -525,12 +523,10 @@ pub fn build<R: Spawner + Timer + Clone>(
                 maybe_panic(Fault::KeyOf);
                 FaultKey::new(item.spec.key)
             };
-            let builder = hooks(
-                Keyed::<R>::builder(rt.clone(), key_of, options),
-                case,
-                shared,
-            );
-            Subject::Keyed(builder.build(body!(shared, rt, unit))?)
+            let builder = Keyed::<R>::builder(rt.clone(), key_of, options)
+                .max_concurrency_per_key(case.options.per_key)
+                .fair_scheduling_threshold(case.options.fairness);
+            Subject::Keyed(hooks(builder, case, shared).build(body!(shared, rt, unit))?)
         }
         Kind::Results => {
             let builder = hooks(Results::<R>::builder(rt.clone(), options), case, shared);

@@ -2,7 +2,7 @@
 
 mod scheduler;
 
-pub use scheduler::Keys;
+pub use scheduler::{KeyLimits, Keys};
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -29,7 +29,8 @@ type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
 
 /// A work coordinator that files each item under a key: one key's items start in
 /// enqueue order, at most `max_concurrency_per_key` of them at once (default 1: one
-/// after another), while other keys' items run beside them.
+/// after another; set on the [`builder`](Self::builder)), while other keys' items run
+/// beside them.
 ///
 /// * **No head-of-line blocking.** Workers only take items whose key has room, so a key
 ///   stuck in a slow body holds nobody but its own later items.
@@ -92,6 +93,74 @@ impl<T, K, R, E> CoordinatorKind for KeyedWorkCoordinator<T, K, R, E> {
 /// What a keyed builder holds besides the options and callbacks.
 pub struct KeyedParts<T, K> {
     key_of: Selector<T, K>,
+    limits: KeyLimits,
+}
+
+/// The limits only a keyed coordinator has. A bad value is an [`OptionsError`] from
+/// [`build`](Self::build).
+impl<T, K, R, E> CoordinatorBuilder<KeyedWorkCoordinator<T, K, R, E>> {
+    /// How many bodies of one key may run at once. Default 1: each key's items run one
+    /// after another, in enqueue order.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, OptionsError, runtime::Smol};
+    ///
+    /// let bad = KeyedWorkCoordinator::builder(Smol, |n: &u32| *n, Options::default())
+    ///     .max_concurrency_per_key(0)
+    ///     .build(|_: u32, _: OpContext| async {});
+    /// assert_eq!(bad.err(), Some(OptionsError::ZeroConcurrencyPerKey));
+    /// # }
+    /// ```
+    pub fn max_concurrency_per_key(mut self, n: usize) -> Self {
+        self.parts.limits.max_concurrency_per_key = n;
+        self
+    }
+
+    /// After this many consecutive starts for one key, other keys that are ready go
+    /// first (see [`KeyedWorkCoordinator`] for the bound it gives). Only matters when
+    /// `max_concurrency_per_key` is above 1. Default 8.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// let coordinator = KeyedWorkCoordinator::builder(Smol, |n: &u32| n % 4, Options::default())
+    ///     .max_concurrency_per_key(4)
+    ///     .fair_scheduling_threshold(2)
+    ///     .build(|_: u32, _: OpContext| async {})
+    ///     .unwrap();
+    /// # drop(coordinator);
+    /// # }
+    /// ```
+    pub fn fair_scheduling_threshold(mut self, n: usize) -> Self {
+        self.parts.limits.fair_scheduling_threshold = n;
+        self
+    }
+
+    /// How many items of one key may wait in the queue at once, so that a key whose
+    /// bodies are stuck cannot fill the queue and hold up other keys at intake (an
+    /// enqueue of that key waits for its own items to start instead). Default: half of
+    /// `queue_capacity`, rounded up.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// let coordinator = KeyedWorkCoordinator::builder(Smol, |n: &u32| n % 2, Options::default().queue_capacity(10))
+    ///     .max_queued_per_key(2)
+    ///     .build(|_: u32, _: OpContext| async {})
+    ///     .unwrap();
+    /// coordinator.pause();
+    /// for n in [0, 2] { coordinator.try_enqueue(n).unwrap(); }
+    /// assert!(coordinator.try_enqueue(4).is_err()); // key 0 has its two waiting
+    /// assert!(coordinator.try_enqueue(1).is_ok()); // key 1 still has room
+    /// # }
+    /// ```
+    pub fn max_queued_per_key(mut self, n: usize) -> Self {
+        self.parts.limits.max_queued_per_key = Some(n);
+        self
+    }
 }
 
 impl<T, K, R, E> CoordinatorBuilder<KeyedWorkCoordinator<T, K, R, E>>
@@ -101,8 +170,8 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    /// Validates the options, builds the coordinator running `body` and spawns its
-    /// workers.
+    /// Validates the options and the keyed limits, builds the coordinator running `body`
+    /// and spawns its workers.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
@@ -121,9 +190,10 @@ where
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
-        let KeyedParts { key_of } = self.parts;
+        let KeyedParts { key_of, limits } = self.parts;
         self.options.validate()?;
-        let keys = Keys::new(&self.options, self.options.slot_capacity()?);
+        limits.validate()?;
+        let keys = Keys::new(&self.options, &limits, self.options.slot_capacity()?);
         let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
         Ok(KeyedWorkCoordinator { core, key_of })
     }
@@ -136,7 +206,8 @@ where
     E: Send + Sync + 'static,
     R: Spawner + Timer,
 {
-    /// Builds a coordinator running `body` on `rt`, filing items under `key_of(&item)`.
+    /// Builds a coordinator running `body` on `rt`, filing items under `key_of(&item)`,
+    /// with the default keyed limits (see [`builder`](Self::builder) for others).
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
@@ -146,9 +217,9 @@ where
     ///     Smol,
     ///     |n: &u32| *n,
     ///     |_: u32, _: OpContext| async {},
-    ///     Options::default().max_concurrency_per_key(0),
+    ///     Options::default().queue_capacity(0),
     /// );
-    /// assert_eq!(bad.err(), Some(OptionsError::ZeroConcurrencyPerKey));
+    /// assert_eq!(bad.err(), Some(OptionsError::ZeroQueue));
     /// # }
     /// ```
     pub fn new<B, Fut>(
@@ -165,8 +236,9 @@ where
         Self::builder(rt, key_of, options).build(body)
     }
 
-    /// A builder taking `new`'s arguments but the body, for the callbacks; it builds
-    /// only a `KeyedWorkCoordinator` (see [`CoordinatorBuilder`]).
+    /// A builder taking `new`'s arguments but the body, for the keyed limits
+    /// ([`max_concurrency_per_key`](CoordinatorBuilder::max_concurrency_per_key) and
+    /// the others) and the callbacks; it builds only a `KeyedWorkCoordinator`.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
@@ -174,7 +246,7 @@ where
     ///
     /// smol::block_on(async {
     ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |n: &u32| n % 2, Options::default())
-    ///         .on_signal(|event| println!("{event:?}"))
+    ///         .max_concurrency_per_key(2)
     ///         .build(|_: u32, _: OpContext| async {})
     ///         .unwrap();
     ///     coordinator.enqueue_many(0..10).await.unwrap();
@@ -191,6 +263,7 @@ where
     ) -> CoordinatorBuilder<Self> {
         let parts = KeyedParts {
             key_of: Box::new(key_of),
+            limits: KeyLimits::default(),
         };
         CoordinatorBuilder::new(rt, options, parts)
     }

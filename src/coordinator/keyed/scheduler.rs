@@ -38,7 +38,7 @@ use concurrent_queue::{PopError, PushError};
 use crate::coordinator::core::intake::Queue;
 use crate::coordinator::core::schedule::Schedule;
 use crate::operation::OperationId;
-use crate::options::Options;
+use crate::options::{Options, OptionsError};
 use crate::sync::{AtomicBool, AtomicUsize, Lock, Ordering};
 
 /// An empty index place, and the end of a list.
@@ -90,6 +90,54 @@ struct Table<K> {
     ready: VecDeque<u32>,
 }
 
+/// The limits only a keyed coordinator has, set on its builder
+/// ([`KeyedWorkCoordinator::builder`](crate::KeyedWorkCoordinator::builder)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyLimits {
+    /// How many bodies of one key may run at once. Default 1 (each key's items run one
+    /// after another, in enqueue order).
+    pub max_concurrency_per_key: usize,
+    /// After this many consecutive starts for one key, other keys that are ready go
+    /// first. Only matters when `max_concurrency_per_key` is above 1. Default 8.
+    pub fair_scheduling_threshold: usize,
+    /// How many items of one key may wait in the queue at once. `None` means half of
+    /// `queue_capacity`, rounded up.
+    pub max_queued_per_key: Option<usize>,
+}
+
+impl Default for KeyLimits {
+    fn default() -> Self {
+        Self {
+            max_concurrency_per_key: 1,
+            fair_scheduling_threshold: 8,
+            max_queued_per_key: None,
+        }
+    }
+}
+
+impl KeyLimits {
+    /// Checks every value; the keyed coordinator's build calls this.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if self.max_concurrency_per_key == 0 {
+            return Err(OptionsError::ZeroConcurrencyPerKey);
+        }
+        if self.fair_scheduling_threshold == 0 {
+            return Err(OptionsError::ZeroFairnessThreshold);
+        }
+        if self.max_queued_per_key == Some(0) {
+            return Err(OptionsError::ZeroQueuedPerKey);
+        }
+        Ok(())
+    }
+
+    /// The per-key queue share in force for a queue of `queue_capacity`: the one set,
+    /// or half the queue (rounded up).
+    pub fn queued_share(&self, queue_capacity: usize) -> usize {
+        self.max_queued_per_key
+            .unwrap_or(queue_capacity.div_ceil(2))
+    }
+}
+
 /// See the module docs.
 pub struct Keys<K> {
     table: Lock<Table<K>>,
@@ -133,8 +181,8 @@ impl core::hash::Hasher for Fnv {
 }
 
 impl<K: Hash + Eq> Keys<K> {
-    /// A scheduler for `options`, whose window has `slots` slots.
-    pub fn new(options: &Options, slots: usize) -> Self {
+    /// A scheduler for `options` and `limits`, whose window has `slots` slots.
+    pub fn new(options: &Options, limits: &KeyLimits, slots: usize) -> Self {
         let capacity = options.queue_capacity;
         let entries = capacity.saturating_add(options.effective_concurrency_ceiling());
         let index = entries.saturating_mul(2).next_power_of_two();
@@ -150,9 +198,9 @@ impl<K: Hash + Eq> Keys<K> {
             waiting: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             capacity,
-            share: options.effective_max_queued_per_key(),
-            per_key: options.max_concurrency_per_key,
-            threshold: options.fair_scheduling_threshold,
+            share: limits.queued_share(options.queue_capacity),
+            per_key: limits.max_concurrency_per_key,
+            threshold: limits.fair_scheduling_threshold,
             hasher: KeyHasher::default(),
         }
     }
@@ -476,16 +524,51 @@ mod tests {
     }
 
     fn keys(per_key: usize, threshold: usize) -> Keys<u32> {
-        let options = Options::default()
-            .queue_capacity(16)
-            .max_concurrency(4)
-            .max_concurrency_per_key(per_key)
-            .fair_scheduling_threshold(threshold);
-        Keys::new(&options, 32)
+        let options = Options::default().queue_capacity(16).max_concurrency(4);
+        let limits = KeyLimits {
+            max_concurrency_per_key: per_key,
+            fair_scheduling_threshold: threshold,
+            ..KeyLimits::default()
+        };
+        Keys::new(&options, &limits, 32)
     }
 
     fn push(k: &Keys<u32>, n: u32, key: u32) {
         Schedule::push(k, id(n), Some(&key)).unwrap();
+    }
+
+    #[test]
+    fn each_bad_limit_is_named_by_its_own_error_and_the_share_defaults_to_half() {
+        let base = KeyLimits::default();
+        assert_eq!(base.validate(), Ok(()));
+        let refused = |limits: KeyLimits| limits.validate().unwrap_err();
+        assert_eq!(
+            refused(KeyLimits {
+                max_concurrency_per_key: 0,
+                ..base
+            }),
+            OptionsError::ZeroConcurrencyPerKey
+        );
+        assert_eq!(
+            refused(KeyLimits {
+                fair_scheduling_threshold: 0,
+                ..base
+            }),
+            OptionsError::ZeroFairnessThreshold
+        );
+        assert_eq!(
+            refused(KeyLimits {
+                max_queued_per_key: Some(0),
+                ..base
+            }),
+            OptionsError::ZeroQueuedPerKey
+        );
+        assert_eq!(base.queued_share(9), 5);
+        let set = KeyLimits {
+            max_queued_per_key: Some(2),
+            ..base
+        };
+        assert_eq!(set.queued_share(9), 2);
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Hash for Key {
     }
 }
 
-/// The options a sequence runs under (all valid).
+/// The options and keyed limits a sequence runs under (all valid).
 #[derive(Clone, Debug)]
 struct Setup {
     capacity: usize,
@@ -56,16 +56,19 @@ impl Setup {
     fn options(&self) -> Options {
         let mut options = Options::default()
             .queue_capacity(self.capacity)
-            .max_concurrency(self.concurrency)
-            .max_concurrency_per_key(self.per_key)
-            .fair_scheduling_threshold(self.threshold);
+            .max_concurrency(self.concurrency);
         if let Some(ceiling) = self.ceiling {
             options = options.concurrency_ceiling(ceiling);
         }
-        if let Some(share) = self.share {
-            options = options.max_queued_per_key(share);
-        }
         options
+    }
+
+    fn limits(&self) -> KeyLimits {
+        KeyLimits {
+            max_concurrency_per_key: self.per_key,
+            fair_scheduling_threshold: self.threshold,
+            max_queued_per_key: self.share,
+        }
     }
 }
 
@@ -184,12 +187,12 @@ struct Model {
 }
 
 impl Model {
-    fn new(options: &Options) -> Self {
+    fn new(options: &Options, limits: &KeyLimits) -> Self {
         Self {
             capacity: options.queue_capacity,
-            share: options.effective_max_queued_per_key(),
-            per_key: options.max_concurrency_per_key,
-            threshold: options.fair_scheduling_threshold,
+            share: limits.queued_share(options.queue_capacity),
+            per_key: limits.max_concurrency_per_key,
+            threshold: limits.fair_scheduling_threshold,
             entries: options.queue_capacity + options.effective_concurrency_ceiling(),
             closed: false,
             lines: BTreeMap::new(),
@@ -308,11 +311,12 @@ const SLOTS: u32 = 64;
 
 impl Run {
     fn new(setup: &Setup) -> Self {
-        let options = setup.options();
+        let (options, limits) = (setup.options(), setup.limits());
         assert_eq!(options.validate(), Ok(()), "{setup:?}");
+        assert_eq!(limits.validate(), Ok(()), "{setup:?}");
         Self {
-            keys: Keys::new(&options, SLOTS as usize),
-            model: Model::new(&options),
+            keys: Keys::new(&options, &limits, SLOTS as usize),
+            model: Model::new(&options, &limits),
             slots: (0..SLOTS).rev().collect(),
             generations: (0..SLOTS).map(|_| 1).collect(),
             tickets: Vec::new(),
