@@ -225,11 +225,9 @@ macro_rules! feed {
 fn work_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
     let runtime = pool.runtime();
     pool.run(async move {
-        let coordinator = WorkCoordinator::new(
-            runtime,
-            |item: u64, _: OpContext| body::<YIELD>(item),
-            options(),
-        )
+        let coordinator = WorkCoordinator::new(runtime, options(), |item: u64, _: OpContext| {
+            body::<YIELD>(item)
+        })
         .expect("valid options");
         feed!(coordinator)
     })
@@ -244,8 +242,8 @@ fn keyed_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
         let coordinator = KeyedWorkCoordinator::new(
             runtime,
             |item: &u64| item % KEYS,
-            |item: u64, _: OpContext| body::<YIELD>(item),
             options(),
+            |item: u64, _: OpContext| body::<YIELD>(item),
         )
         .expect("valid options");
         feed!(coordinator)
@@ -255,15 +253,12 @@ fn keyed_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
 fn result_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
     let runtime = pool.runtime();
     pool.run(async move {
-        let coordinator = ResultCoordinator::new(
-            runtime,
-            |item: u64, _: OpContext| async move {
+        let coordinator =
+            ResultCoordinator::new(runtime, options(), |item: u64, _: OpContext| async move {
                 body::<YIELD>(item).await;
                 Ok::<_, ()>(item * 2)
-            },
-            options(),
-        )
-        .expect("valid options");
+            })
+            .expect("valid options");
         feed!(coordinator)
     })
 }

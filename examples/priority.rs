@@ -16,10 +16,10 @@ async fn priority() {
     let coordinator = PriorityWorkCoordinator::new(
         Smol,
         lanes,
+        Options::default().max_concurrency(2),
         |job: u32, _ctx: OpContext| async move {
             let _ = job;
         },
-        Options::default().max_concurrency(2),
     )
     .unwrap();
     let (interactive, batch) = (0, coordinator.lane("batch").unwrap());

@@ -22,7 +22,7 @@ async fn quick_start() {
 
     // Long-lived: workers on smol, a window of the last 200 operations.
     let coordinator =
-        WorkCoordinator::new(Smol, process, Options::default().max_concurrency(8)).unwrap();
+        WorkCoordinator::new(Smol, Options::default().max_concurrency(8), process).unwrap();
     for order in 1..=100 {
         coordinator.enqueue(order).await.unwrap(); // waits while full
     }

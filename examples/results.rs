@@ -13,7 +13,7 @@ async fn fetch(url: &'static str, _ctx: OpContext) -> Result<usize, String> {
 
 async fn results() {
     let coordinator =
-        ResultCoordinator::new(Smol, fetch, Options::default().max_concurrency(4)).unwrap();
+        ResultCoordinator::new(Smol, Options::default().max_concurrency(4), fetch).unwrap();
     let ok = coordinator.enqueue("https://example.com").await.unwrap();
     let bad = coordinator.enqueue("ftp://example.com").await.unwrap();
 

@@ -52,7 +52,7 @@ fn main() {
             .max_tracked(12)
             .pin_budget(2)
             .defer_on("backpressure.*");
-        let coordinator = WorkCoordinator::new(Smol, job, options).expect("valid options");
+        let coordinator = WorkCoordinator::new(Smol, options, job).expect("valid options");
         let sink = coordinator.signals().clone();
 
         for n in 1..=300 {

@@ -248,7 +248,7 @@ where
     Fut::Output: BodyOutput<Value = ()>,
     <Fut::Output as BodyOutput>::Error: Clone + Send + Sync + 'static,
 {
-    let coordinator = WorkCoordinator::new(rt, body, options)?;
+    let coordinator = WorkCoordinator::new(rt, options, body)?;
     // Only `complete` closes the coordinator, and we call it after this loop.
     let _ = coordinator.enqueue_many(items).await;
     coordinator.complete();

@@ -251,7 +251,7 @@ impl Options {
     ///
     /// let sink = SignalSink::builder().listeners(0).build();
     /// let options = Options::default().signals(sink).drain_on("shutdown");
-    /// let built = WorkCoordinator::new(Smol, |_: u8, _: OpContext| async {}, options);
+    /// let built = WorkCoordinator::new(Smol, options, |_: u8, _: OpContext| async {});
     /// assert_eq!(built.err(), Some(OptionsError::SinkListenersFull));
     /// # }
     /// ```

@@ -96,16 +96,16 @@ fn work_coordinator_items_allocate_nothing_after_warm_up() {
     let executor = PollAll::default();
     let coordinator = WorkCoordinator::new(
         executor.clone(),
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100),
         |n: u64, _: OpContext| async move {
             if n.is_multiple_of(2) {
                 future::yield_now().await;
             }
             if n.is_multiple_of(10) { Err(n) } else { Ok(()) }
         },
-        Options::default()
-            .max_concurrency(8)
-            .queue_capacity(64)
-            .max_tracked(100),
     )
     .unwrap();
     let allocated = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
@@ -205,6 +205,10 @@ fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
     let executor = PollAll::default();
     let coordinator = ResultCoordinator::new(
         executor.clone(),
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100),
         |n: u64, _: OpContext| async move {
             future::yield_now().await;
             if n.is_multiple_of(10) {
@@ -213,10 +217,6 @@ fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
                 Ok(n * 2)
             }
         },
-        Options::default()
-            .max_concurrency(8)
-            .queue_capacity(64)
-            .max_tracked(100),
     )
     .unwrap();
     let unwatched = allocations_after_warm_up(&executor, enqueue_all!(coordinator));

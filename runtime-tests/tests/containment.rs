@@ -48,8 +48,8 @@ fn a_panicking_key_hash_or_eq_reaches_the_enqueuer_and_leaks_nothing<E: Executor
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |n: &u32| Wild(*n),
-            |_: u32, _: OpContext| async { yield_now().await },
             Options::default().max_concurrency(2).queue_capacity(8),
+            |_: u32, _: OpContext| async { yield_now().await },
         )
         .unwrap();
         within(LIMIT, coordinator.enqueue(7)).await.unwrap();
@@ -127,6 +127,7 @@ fn a_body_waiting_for_a_later_result_of_its_own_coordinator_is_refused<E: Execut
         let coordinator = Arc::new(
             ResultCoordinator::new(
                 rt,
+                Options::default().max_concurrency(1),
                 move |n: u32, _: OpContext| {
                     let slot = body_slot.clone();
                     async move {
@@ -143,7 +144,6 @@ fn a_body_waiting_for_a_later_result_of_its_own_coordinator_is_refused<E: Execut
                         Ok::<_, ()>(n * 10)
                     }
                 },
-                Options::default().max_concurrency(1),
             )
             .unwrap(),
         );
@@ -175,6 +175,7 @@ fn a_panicking_item_drop_on_cancel_is_contained<E: Executor>(exec: E) {
         let (release, wait) = smol::channel::unbounded::<()>();
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(1).queue_capacity(8),
             move |item: Fragile, _: OpContext| {
                 let wait = wait.clone();
                 async move {
@@ -184,7 +185,6 @@ fn a_panicking_item_drop_on_cancel_is_contained<E: Executor>(exec: E) {
                     core::mem::forget(item);
                 }
             },
-            Options::default().max_concurrency(1).queue_capacity(8),
         )
         .unwrap();
         let ids: Vec<_> = (0..5)
@@ -223,6 +223,7 @@ fn every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key<E:
             let coordinator = KeyedWorkCoordinator::new(
                 rt.clone(),
                 |n: &u32| *n / 10,
+                Options::default().max_concurrency(4).queue_capacity(8),
                 move |n: u32, _: OpContext| {
                     let _held = held.clone();
                     async move {
@@ -231,7 +232,6 @@ fn every_worker_ends_after_a_keyed_cancel_with_an_item_waiting_behind_its_key<E:
                         }
                     }
                 },
-                Options::default().max_concurrency(4).queue_capacity(8),
             )
             .unwrap();
             for n in [10, 11, 1, 2] {
@@ -262,12 +262,12 @@ fn cancel_settles_an_item_held_back_by_its_keys_limit_at_once<E: Executor>(exec:
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |_: &u32| 0u8,
+            Options::default().max_concurrency(2).queue_capacity(4),
             |n: u32, _: OpContext| async move {
                 if n == 0 {
                     core::future::pending::<()>().await;
                 }
             },
-            Options::default().max_concurrency(2).queue_capacity(4),
         )
         .unwrap();
         within(LIMIT, coordinator.enqueue(0)).await.unwrap();

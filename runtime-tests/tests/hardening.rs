@@ -49,17 +49,15 @@ fn the_longest_lifetime_neither_kills_a_worker_nor_panics_on_drop<E: Executor>(e
             .max_operation_lifetime(Duration::MAX);
         // Paused, so the item stays queued and the drop cancels it.
         let queued =
-            WorkCoordinator::new(rt.clone(), |_: u32, _: OpContext| async {}, options.clone())
+            WorkCoordinator::new(rt.clone(), options.clone(), |_: u32, _: OpContext| async {})
                 .unwrap();
         queued.pause();
         queued.try_enqueue(1).unwrap();
         let dropped = catch_unwind(AssertUnwindSafe(|| drop(queued))).is_ok();
 
-        let coordinator = WorkCoordinator::new(
-            rt,
-            |_: u32, _: OpContext| async { yield_now().await },
-            options,
-        )
+        let coordinator = WorkCoordinator::new(rt, options, |_: u32, _: OpContext| async {
+            yield_now().await
+        })
         .unwrap();
         coordinator.try_enqueue(1).unwrap();
         coordinator.complete();
@@ -130,12 +128,12 @@ fn a_panicking_visitor_does_not_keep_its_slot<E: Executor>(exec: E) {
         // 1 queued + 1 running + 1 in the window + 0 pins = 3 slots.
         let coordinator = WorkCoordinator::new(
             rt,
-            |_: u32, _: OpContext| async {},
             Options::default()
                 .max_concurrency(1)
                 .queue_capacity(1)
                 .max_tracked(1)
                 .pin_budget(0),
+            |_: u32, _: OpContext| async {},
         )
         .unwrap();
         let mut panics = 0;
@@ -234,8 +232,8 @@ fn a_key_that_panics_when_cloned_leaks_nothing<E: Executor>(exec: E) {
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |n: &u32| Touchy(*n),
-            |_: u32, _: OpContext| async { yield_now().await },
             Options::default().max_concurrency(2).queue_capacity(8),
+            |_: u32, _: OpContext| async { yield_now().await },
         )
         .unwrap();
         within(LIMIT, coordinator.enqueue(1)).await.unwrap();
@@ -274,6 +272,7 @@ fn a_body_enqueueing_into_its_own_full_coordinator_is_refused<E: Executor>(exec:
         let coordinator = Arc::new(
             WorkCoordinator::new(
                 rt,
+                Options::default().max_concurrency(1).queue_capacity(1),
                 move |n: u32, _: OpContext| {
                     let (slot, wait, answer) = (body_slot.clone(), wait.clone(), answer_tx.clone());
                     async move {
@@ -284,7 +283,6 @@ fn a_body_enqueueing_into_its_own_full_coordinator_is_refused<E: Executor>(exec:
                         }
                     }
                 },
-                Options::default().max_concurrency(1).queue_capacity(1),
             )
             .unwrap(),
         );
@@ -319,11 +317,11 @@ fn a_body_draining_its_own_coordinator_does_not_hang_it<E: Executor>(exec: E) {
         let coordinator = Arc::new(
             WorkCoordinator::new(
                 rt,
+                Options::default().max_concurrency(1).queue_capacity(4),
                 move |_: u32, _: OpContext| {
                     let slot = body_slot.clone();
                     async move { own(&slot).drain().await }
                 },
-                Options::default().max_concurrency(1).queue_capacity(4),
             )
             .unwrap(),
         );
@@ -403,8 +401,8 @@ fn dropping_a_stream_fed_coordinator_frees_it<E: Executor>(exec: E) {
         let coordinator = WorkCoordinator::from_stream(
             rt,
             futures_lite::stream::pending::<Arc<()>>(),
-            |token: Arc<()>, _: OpContext| async move { Err::<(), _>(token) },
             Options::default(),
+            |token: Arc<()>, _: OpContext| async move { Err::<(), _>(token) },
         )
         .unwrap();
         // The failed operation keeps its error, a clone of the token, in the window.
@@ -432,14 +430,14 @@ fn pause_holds_an_item_deferred_by_a_signal<E: Executor>(exec: E) {
         let count = started.clone();
         let coordinator = WorkCoordinator::new(
             rt,
-            move |_: u32, _: OpContext| {
-                count.fetch_add(1, SeqCst);
-                async {}
-            },
             Options::default()
                 .max_concurrency(1)
                 .defer_on("busy")
                 .max_defer(Duration::from_secs(100)),
+            move |_: u32, _: OpContext| {
+                count.fetch_add(1, SeqCst);
+                async {}
+            },
         )
         .unwrap();
         coordinator.signals().raise("busy").unwrap();
@@ -467,6 +465,10 @@ fn pause_holds_an_item_waiting_for_a_permit<E: Executor>(exec: E) {
         let (release, wait) = gate();
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default()
+                .max_concurrency(1)
+                .concurrency_ceiling(2)
+                .queue_capacity(4),
             move |n: u32, _: OpContext| {
                 count.fetch_add(1, SeqCst);
                 let wait = wait.clone();
@@ -476,10 +478,6 @@ fn pause_holds_an_item_waiting_for_a_permit<E: Executor>(exec: E) {
                     }
                 }
             },
-            Options::default()
-                .max_concurrency(1)
-                .concurrency_ceiling(2)
-                .queue_capacity(4),
         )
         .unwrap();
         within(LIMIT, async {
@@ -514,11 +512,11 @@ fn a_lane_is_released_when_its_defer_signal_expires<E: Executor>(exec: E) {
         let coordinator = PriorityWorkCoordinator::new(
             rt,
             [Lane::new("high"), Lane::new("low").defer_on("hold")],
-            |_: u32, _: OpContext| async {},
             Options::default()
                 .max_concurrency(1)
                 .signals(sink)
                 .max_defer(Duration::from_secs(100)),
+            |_: u32, _: OpContext| async {},
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();
@@ -545,6 +543,7 @@ fn a_stuck_keys_backlog_does_not_shut_out_other_keys<E: Executor>(exec: E) {
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |item: &(u32, u32)| item.0,
+            Options::default().max_concurrency(2).queue_capacity(4),
             move |(key, _): (u32, u32), _: OpContext| {
                 let wait = wait.clone();
                 async move {
@@ -553,7 +552,6 @@ fn a_stuck_keys_backlog_does_not_shut_out_other_keys<E: Executor>(exec: E) {
                     }
                 }
             },
-            Options::default().max_concurrency(2).queue_capacity(4),
         )
         .unwrap();
         within(LIMIT, async {
@@ -592,8 +590,8 @@ fn a_foreign_id_is_unknown<E: Executor>(exec: E) {
         let build = |factor: u32| {
             ResultCoordinator::new(
                 rt.clone(),
-                move |n: u32, _: OpContext| async move { Ok::<u32, ()>(n * factor) },
                 Options::default(),
+                move |n: u32, _: OpContext| async move { Ok::<u32, ()>(n * factor) },
             )
             .unwrap()
         };
@@ -641,16 +639,16 @@ async fn start_order<R: Spawner + Timer + Clone>(
     let record = log.clone();
     let coordinator = WorkCoordinator::new(
         rt,
+        Options::default()
+            .max_concurrency(ceiling)
+            .concurrency_ceiling(ceiling)
+            .queue_capacity(16),
         move |n: u32, _: OpContext| {
             record.lock().unwrap().push(n);
             // Long enough that a worker the OS pauses between taking and starting an
             // item is overtaken by a few items at most, not by a run of them.
             nap(Duration::from_millis(1))
         },
-        Options::default()
-            .max_concurrency(ceiling)
-            .concurrency_ceiling(ceiling)
-            .queue_capacity(16),
     )
     .unwrap();
     coordinator.set_max_concurrency(limit).unwrap();
@@ -727,6 +725,7 @@ fn freed_room_goes_to_a_waiting_enqueue_first<E: Executor>(exec: E) {
         let coordinator = Arc::new(
             WorkCoordinator::new(
                 rt.clone(),
+                Options::default().max_concurrency(1).queue_capacity(1),
                 move |job: Job, _: OpContext| {
                     // The probe runs on the worker right after it took the probe item
                     // out of the queue, which made room.
@@ -745,7 +744,6 @@ fn freed_room_goes_to_a_waiting_enqueue_first<E: Executor>(exec: E) {
                         }
                     }
                 },
-                Options::default().max_concurrency(1).queue_capacity(1),
             )
             .unwrap(),
         );
@@ -791,8 +789,8 @@ fn pending_count_does_not_count_the_stream_feeder<E: Executor>(exec: E) {
         let coordinator = WorkCoordinator::from_stream(
             rt,
             futures_lite::stream::pending::<u32>(),
-            |_: u32, _: OpContext| async {},
             Options::default(),
+            |_: u32, _: OpContext| async {},
         )
         .unwrap();
         nap(Duration::from_millis(50)).await;
@@ -860,13 +858,13 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 fn stuck_on(runtime: &tokio::runtime::Runtime) -> ResultCoordinator<u32, u32, Tokio> {
     ResultCoordinator::new(
         Tokio::new(runtime.handle().clone()),
+        Options::default().max_concurrency(1).queue_capacity(4),
         |n: u32, _: OpContext| async move {
             if n == 0 {
                 futures_lite::future::pending::<()>().await;
             }
             Ok(n)
         },
-        Options::default().max_concurrency(1).queue_capacity(4),
     )
     .unwrap()
 }

@@ -91,10 +91,10 @@ fn per_key_order_holds_under_random_delays<E: Executor>(exec: E) {
             let coordinator = KeyedWorkCoordinator::new(
                 rt.clone(),
                 |job: &Job| job.key,
-                body,
                 Options::default()
                     .max_concurrency(concurrency)
                     .queue_capacity(32),
+                body,
             )
             .unwrap();
             within(LIMIT, async {
@@ -254,8 +254,8 @@ fn a_blocked_key_does_not_hold_up_other_keys<E: Executor>(exec: E) {
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |item: &(char, u32)| item.0,
-            body,
             Options::default().max_concurrency(2),
+            body,
         )
         .unwrap();
         let (a0, a1) = within(LIMIT, async {
@@ -447,11 +447,11 @@ fn idle_keys_are_reclaimed<E: Executor>(exec: E) {
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |item: &(u32, u32)| item.0,
-            |_: (u32, u32), _: OpContext| futures_lite::future::yield_now(),
             Options::default()
                 .max_concurrency(CONCURRENCY)
                 .queue_capacity(CAPACITY)
                 .max_tracked(200),
+            |_: (u32, u32), _: OpContext| futures_lite::future::yield_now(),
         )
         .unwrap();
         let mut most_keys = 0;
@@ -509,8 +509,8 @@ fn cancel_ends_every_keys_running_and_queued_items<E: Executor>(exec: E) {
         let coordinator = KeyedWorkCoordinator::new(
             rt,
             |item: &(char, u32)| item.0,
-            |_: (char, u32), _: OpContext| futures_lite::future::pending::<()>(),
             Options::default().max_concurrency(2),
+            |_: (char, u32), _: OpContext| futures_lite::future::pending::<()>(),
         )
         .unwrap();
         let ids = within(LIMIT, async {

@@ -50,8 +50,8 @@ fn higher_lanes_start_first_fifo_within_a_lane<E: Executor>(exec: E) {
         let coordinator = PriorityWorkCoordinator::new(
             rt,
             [Lane::new("high"), Lane::new("mid"), Lane::new("low")],
-            logging_body(&log, wait, |job| job == FIRST),
             Options::default().max_concurrency(1),
+            logging_body(&log, wait, |job| job == FIRST),
         )
         .unwrap();
         let (high, mid, low) = (
@@ -100,8 +100,8 @@ fn unknown_lanes_and_full_lanes_hand_the_item_back<E: Executor>(exec: E) {
         let coordinator = PriorityWorkCoordinator::new(
             rt,
             [Lane::new("high"), Lane::new("small").max_depth(2)],
-            logging_body(&log, wait, |_| true),
             Options::default().max_concurrency(1),
+            logging_body(&log, wait, |_| true),
         )
         .unwrap();
         assert_eq!(coordinator.lane("small"), Some(1));
@@ -176,8 +176,8 @@ fn a_held_lane_waits_while_other_lanes_run<E: Executor>(exec: E) {
         let coordinator = PriorityWorkCoordinator::new(
             rt,
             [Lane::new("high"), Lane::new("low").defer_on("hold")],
-            logging_body(&log, wait, |_| false),
             long_hold(Options::default().max_concurrency(2)),
+            logging_body(&log, wait, |_| false),
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();
@@ -238,10 +238,10 @@ fn a_never_retracted_hold_ends_at_the_defer_bound<E: Executor>(exec: E) {
         let coordinator = PriorityWorkCoordinator::new(
             rt,
             [Lane::new("high"), Lane::new("low").defer_on("hold")],
-            logging_body(&log, wait, |_| false),
             Options::default()
                 .max_concurrency(2)
                 .max_defer(Duration::from_millis(20)),
+            logging_body(&log, wait, |_| false),
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();
@@ -274,8 +274,8 @@ fn a_lanes_cancel_signal_cancels_only_that_lane<E: Executor>(exec: E) {
         let coordinator = PriorityWorkCoordinator::new(
             rt,
             [Lane::new("high"), Lane::new("low").cancel_on("shed")],
-            logging_body(&log, wait, |_| false),
             Options::default().max_concurrency(2),
+            logging_body(&log, wait, |_| false),
         )
         .unwrap();
         let shed = coordinator.signals().raise("shed").unwrap();
@@ -385,8 +385,8 @@ async fn aging_gaps<R: Spawner + Timer + Clone>(
     let coordinator = PriorityWorkCoordinator::new(
         rt,
         [Lane::new("high"), Lane::new("low").promote_after(promote)],
-        body,
         Options::default().max_concurrency(concurrency),
+        body,
     )
     .unwrap();
     let gaps = within(LIMIT, async {
@@ -452,8 +452,8 @@ fn a_waiting_enqueue_is_woken_when_its_lane_has_room<E: Executor>(exec: E) {
                 Lane::new("high").max_depth(1),
                 Lane::new("low").max_depth(1).defer_on("hold"),
             ],
-            logging_body(&log, wait, |_| true),
             long_hold(Options::default().max_concurrency(1)),
+            logging_body(&log, wait, |_| true),
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();

@@ -49,6 +49,7 @@ fn waiting_before_completion_resolves_with_the_value<E: Executor>(exec: E) {
         let coordinator = Arc::new(
             ResultCoordinator::new(
                 rt.clone(),
+                Options::default().max_concurrency(1),
                 move |n: u64, _: OpContext| {
                     let wait = wait.clone();
                     async move {
@@ -56,7 +57,6 @@ fn waiting_before_completion_resolves_with_the_value<E: Executor>(exec: E) {
                         Ok::<_, ()>(n * 7)
                     }
                 },
-                Options::default().max_concurrency(1),
             )
             .unwrap(),
         );
@@ -106,6 +106,7 @@ fn waiting_after_completion_answers_at_once<E: Executor>(exec: E) {
     exec.block_on(async move {
         let coordinator = ResultCoordinator::new(
             rt.clone(),
+            Options::default().max_concurrency(2).cancel_on("stop"),
             |n: i64, _: OpContext| async move {
                 if n == 13 {
                     panic!("unlucky {n}");
@@ -116,7 +117,6 @@ fn waiting_after_completion_answers_at_once<E: Executor>(exec: E) {
                     Ok(n * 2)
                 }
             },
-            Options::default().max_concurrency(2).cancel_on("stop"),
         )
         .unwrap();
         let (ok, err, panicked) = within(LIMIT, async {
@@ -172,8 +172,8 @@ fn waiting_after_completion_answers_at_once<E: Executor>(exec: E) {
         // A coordinator cancelled with a body running and one queued.
         let blocked = ResultCoordinator::new(
             rt,
-            |_: u8, _: OpContext| futures_lite::future::pending::<Result<u8, ()>>(),
             Options::default().max_concurrency(1),
+            |_: u8, _: OpContext| futures_lite::future::pending::<Result<u8, ()>>(),
         )
         .unwrap();
         let (running, queued) = within(LIMIT, async {
@@ -217,9 +217,8 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
             .queue_capacity(4)
             .max_tracked(2);
         let (release, wait) = gate();
-        let coordinator = ResultCoordinator::new(
-            rt.clone(),
-            move |n: u32, _: OpContext| {
+        let coordinator =
+            ResultCoordinator::new(rt.clone(), options.clone(), move |n: u32, _: OpContext| {
                 let wait = wait.clone();
                 async move {
                     if n == 0 {
@@ -227,10 +226,8 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
                     }
                     Ok::<_, ()>(format!("value {n}"))
                 }
-            },
-            options.clone(),
-        )
-        .unwrap();
+            })
+            .unwrap();
         let first = within(LIMIT, coordinator.enqueue(0)).await.unwrap();
         assert_eq!(
             coordinator.take_result(first),
@@ -286,6 +283,7 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
         let (hold, held) = gate();
         let large = ResultCoordinator::new(
             rt.clone(),
+            Options::default().max_concurrency(1),
             move |n: u32, _: OpContext| {
                 let held = held.clone();
                 async move {
@@ -293,7 +291,6 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
                     Ok::<_, ()>(format!("other {n}"))
                 }
             },
-            Options::default().max_concurrency(1),
         )
         .unwrap();
         let foreign = within(LIMIT, async {
@@ -327,11 +324,9 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
             .map(|(id, _)| parts(*id))
             .collect();
         assert!(!live.is_empty());
-        let twin = ResultCoordinator::new(
-            rt,
-            |n: u32, _: OpContext| async move { Ok::<_, ()>(format!("twin {n}")) },
-            options,
-        )
+        let twin = ResultCoordinator::new(rt, options, |n: u32, _: OpContext| async move {
+            Ok::<_, ()>(format!("twin {n}"))
+        })
         .unwrap();
         let stranger = within(LIMIT, async {
             for n in 0..1000 {
@@ -372,6 +367,7 @@ fn many_waiters_on_many_ids_all_resolve<E: Executor>(exec: E) {
         let coordinator = Arc::new(
             ResultCoordinator::new(
                 rt.clone(),
+                Options::default().max_concurrency(4).max_tracked(256),
                 move |n: u64, _: OpContext| {
                     let (wait, timer) = (wait.clone(), timer.clone());
                     async move {
@@ -383,7 +379,6 @@ fn many_waiters_on_many_ids_all_resolve<E: Executor>(exec: E) {
                         Ok::<_, ()>(n * 3 + 1)
                     }
                 },
-                Options::default().max_concurrency(4).max_tracked(256),
             )
             .unwrap(),
         );
@@ -452,12 +447,12 @@ fn results_and_successful_list_the_window_oldest_first<E: Executor>(exec: E) {
     exec.block_on(async move {
         let coordinator = ResultCoordinator::new(
             rt,
+            // One at a time, so finishing order is enqueue order.
+            Options::default().max_concurrency(1).max_tracked(6),
             |n: u32, _: OpContext| async move {
                 futures_lite::future::yield_now().await;
                 if n % 3 == 2 { Err(n) } else { Ok(n * 10) }
             },
-            // One at a time, so finishing order is enqueue order.
-            Options::default().max_concurrency(1).max_tracked(6),
         )
         .unwrap();
         let ids = within(LIMIT, async {

@@ -38,11 +38,11 @@ fn backpressure_defers_new_work_until_retracted<E: Executor>(exec: E) {
         let ran = Arc::new(AtomicUsize::new(0));
         let coordinator = WorkCoordinator::new(
             rt,
-            counting_body(&ran),
             Options::default()
                 .max_concurrency(2)
                 .signals(sink.clone())
                 .defer_on("backpressure.*"),
+            counting_body(&ran),
         )
         .unwrap();
         sink.raise("backpressure.downstream").unwrap();
@@ -85,15 +85,15 @@ fn an_unbounded_deferral_ends_at_the_retract<E: Executor>(exec: E) {
         let ran = Arc::new(AtomicUsize::new(0));
         let work = WorkCoordinator::new(
             rt.clone(),
-            counting_body(&ran),
             options.clone().defer_on("busy"),
+            counting_body(&ran),
         )
         .unwrap();
         let lanes = PriorityWorkCoordinator::new(
             rt.clone(),
             [Lane::new("held").defer_on("busy")],
-            counting_body(&ran),
             options,
+            counting_body(&ran),
         )
         .unwrap();
         sink.raise("busy").unwrap();
@@ -125,10 +125,10 @@ fn circuit_open_cancels_new_work_with_the_signal<E: Executor>(exec: E) {
         let ran = Arc::new(AtomicUsize::new(0));
         let coordinator = WorkCoordinator::new(
             rt,
-            counting_body(&ran),
             Options::default()
                 .max_concurrency(2)
                 .cancel_on("circuit-open, shutting-down"),
+            counting_body(&ran),
         )
         .unwrap();
         let open = coordinator.signals().raise("circuit-open").unwrap();
@@ -171,6 +171,7 @@ fn one_sink_steers_two_coordinators<E: Executor>(exec: E) {
         let sink = SignalSink::new();
         let upstream = WorkCoordinator::new(
             rt.clone(),
+            Options::default().max_concurrency(2).signals(sink.clone()),
             |n: u32, ctx: OpContext| async move {
                 ctx.signal(if n == 3 {
                     "quota.exhausted"
@@ -179,16 +180,15 @@ fn one_sink_steers_two_coordinators<E: Executor>(exec: E) {
                 })
                 .unwrap();
             },
-            Options::default().max_concurrency(2).signals(sink.clone()),
         )
         .unwrap();
         let downstream = WorkCoordinator::new(
             rt,
-            |_: u32, _: OpContext| async {},
             Options::default()
                 .max_concurrency(2)
                 .signals(sink.clone())
                 .cancel_on("quota.*"),
+            |_: u32, _: OpContext| async {},
         )
         .unwrap();
         within(LIMIT, async {
@@ -337,11 +337,11 @@ fn drain_on_signal_completes_the_coordinator<E: Executor>(exec: E) {
         let sink = SignalSink::new();
         let coordinator = WorkCoordinator::new(
             rt,
-            |_: u32, _: OpContext| async { futures_lite::future::yield_now().await },
             Options::default()
                 .max_concurrency(2)
                 .signals(sink.clone())
                 .drain_on("shutdown"),
+            |_: u32, _: OpContext| async { futures_lite::future::yield_now().await },
         )
         .unwrap();
         within(LIMIT, async {
@@ -371,6 +371,10 @@ fn a_signal_raised_while_waiting_for_a_permit_still_cancels<E: Executor>(exec: E
         let counter = ran.clone();
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default()
+                .max_concurrency(1)
+                .concurrency_ceiling(2)
+                .cancel_on("circuit-open"),
             move |_: u32, _: OpContext| {
                 let (wait, counter) = (wait.clone(), counter.clone());
                 async move {
@@ -378,10 +382,6 @@ fn a_signal_raised_while_waiting_for_a_permit_still_cancels<E: Executor>(exec: E
                     let _ = wait.recv().await;
                 }
             },
-            Options::default()
-                .max_concurrency(1)
-                .concurrency_ceiling(2)
-                .cancel_on("circuit-open"),
         )
         .unwrap();
         let (first, second) = within(LIMIT, async {
@@ -427,12 +427,12 @@ fn re_raising_an_expired_signal_wakes_deferred_work<E: Executor>(exec: E) {
             .build();
         let coordinator = WorkCoordinator::new(
             rt,
-            |_: u32, _: OpContext| async {},
             Options::default()
                 .max_concurrency(1)
                 .signals(sink.clone())
                 .defer_on("busy")
                 .resume_on("override"),
+            |_: u32, _: OpContext| async {},
         )
         .unwrap();
         sink.raise("override").unwrap();

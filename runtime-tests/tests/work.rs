@@ -19,6 +19,7 @@ fn bound_is_never_exceeded<E: Executor>(exec: E) {
         let (r, h, timer) = (running.clone(), high.clone(), rt.clone());
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(4).queue_capacity(16),
             move |_: u32, _: OpContext| {
                 let (r, h, timer) = (r.clone(), h.clone(), timer.clone());
                 async move {
@@ -27,7 +28,6 @@ fn bound_is_never_exceeded<E: Executor>(exec: E) {
                     r.fetch_sub(1, SeqCst);
                 }
             },
-            Options::default().max_concurrency(4).queue_capacity(16),
         )
         .unwrap();
         within(LIMIT, async {
@@ -47,6 +47,10 @@ fn nothing_is_lost<E: Executor>(exec: E) {
     exec.block_on(async move {
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default()
+                .max_concurrency(3)
+                .queue_capacity(8)
+                .max_tracked(1000),
             |n: u32, _: OpContext| async move {
                 futures_lite::future::yield_now().await;
                 if n.is_multiple_of(11) {
@@ -54,10 +58,6 @@ fn nothing_is_lost<E: Executor>(exec: E) {
                 }
                 if n.is_multiple_of(7) { Err(n) } else { Ok(()) }
             },
-            Options::default()
-                .max_concurrency(3)
-                .queue_capacity(8)
-                .max_tracked(1000),
         )
         .unwrap();
         let mut ids = Vec::new();
@@ -104,11 +104,11 @@ fn window_bounds_and_age<E: Executor>(exec: E) {
     exec.block_on(async move {
         let coordinator = WorkCoordinator::new(
             rt,
-            |_: u32, _: OpContext| async {},
             Options::default()
                 .max_concurrency(2)
                 .max_tracked(5)
                 .max_operation_lifetime(Duration::from_secs(10)),
+            |_: u32, _: OpContext| async {},
         )
         .unwrap();
         within(LIMIT, async {
@@ -141,6 +141,7 @@ fn shrinking_takes_effect<E: Executor>(exec: E) {
         let (r, s, h) = (running.clone(), starts.clone(), high_after.clone());
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(4).queue_capacity(32),
             move |_: u32, _: OpContext| {
                 let (r, s, h, wait) = (r.clone(), s.clone(), h.clone(), wait.clone());
                 async move {
@@ -154,7 +155,6 @@ fn shrinking_takes_effect<E: Executor>(exec: E) {
                     r.fetch_sub(1, SeqCst);
                 }
             },
-            Options::default().max_concurrency(4).queue_capacity(32),
         )
         .unwrap();
         within(LIMIT, async {
@@ -181,7 +181,7 @@ fn complete_is_idempotent_and_closes_intake<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
         let coordinator =
-            WorkCoordinator::new(rt, |_: String, _: OpContext| async {}, Options::default())
+            WorkCoordinator::new(rt, Options::default(), |_: String, _: OpContext| async {})
                 .unwrap();
         coordinator.enqueue("before".to_string()).await.unwrap();
         coordinator.complete();
@@ -205,8 +205,8 @@ fn cancel_ends_running_and_pending<E: Executor>(exec: E) {
     exec.block_on(async move {
         let coordinator = WorkCoordinator::new(
             rt,
-            |_: u32, _: OpContext| futures_lite::future::pending::<()>(),
             Options::default().max_concurrency(2).queue_capacity(16),
+            |_: u32, _: OpContext| futures_lite::future::pending::<()>(),
         )
         .unwrap();
         let ids: Vec<_> = within(LIMIT, async {
@@ -246,11 +246,11 @@ fn dropping_a_busy_coordinator_neither_hangs_nor_leaks<E: Executor>(exec: E) {
         let token = Arc::new(());
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(2).queue_capacity(16),
             |held: Arc<()>, _: OpContext| async move {
                 futures_lite::future::pending::<()>().await;
                 drop(held);
             },
-            Options::default().max_concurrency(2).queue_capacity(16),
         )
         .unwrap();
         within(LIMIT, async {
@@ -272,13 +272,13 @@ fn backpressure_waits_and_refuses_when_full<E: Executor>(exec: E) {
         let (release, wait) = gate();
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(1).queue_capacity(2),
             move |_: u32, _: OpContext| {
                 let wait = wait.clone();
                 async move {
                     let _ = wait.recv().await;
                 }
             },
-            Options::default().max_concurrency(1).queue_capacity(2),
         )
         .unwrap();
         within(LIMIT, async {
@@ -317,13 +317,13 @@ fn a_burst_of_items_wakes_a_worker_for_each<E: Executor>(exec: E) {
         let (release, wait) = gate();
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(4),
             move |_: u32, _: OpContext| {
                 let wait = wait.clone();
                 async move {
                     let _ = wait.recv().await;
                 }
             },
-            Options::default().max_concurrency(4),
         )
         .unwrap();
         // Let every worker go to sleep on the empty intake first.
@@ -346,13 +346,13 @@ fn a_body_panicking_before_its_future_is_a_fault<E: Executor>(exec: E) {
     exec.block_on(async move {
         let coordinator = WorkCoordinator::new(
             rt,
+            Options::default().max_concurrency(1),
             |n: u32, _: OpContext| {
                 if n == 1 {
                     panic!("no future for item 1");
                 }
                 async {}
             },
-            Options::default().max_concurrency(1),
         )
         .unwrap();
         let ids = within(LIMIT, async {

@@ -17,10 +17,10 @@ use crate::sync::Arc;
 /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
 ///
 /// smol::block_on(async {
-///     let coordinator = WorkCoordinator::new(Smol, |n: u32, ctx: OpContext| async move {
+///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |n: u32, ctx: OpContext| async move {
 ///         assert!(!ctx.is_cancelled());
 ///         let _ = (n, ctx.id());
-///     }, Options::default()).unwrap();
+///     }).unwrap();
 ///     coordinator.enqueue(1).await.unwrap();
 ///     coordinator.complete();
 ///     coordinator.drain().await;
@@ -59,13 +59,13 @@ impl OpContext {
     /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
     ///
     /// smol::block_on(async {
-    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, ctx: OpContext| async move {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, ctx: OpContext| async move {
     ///         ctx.signal("cache.miss").unwrap();
     ///         assert!(ctx.has_signal("cache.miss"));
     ///         ctx.signal("warming").unwrap();
     ///         assert!(ctx.retract("warming"));
     ///         assert!(!ctx.has_signal("warming"));
-    ///     }, Options::default()).unwrap();
+    ///     }).unwrap();
     ///     let id = coordinator.enqueue(1).await.unwrap();
     ///     coordinator.complete();
     ///     coordinator.drain().await;
@@ -99,9 +99,9 @@ impl OpContext {
     /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
     ///
     /// smol::block_on(async {
-    ///     let coordinator = WorkCoordinator::new(Smol, |_: u8, ctx: OpContext| async move {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, ctx: OpContext| async move {
     ///         assert!(ctx.sink().is_raised("maintenance"));
-    ///     }, Options::default()).unwrap();
+    ///     }).unwrap();
     ///     coordinator.signals().raise("maintenance").unwrap();
     ///     coordinator.enqueue(1).await.unwrap();
     ///     coordinator.complete();

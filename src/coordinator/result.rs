@@ -79,10 +79,10 @@ impl<V, E: Clone> Resulted<V, E> {
 /// smol::block_on(async {
 ///     let coordinator = ResultCoordinator::new(
 ///         Smol,
+///         Options::default(),
 ///         |n: u64, _ctx: OpContext| async move {
 ///             if n == 0 { Err("zero") } else { Ok(n * n) }
 ///         },
-///         Options::default(),
 ///     )
 ///     .unwrap();
 ///     let nine = coordinator.enqueue(3).await.unwrap();
@@ -152,11 +152,11 @@ where
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{OpContext, Options, OptionsError, ResultCoordinator, runtime::Smol};
     ///
-    /// let bad = ResultCoordinator::new(Smol, |n: u8, _: OpContext| async move { Ok::<_, ()>(n) }, Options::default().max_tracked(0));
+    /// let bad = ResultCoordinator::new(Smol, Options::default().max_tracked(0), |n: u8, _: OpContext| async move { Ok::<_, ()>(n) });
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroWindow));
     /// # }
     /// ```
-    pub fn new<B, Fut>(rt: R, body: B, options: Options) -> Result<Self, OptionsError>
+    pub fn new<B, Fut>(rt: R, options: Options, body: B) -> Result<Self, OptionsError>
     where
         B: Fn(I, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,

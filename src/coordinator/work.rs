@@ -33,10 +33,10 @@ use crate::runtime::{Spawner, Timer};
 /// smol::block_on(async {
 ///     let coordinator = WorkCoordinator::new(
 ///         Smol,
+///         Options::default().max_concurrency(8),
 ///         |n: u32, _ctx: OpContext| async move {
 ///             if n % 10 == 0 { Err("multiple of ten") } else { Ok(()) }
 ///         },
-///         Options::default().max_concurrency(8),
 ///     )
 ///     .unwrap();
 ///     for n in 1..=100 {
@@ -59,9 +59,9 @@ use crate::runtime::{Spawner, Timer};
 ///
 /// smol::block_on(async {
 ///     let options = Options::default().max_concurrency(2).max_tracked(10).defer_on("busy");
-///     let coordinator = WorkCoordinator::new(Smol, |n: u32, ctx: OpContext| async move {
+///     let coordinator = WorkCoordinator::new(Smol, options, |n: u32, ctx: OpContext| async move {
 ///         if n % 2 == 0 { ctx.signal("even").unwrap(); }
-///     }, options).unwrap();
+///     }).unwrap();
 ///     coordinator.signals().raise("busy").unwrap();
 ///     coordinator.enqueue_many(0..10).await.unwrap();
 ///     while coordinator.deferred_count() < 2 {
@@ -133,11 +133,11 @@ where
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{OpContext, Options, OptionsError, WorkCoordinator, runtime::Smol};
     ///
-    /// let bad = WorkCoordinator::new(Smol, |_: u8, _: OpContext| async {}, Options::default().max_concurrency(0));
+    /// let bad = WorkCoordinator::new(Smol, Options::default().max_concurrency(0), |_: u8, _: OpContext| async {});
     /// assert_eq!(bad.err().map(|e| e), Some(OptionsError::ZeroConcurrency));
     /// # }
     /// ```
-    pub fn new<B, Fut>(rt: R, body: B, options: Options) -> Result<Self, OptionsError>
+    pub fn new<B, Fut>(rt: R, options: Options, body: B) -> Result<Self, OptionsError>
     where
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
@@ -179,7 +179,7 @@ where
     ///
     /// smol::block_on(async {
     ///     let items = futures_lite::stream::iter(0..50u32);
-    ///     let coordinator = WorkCoordinator::from_stream(Smol, items, |_: u32, _: OpContext| async {}, Options::default()).unwrap();
+    ///     let coordinator = WorkCoordinator::from_stream(Smol, items, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
     ///     coordinator.drain().await;
     ///     assert!(coordinator.is_completed());
     ///     assert_eq!(coordinator.totals().completed, 50);
@@ -189,8 +189,8 @@ where
     pub fn from_stream<S, B, Fut>(
         rt: R,
         stream: S,
-        body: B,
         options: Options,
+        body: B,
     ) -> Result<Self, OptionsError>
     where
         S: Stream<Item = T> + Send + 'static,
@@ -198,7 +198,7 @@ where
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = (), Error = E>,
     {
-        let coordinator = Self::new(rt, body, options)?;
+        let coordinator = Self::new(rt, options, body)?;
         // The feeder is held until the stream ends, so `drain` waits for it (it is not
         // an item, so no count includes it). It also ends when the coordinator is
         // cancelled or dropped, even while the stream has nothing to give.
@@ -233,7 +233,7 @@ where
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{EnqueueError, OpContext, Options, WorkCoordinator, runtime::Smol};
     ///
-    /// let coordinator = WorkCoordinator::new(Smol, |_: u8, _: OpContext| async {}, Options::default()).unwrap();
+    /// let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
     /// coordinator.complete();
     /// assert_eq!(coordinator.try_enqueue(5).unwrap_err().into_inner(), 5);
     /// # }

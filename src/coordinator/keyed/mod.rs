@@ -62,8 +62,8 @@ type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
 ///     let coordinator = KeyedWorkCoordinator::new(
 ///         Smol,
 ///         |order: &Order| order.customer,
-///         |order: Order, _ctx: OpContext| async move { let _ = order.n; },
 ///         Options::default().max_concurrency(8),
+///         |order: Order, _ctx: OpContext| async move { let _ = order.n; },
 ///     )
 ///     .unwrap();
 ///     for n in 0..30 {
@@ -216,8 +216,8 @@ where
     /// let bad = KeyedWorkCoordinator::new(
     ///     Smol,
     ///     |n: &u32| *n,
-    ///     |_: u32, _: OpContext| async {},
     ///     Options::default().queue_capacity(0),
+    ///     |_: u32, _: OpContext| async {},
     /// );
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroQueue));
     /// # }
@@ -225,8 +225,8 @@ where
     pub fn new<B, Fut>(
         rt: R,
         key_of: impl Fn(&T) -> K + Send + Sync + 'static,
-        body: B,
         options: Options,
+        body: B,
     ) -> Result<Self, OptionsError>
     where
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
@@ -279,7 +279,7 @@ where
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
     ///
-    /// let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u8| *n % 2, |_: u8, _: OpContext| async {}, Options::default()).unwrap();
+    /// let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u8| *n % 2, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
     /// coordinator.complete();
     /// assert_eq!(coordinator.try_enqueue(5).unwrap_err().into_inner(), 5);
     /// # }

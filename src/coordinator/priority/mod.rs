@@ -37,8 +37,8 @@ pub use lanes::Lanes;
 ///     let coordinator = PriorityWorkCoordinator::new(
 ///         Smol,
 ///         [Lane::new("high"), Lane::new("low").defer_on("db.busy")],
-///         |job: &'static str, _ctx: OpContext| async move { let _ = job; },
 ///         Options::default().max_concurrency(2),
+///         |job: &'static str, _ctx: OpContext| async move { let _ = job; },
 ///     )
 ///     .unwrap();
 ///     let low = coordinator.lane("low").unwrap();
@@ -115,15 +115,15 @@ where
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{Lane, OpContext, Options, OptionsError, PriorityWorkCoordinator, runtime::Smol};
     ///
-    /// let bad = PriorityWorkCoordinator::new(Smol, [Lane::new("a").max_depth(0)], |_: u8, _: OpContext| async {}, Options::default());
+    /// let bad = PriorityWorkCoordinator::new(Smol, [Lane::new("a").max_depth(0)], Options::default(), |_: u8, _: OpContext| async {});
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroLaneDepth));
     /// # }
     /// ```
     pub fn new<B, Fut>(
         rt: R,
         lanes: impl IntoIterator<Item = Lane>,
-        body: B,
         options: Options,
+        body: B,
     ) -> Result<Self, OptionsError>
     where
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
@@ -180,7 +180,7 @@ where
     /// # #[cfg(feature = "smol")] {
     /// use ephemeral::{Lane, LaneError, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
     ///
-    /// let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], |_: u8, _: OpContext| async {}, Options::default()).unwrap();
+    /// let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], Options::default(), |_: u8, _: OpContext| async {}).unwrap();
     /// assert!(matches!(coordinator.try_enqueue(1, 1), Err(LaneError::UnknownLane(1, 1))));
     /// coordinator.complete();
     /// assert!(matches!(coordinator.try_enqueue(2, 0), Err(LaneError::Closed(2))));
