@@ -37,6 +37,9 @@ pub(crate) mod slab;
 mod snapshot;
 
 pub use error::{FinishError, InsertError, WindowError};
+#[cfg(loom)]
+pub use marks::Marks;
+#[cfg(not(loom))]
 pub(crate) use marks::Marks;
 pub use snapshot::{OPERATION_SIGNALS, OperationSignals, Snapshot};
 

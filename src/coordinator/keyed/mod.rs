@@ -21,6 +21,7 @@ use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::window::Snapshot;
+#[cfg(not(loom))]
 use scheduler::Keys;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;

@@ -18,6 +18,7 @@ use crate::runtime::{Spawner, Timer};
 pub use lanes::Lane;
 #[cfg(loom)]
 pub use lanes::Lanes;
+#[cfg(not(loom))]
 use lanes::Lanes;
 
 /// A work coordinator with priority lanes: a worker always takes the waiting item of
