@@ -31,8 +31,10 @@
 
 extern crate alloc;
 
-// The layers, lowest first: sync, time, wakeup, runtime, operation, signal, options,
-// window, coordinator, for_each. Each uses only those before it (tests/layers.rs).
+// The layers, lowest first: bits, sync, time, wakeup, runtime, operation, signal,
+// options, window, coordinator, for_each. Each uses only those before it
+// (tests/layers.rs).
+mod bits;
 mod coordinator;
 mod for_each;
 mod operation;
@@ -72,7 +74,5 @@ pub mod loom_api {
     pub use crate::signal::listeners::Listeners;
     pub use crate::wakeup::Wakeup;
     pub use crate::window::Marks;
-    pub use crate::window::slab::{
-        CANCELLED, COMPLETED, EVICTED, FREE, Finishing, Refused, Slab, Word, unreported,
-    };
+    pub use crate::window::slab::{Finishing, Phase, Refused, Slab, Word, unreported};
 }
