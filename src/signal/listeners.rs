@@ -102,6 +102,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::SignalEvent;
+use crate::bits::Field;
 use crate::sync::{AtomicU64, AtomicUsize, Ordering, UnsafeCell, contain, spin_hint};
 
 /// A synchronous listener: called on the raising thread with every raise of a sink.
@@ -115,14 +116,18 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering, UnsafeCell, contain, spin_hi
 /// ```
 pub type Listener = Box<dyn Fn(&SignalEvent) + Send + Sync>;
 
+// The slot word, low bits first: three flags, then the count of calls inside. The flags
+// are used as masks, since the protocol sets and compares several at once.
 /// The listener is published: calls that see it invoke it.
-const ACTIVE: usize = 1;
+const ACTIVE: usize = Field::<usize>::flag(0).mask();
 /// The slot is owned (a box is present, being written or being taken out).
-const CLAIMED: usize = 1 << 1;
+const CLAIMED: usize = Field::<usize>::flag(1).mask();
 /// One thread has exclusive access to the cell (the adder writing it, the freer emptying it).
-const BUSY: usize = 1 << 2;
-/// One call in progress on the slot; the count occupies the bits from here up.
-const READER: usize = 1 << 3;
+const BUSY: usize = Field::<usize>::flag(2).mask();
+/// The calls in progress on the slot: the bits above the flags.
+const READERS: Field<usize> = Field::top(3);
+/// One call in progress on the slot.
+const READER: usize = READERS.unit();
 
 /// One place for a listener.
 struct Slot {
