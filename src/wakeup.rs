@@ -12,7 +12,8 @@ use event_listener::{Event, IntoNotification, listener};
 
 use crate::sync::{AtomicUsize, Counted, Ordering, fence};
 
-/// See the module docs.
+/// An `event-listener` event behind a count of its waiters, so that a notify with nobody
+/// waiting costs a fence and a load.
 pub struct Wakeup {
     event: Event,
     /// Waiters between registering and leaving; raised and lowered by waiters only.

@@ -140,7 +140,8 @@ struct Slot {
     listener: UnsafeCell<Option<Listener>>,
 }
 
-/// See the module docs.
+/// A fixed-capacity, lock-free set of synchronous listeners, called on the raising thread
+/// with every raise.
 pub struct Listeners {
     slots: Box<[Slot]>,
     /// Listeners added and not yet removed (counting adds in progress); written by `add`

@@ -65,7 +65,8 @@ fn signal_of(mark: u64) -> Option<Signal> {
     }
 }
 
-/// See the module docs.
+/// The signals each operation has raised: [`OPERATION_SIGNALS`] marks per window slot,
+/// each tagged with the generation of the operation that wrote it.
 pub struct Marks {
     /// `OPERATION_SIGNALS` marks per slot; any holder of the slot's operation writes.
     marks: Box<[AtomicU64]>,

@@ -43,7 +43,8 @@ enum Decision {
     Cancel(Signal),
 }
 
-/// See the module docs.
+/// A coordinator's side of signals: raises from bodies (recorded on the operation,
+/// reported, dispatched) and the `cancel_on`/`defer_on`/`resume_on` gate before a body.
 pub struct Signals {
     sink: SignalSink,
     marks: Arc<Marks>,

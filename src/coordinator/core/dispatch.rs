@@ -45,7 +45,8 @@ impl Drop for Live {
     }
 }
 
-/// See the module docs.
+/// Async signal handlers' bounded event queue, which drops its oldest event when full,
+/// and the count of the handler tasks that run the handlers on it.
 pub struct Dispatch {
     queue: Intake<ConcurrentQueue<SignalEvent>>,
     /// Events dropped to make room, or left when every handler task was dropped;

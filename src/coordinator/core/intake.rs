@@ -72,7 +72,8 @@ pub enum Next<T> {
     Yield,
 }
 
-/// See the module docs.
+/// Accepted items waiting in the queue `Q` for a worker, the count of unsettled items
+/// that `drain` waits on, and the wake-ups of workers, enqueuers and drainers.
 pub struct Intake<Q> {
     queue: Q,
     /// Set by `pause`, cleared by `resume`; workers take nothing while set.

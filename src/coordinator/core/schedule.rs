@@ -14,7 +14,8 @@ use crate::operation::OperationId;
 use crate::runtime::Timer;
 use crate::signal::Signal;
 
-/// See the module docs.
+/// A coordinator's queue as the shared core drives it: push an operation, name the
+/// operation a taken ticket stands for, and the queue's own hooks into the worker loop.
 pub trait Schedule: Queue + Send + Sync + 'static {
     /// What each operation is filed under, kept in its window slot (`()` for none).
     type Key: Send + Sync + 'static;

@@ -90,7 +90,8 @@ struct Table<K> {
     ready: VecDeque<u32>,
 }
 
-/// See the module docs.
+/// The keyed queue: per-key FIFO lists of waiting operations, each key's running count
+/// under its limit, and the ring of keys that may start something, behind one lock.
 pub struct Keys<K> {
     table: Lock<Table<K>>,
     /// Items waiting in all lists: written under the lock only, read without it for the

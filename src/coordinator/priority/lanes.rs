@@ -144,7 +144,8 @@ struct LaneQueue {
     holds: AtomicU64,
 }
 
-/// See the module docs.
+/// The priority queue: one bounded lock-free FIFO per lane, popped from the highest lane
+/// down, with each lane's signal gates, holds and aging.
 pub struct Lanes {
     lanes: Box<[LaneQueue]>,
     names: Box<[String]>,
