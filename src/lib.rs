@@ -22,6 +22,7 @@
 //! assert_eq!(window.failed(Duration::from_millis(4)).len(), 1);
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
     missing_docs,
     unsafe_op_in_unsafe_fn,
