@@ -634,6 +634,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn a_panicking_listener_loses_only_its_own_call_and_is_counted() {
         let listeners = Listeners::new(3);
         let (calls, drops) = counters();
@@ -653,8 +654,10 @@ mod tests {
     }
 
     /// Panics when dropped.
+    #[cfg(feature = "std")]
     struct PanicOnDrop;
 
+    #[cfg(feature = "std")]
     impl Drop for PanicOnDrop {
         fn drop(&mut self) {
             panic!("listener drop bug");
@@ -662,6 +665,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn a_listener_whose_drop_panics_is_contained_on_every_drop_path() {
         let listeners = Arc::new(Listeners::new(3));
         let (calls, drops) = counters();

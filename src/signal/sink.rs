@@ -791,6 +791,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn a_panicking_listener_does_not_skip_later_listeners_or_the_rest_of_the_raise() {
         use crate::sync::{AtomicUsize, Ordering};
         let sink = SignalSink::new();

@@ -276,7 +276,8 @@ impl Drop for Signals {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+// Its one test needs `std`: without it a panic cannot be caught.
+#[cfg(all(test, not(loom), feature = "std"))]
 mod tests {
     use super::*;
 
