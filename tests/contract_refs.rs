@@ -127,7 +127,7 @@ fn nothing_points_outside_the_repository_or_at_lettered_models() {
             let lower = content.to_ascii_lowercase();
             let lettered = ["model (", "models ("].iter().any(|label| {
                 lower.match_indices(label).any(|(at, _)| {
-                    let rest = lower[at + label.len()..].as_bytes();
+                    let rest = &lower.as_bytes()[at + label.len()..];
                     rest.len() >= 2 && rest[0].is_ascii_lowercase() && rest[1] == b')'
                 })
             });
