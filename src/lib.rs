@@ -25,10 +25,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
     missing_docs,
+    unreachable_pub,
     unsafe_op_in_unsafe_fn,
     clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
 )]
+// `loom_api` makes internals public to the loom models, which need neither `Debug` nor
+// `Default` of them.
+#![cfg_attr(not(loom), warn(missing_debug_implementations))]
+#![cfg_attr(loom, allow(clippy::new_without_default))]
 
 extern crate alloc;
 

@@ -97,6 +97,10 @@
 //! [`remove`]: Listeners::remove
 //! [`panics`]: Listeners::panics
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;

@@ -26,6 +26,10 @@
 //! ids share. Either takes one slot reused 2^31 times while one context is kept: never a
 //! memory-safety matter, only a wrong signal record.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 
 use super::snapshot::{OPERATION_SIGNALS, OperationSignals};

@@ -64,6 +64,10 @@
 //! drops them inside [`contain`]: a panicking `Drop` is counted and the slab stays whole.
 //! A reader's closure may panic too: its reader count is released by a guard.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use core::time::Duration;
 

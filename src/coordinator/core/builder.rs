@@ -1,5 +1,6 @@
 //! The builder every coordinator shares, for options that are callbacks.
 
+use core::fmt;
 use core::future::Future;
 
 use super::Hooks;
@@ -55,6 +56,18 @@ pub struct CoordinatorBuilder<E, R> {
     pub(crate) rt: R,
     pub(crate) options: Options,
     pub(crate) hooks: Hooks<E>,
+}
+
+/// Shows the options and which hooks are set; needs no `Debug` of `E` or the runtime.
+impl<E, R> fmt::Debug for CoordinatorBuilder<E, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoordinatorBuilder")
+            .field("options", &self.options)
+            .field("on_finalized", &self.hooks.on_finalized.is_some())
+            .field("on_signal", &self.hooks.on_signal.is_some())
+            .field("on_signal_async", &self.hooks.dispatch.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<E: Send + Sync + 'static, R: Spawner + Timer> CoordinatorBuilder<E, R> {

@@ -8,6 +8,10 @@
 //! `max_concurrent` handlers run at once and dispatching an event allocates nothing.
 //! Idle tasks sleep on the intake's wake-up; nothing polls.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use core::future::Future;
 
 use crate::signal::SignalEvent;

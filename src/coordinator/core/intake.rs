@@ -13,6 +13,10 @@
 //!   empty in one atomic step; asking `is_closed` after an `Empty` pop could miss an
 //!   item pushed in between and leave it queued forever.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};

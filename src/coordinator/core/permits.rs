@@ -1,5 +1,9 @@
 //! The concurrency gate: how many bodies may run, changeable at run time.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use crate::bits::Field;
 use crate::sync::{AtomicU64, AtomicUsize, Counted, Ordering, fence};
 use crate::wakeup::Wakeup;

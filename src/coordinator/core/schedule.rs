@@ -5,6 +5,10 @@
 //! The plain FIFO answers all of them trivially; `keyed/scheduler.rs` and `priority/lanes.rs` hold the
 //! two other implementations.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use core::future::Future;
 
 use concurrent_queue::{ConcurrentQueue, PushError};

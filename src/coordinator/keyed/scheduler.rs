@@ -29,6 +29,10 @@
 //! Each key may have at most `max_queued_per_key` items waiting, so a key whose bodies
 //! are stuck cannot fill the queue: other keys' items are still accepted.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::hash::{BuildHasher, Hash};
