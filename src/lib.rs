@@ -22,17 +22,26 @@
 //! assert_eq!(window.failed(Duration::from_millis(4)).len(), 1);
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
     missing_docs,
+    unreachable_pub,
     unsafe_op_in_unsafe_fn,
     clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
 )]
+// `loom_api` makes internals public to the loom models, which need neither `Debug` nor
+// `Default` of them.
+#![cfg_attr(not(loom), warn(missing_debug_implementations))]
+#![cfg_attr(loom, allow(clippy::new_without_default))]
 
 extern crate alloc;
 
-// The layers, lowest first: sync, time, wakeup, runtime, operation, signal, options,
-// window, coordinator, for_each. Each uses only those before it (tests/layers.rs).
+// The layers, lowest first: bits, sync, time, wakeup, runtime, operation, signal,
+// options, window, coordinator, for_each. Each uses only those before it
+// (tests/layers.rs).
+mod bits;
 mod coordinator;
 mod for_each;
 mod operation;
@@ -72,7 +81,5 @@ pub mod loom_api {
     pub use crate::signal::listeners::Listeners;
     pub use crate::wakeup::Wakeup;
     pub use crate::window::Marks;
-    pub use crate::window::slab::{
-        CANCELLED, COMPLETED, EVICTED, FREE, Finishing, Refused, Slab, Word, unreported,
-    };
+    pub use crate::window::slab::{Finishing, Phase, Refused, Slab, Word, unreported};
 }

@@ -3,6 +3,8 @@
 use core::fmt;
 use core::num::NonZeroU32;
 
+use crate::bits::Field;
+
 /// Names one operation for as long as it is tracked, and never another one afterwards.
 ///
 /// An id carries the window it was issued by (its *origin*, unique in the process), the
@@ -48,18 +50,21 @@ impl OperationId {
 
     /// The id packed by [`raw`](Self::raw) under `origin`; `None` for 0 (no id).
     pub(crate) fn from_raw(origin: u64, raw: u64) -> Option<Self> {
-        let generation = NonZeroU32::new((raw >> 32) as u32)?;
+        let generation = NonZeroU32::new(RAW_GENERATION.get(raw) as u32)?;
         Some(Self {
             origin,
             generation,
-            index: raw as u32,
+            index: RAW_INDEX.get(raw) as u32,
         })
     }
 
-    /// Slot and generation in one word (`generation << 32 | index`, never 0): what a
-    /// window stores where its own origin is implied.
+    /// Slot and generation in one word ([`RAW_GENERATION`] above [`RAW_INDEX`], never
+    /// 0): what a window stores where its own origin is implied.
     pub(crate) fn raw(self) -> u64 {
-        (u64::from(self.generation.get()) << 32) | u64::from(self.index)
+        RAW_GENERATION.set(
+            RAW_INDEX.place(u64::from(self.index)),
+            u64::from(self.generation.get()),
+        )
     }
 
     pub(crate) fn origin(self) -> u64 {
@@ -84,9 +89,16 @@ impl OperationId {
     /// assert_ne!(id.as_u128(), 0);
     /// ```
     pub fn as_u128(self) -> u128 {
-        (u128::from(self.origin) << 64) | u128::from(self.raw())
+        WIDE_ORIGIN.set(u128::from(self.raw()), u128::from(self.origin))
     }
 }
+
+/// The slot of an id's [raw](OperationId::raw) form.
+const RAW_INDEX: Field<u64> = Field::new(0, 32);
+/// The generation of an id's raw form.
+const RAW_GENERATION: Field<u64> = RAW_INDEX.above(32);
+/// The origin in [`OperationId::as_u128`], above the raw form.
+const WIDE_ORIGIN: Field<u128> = Field::top(64);
 
 /// Hands out window origins: one per window built in this process, never reused.
 pub(crate) fn next_origin() -> u64 {

@@ -226,6 +226,8 @@ mod spin {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    extern crate std;
+
     use super::spin::SpinLock;
     use alloc::sync::Arc;
 

@@ -8,11 +8,16 @@
 //! `SeqCst`, either the notifier sees the raised count and notifies the registered
 //! listener, or the waiter's re-check sees the changed condition: a wake-up is never lost.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use event_listener::{Event, IntoNotification, listener};
 
 use crate::sync::{AtomicUsize, Counted, Ordering, fence};
 
-/// See the module docs.
+/// An `event-listener` event behind a count of its waiters, so that a notify with nobody
+/// waiting costs a fence and a load.
 pub struct Wakeup {
     event: Event,
     /// Waiters between registering and leaving; raised and lowered by waiters only.

@@ -7,6 +7,7 @@ use std::path::Path;
 
 /// Lowest first; `lib` re-exports everything and sits on top.
 const LAYERS: &[&str] = &[
+    "bits",
     "sync",
     "time",
     "wakeup",

@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use ephemeral::loom_api::{COMPLETED, EVICTED, Slab, unreported};
+use ephemeral::loom_api::{Phase, Slab, unreported};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
@@ -31,14 +31,21 @@ fn a_slot_freed_by_an_evictor_or_the_last_reader_wakes_a_waiting_inserter() {
         let slab = Arc::new(Slab::<u8, u32>::new(1));
         let old = slab.insert(1, Duration::ZERO).unwrap();
         let (claim, _) = slab.claim(old).unwrap();
-        slab.finish(claim.into(), COMPLETED, 7, Duration::ZERO, 0, unreported());
+        slab.finish(
+            claim.into(),
+            Phase::Completed,
+            7,
+            Duration::ZERO,
+            0,
+            unreported(),
+        );
 
         let evictor = {
             let slab = slab.clone();
             let seen = seen.clone();
             thread::spawn(move || {
                 let (_, new) = slab.transition(old, |w| Ok(w.retired())).unwrap();
-                seen.saw(if new.phase() == EVICTED {
+                seen.saw(if new.phase() == Phase::Evicted {
                     "freed by the last reader"
                 } else {
                     "freed by the evictor"

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use ephemeral::OperationId;
-use ephemeral::loom_api::{COMPLETED, Slab, Wakeup, unreported};
+use ephemeral::loom_api::{Phase, Slab, Wakeup, unreported};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::thread;
@@ -50,7 +50,7 @@ fn complete(slot: &Slot, id: OperationId) {
     slot.slab.mark_running(claim, T);
     let finishing = slot.slab.begin_finish(id).unwrap();
     slot.slab
-        .finish(finishing.into(), COMPLETED, 42, T, 0, unreported());
+        .finish(finishing.into(), Phase::Completed, 42, T, 0, unreported());
     slot.finished.notify(usize::MAX);
 }
 
@@ -90,7 +90,7 @@ fn a_completion_racing_wait_for_result_never_loses_the_wake_up() {
 /// notify race the waiters.
 fn publish(slot: &Slot, finishing: ephemeral::loom_api::Finishing) {
     slot.slab
-        .finish(finishing.into(), COMPLETED, 42, T, 0, unreported());
+        .finish(finishing.into(), Phase::Completed, 42, T, 0, unreported());
     slot.finished.notify(usize::MAX);
 }
 

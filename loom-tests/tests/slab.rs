@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::SeqCst};
 use std::time::Duration;
 
 use ephemeral::OperationId;
-use ephemeral::loom_api::{COMPLETED, EVICTED, Slab, unreported};
+use ephemeral::loom_api::{Phase, Slab, unreported};
 use loom::sync::Arc;
 use loom::thread;
 use loom_tests::{Outcomes, explore};
@@ -59,14 +59,14 @@ fn release(slab: &Slab<u8, u8>, ledger: &Ledger, id: OperationId, seen: &Outcome
     let (claim, value) = slab.claim(id).unwrap();
     slab.finish(
         claim.into(),
-        COMPLETED,
+        Phase::Completed,
         value,
         Duration::ZERO,
         0,
         unreported(),
     );
     let (_, retired) = slab.transition(id, |w| Ok(w.retired())).unwrap();
-    if retired.phase() == EVICTED {
+    if retired.phase() == Phase::Evicted {
         seen.saw("retired under the reader");
     }
 }

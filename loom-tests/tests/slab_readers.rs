@@ -16,7 +16,7 @@
 
 use std::time::Duration;
 
-use ephemeral::loom_api::{COMPLETED, EVICTED, FREE, Slab, unreported};
+use ephemeral::loom_api::{Phase, Slab, unreported};
 use ephemeral::{OperationId, State};
 use loom::sync::Arc;
 use loom::thread;
@@ -46,7 +46,14 @@ fn the_last_reader_out_of_an_evicted_slot_frees_it_after_every_other_read() {
         let slab = Arc::new(Slab::<u8, u32>::new(1));
         let id = slab.insert(1, Duration::ZERO).unwrap();
         let (claim, _) = slab.claim(id).unwrap();
-        slab.finish(claim.into(), COMPLETED, 7, Duration::ZERO, 0, unreported());
+        slab.finish(
+            claim.into(),
+            Phase::Completed,
+            7,
+            Duration::ZERO,
+            0,
+            unreported(),
+        );
 
         let readers: Vec<_> = (0..2)
             .map(|_| {
@@ -62,8 +69,8 @@ fn the_last_reader_out_of_an_evicted_slot_frees_it_after_every_other_read() {
         let (old, new) = slab.transition(id, |w| Ok(w.retired())).unwrap();
         assert_eq!(old.state(), Some(State::Completed));
         seen.saw(match (new.phase(), new.readers()) {
-            (EVICTED, 2) => "evicted under two readers",
-            (EVICTED, _) => "evicted under one reader",
+            (Phase::Evicted, 2) => "evicted under two readers",
+            (Phase::Evicted, _) => "evicted under one reader",
             _ => "evicted with no reader inside",
         });
         for reader in readers {
@@ -71,7 +78,7 @@ fn the_last_reader_out_of_an_evicted_slot_frees_it_after_every_other_read() {
         }
 
         let word = slab.word_at(0);
-        assert_eq!((word.phase(), word.readers()), (FREE, 0));
+        assert_eq!((word.phase(), word.readers()), (Phase::Free, 0));
         assert!(slab.read_id(id, |_| ()).is_none(), "an evicted id answered");
         slab.insert(2, Duration::ZERO)
             .expect("the slot was never freed");

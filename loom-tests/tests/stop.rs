@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
 use ephemeral::OperationId;
-use ephemeral::loom_api::{CANCELLED, COMPLETED, Intake, Schedule, Slab, unreported};
+use ephemeral::loom_api::{Intake, Phase, Schedule, Slab, unreported};
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
@@ -67,7 +67,7 @@ impl<S: Schedule<Key = ()>> Core<S> {
     fn cancel(&self, id: OperationId) {
         let (claim, _) = self.slab.claim(id).unwrap();
         self.slab
-            .finish(claim.into(), CANCELLED, (), T, 0, unreported());
+            .finish(claim.into(), Phase::Cancelled, (), T, 0, unreported());
         self.terminal.fetch_add(1, SeqCst);
     }
 
@@ -77,7 +77,7 @@ impl<S: Schedule<Key = ()>> Core<S> {
         self.slab.mark_running(claim, T);
         let finishing = self.slab.begin_finish(id).unwrap();
         self.slab
-            .finish(finishing.into(), COMPLETED, (), T, 0, unreported());
+            .finish(finishing.into(), Phase::Completed, (), T, 0, unreported());
         self.terminal.fetch_add(1, SeqCst);
     }
 

@@ -17,7 +17,8 @@ mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::Totals;
-pub use self::core::admission::Signals;
+#[cfg(not(loom))]
+pub(crate) use self::core::admission::Signals;
 pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;
@@ -30,7 +31,8 @@ pub use work::WorkCoordinator;
 
 #[cfg(loom)]
 pub use self::core::{
-    admission::Admission, dispatch::Dispatch, intake::Intake, permits::Gate, schedule::Schedule,
+    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, permits::Gate,
+    schedule::Schedule,
 };
 #[cfg(loom)]
 pub use keyed::{KeyLimits, Keys};

@@ -1,9 +1,23 @@
 //! The seam between this crate and an executor: [`Spawner`] and [`Timer`].
 //!
 //! Coordinators are generic over these two traits and name no runtime. Adapters for
-//! smol ([`Smol`]), tokio ([`Tokio`]) and async-std ([`AsyncStd`]) live behind the
-//! features of the same names; [`ManualClock`] makes time deterministic in tests. Any
-//! other executor (an embedded one, a custom pool) plugs in by implementing the traits.
+//! smol, tokio and async-std live behind the features of the same names (listed below);
+//! [`ManualClock`] makes time deterministic in tests. Any other executor (an embedded
+//! one, a custom pool) plugs in by implementing the traits.
+//!
+//! # Adapters
+//!
+//! Each is a [`Spawner`] and a [`Timer`], built with its feature:
+//!
+#![cfg_attr(feature = "smol", doc = "* `smol`: [`Smol`]")]
+#![cfg_attr(not(feature = "smol"), doc = "* `smol`: `Smol` (not in this build)")]
+#![cfg_attr(feature = "tokio", doc = "* `tokio`: [`Tokio`]")]
+#![cfg_attr(not(feature = "tokio"), doc = "* `tokio`: `Tokio` (not in this build)")]
+#![cfg_attr(feature = "async-std", doc = "* `async-std`: [`AsyncStd`]")]
+#![cfg_attr(
+    not(feature = "async-std"),
+    doc = "* `async-std`: `AsyncStd` (not in this build)"
+)]
 
 use core::future::Future;
 use core::time::Duration;

@@ -44,25 +44,32 @@
 //! *older* push still writing the same cell, which happens only when `capacity` pushes
 //! start while that one is mid-write.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::{Signal, SignalEvent};
+use crate::bits::Field;
 use crate::operation::OperationId;
 use crate::sync::{AtomicU64, Ordering, spin_hint};
 use crate::time::to_nanos;
 
-/// `seq` bit: a push owns the cell and is storing its words.
-const WRITING: u64 = 1;
-/// `seq` bit: the cell's event was removed by [`History::retain`].
-const CLEARED: u64 = 2;
-/// `seq` bits below the ticket.
-const FLAGS: u64 = WRITING | CLEARED;
-/// `word0` bit: `word1` holds an operation id.
-const HAS_OP: u64 = 1 << 32;
-/// `word0` bit: `word2` holds a key.
-const HAS_KEY: u64 = 1 << 33;
+/// `seq` flag: a push owns the cell and is storing its words.
+const WRITING: Field<u64> = Field::flag(0);
+/// `seq` flag: the cell's event was removed by [`History::retain`].
+const CLEARED: Field<u64> = WRITING.above(1);
+/// `seq` field: the cell's ticket plus one (so 0 means never written).
+const TICKET: Field<u64> = Field::top(2);
+/// `word0` field: the signal's index.
+const SIGNAL: Field<u64> = Field::new(0, 32);
+/// `word0` flag: `word1` holds an operation id.
+const HAS_OP: Field<u64> = SIGNAL.above(1);
+/// `word0` flag: `word2` holds a key.
+const HAS_KEY: Field<u64> = HAS_OP.above(1);
 /// How many times a reader re-reads a cell that changed under it before skipping it.
 const READ_ATTEMPTS: usize = 4;
 /// Words per packed event.
@@ -93,7 +100,7 @@ impl Cell {
     fn read(&self) -> Option<(u64, SignalEvent)> {
         for _ in 0..READ_ATTEMPTS {
             let s1 = self.seq.load(Ordering::Acquire);
-            if s1 == 0 || s1 & FLAGS != 0 {
+            if s1 == 0 || WRITING.is_set(s1) || CLEARED.is_set(s1) {
                 return None;
             }
             // Acquire: a word written by a later push synchronises with that push, whose
@@ -113,17 +120,13 @@ impl Cell {
 
 /// The ticket a non-zero `seq` value carries.
 fn ticket_of(seq: u64) -> u64 {
-    (seq >> 2) - 1
+    TICKET.get(seq) - 1
 }
 
 fn pack(event: &SignalEvent) -> [u64; WORDS] {
-    let mut word0 = u64::from(event.signal.index() as u32);
-    if event.operation_id.is_some() {
-        word0 |= HAS_OP;
-    }
-    if event.key.is_some() {
-        word0 |= HAS_KEY;
-    }
+    let mut word0 = SIGNAL.place(u64::from(event.signal.index() as u32));
+    word0 = HAS_OP.set(word0, u64::from(event.operation_id.is_some()));
+    word0 = HAS_KEY.set(word0, u64::from(event.key.is_some()));
     [
         word0,
         event.operation_id.map_or(0, OperationId::raw),
@@ -135,13 +138,13 @@ fn pack(event: &SignalEvent) -> [u64; WORDS] {
 
 fn unpack(words: [u64; WORDS]) -> SignalEvent {
     SignalEvent {
-        signal: Signal::from_index(words[0] as u32),
-        operation_id: if words[0] & HAS_OP != 0 {
+        signal: Signal::from_index(SIGNAL.get(words[0]) as u32),
+        operation_id: if HAS_OP.is_set(words[0]) {
             OperationId::from_raw(words[4], words[1])
         } else {
             None
         },
-        key: (words[0] & HAS_KEY != 0).then_some(words[2]),
+        key: HAS_KEY.is_set(words[0]).then_some(words[2]),
         at: Duration::from_nanos(words[3]),
     }
 }
@@ -191,9 +194,9 @@ impl History {
     pub fn push_ticketed(&self, event: SignalEvent) -> u64 {
         let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         // 2^62 pushes (146 years at a billion a second) before the shift overflows.
-        debug_assert!(ticket < (u64::MAX >> 2) - 1, "history ticket overflow");
+        debug_assert!(ticket < TICKET.max() - 1, "history ticket overflow");
         let cell = self.cell(ticket);
-        let published = (ticket + 1) << 2;
+        let published = TICKET.place(ticket + 1);
         let words = pack(&event);
         let mut seq = cell.seq.load(Ordering::Acquire);
         loop {
@@ -201,7 +204,7 @@ impl History {
                 // A newer push took the cell: our event is already displaced, in order.
                 return ticket;
             }
-            if seq & WRITING != 0 {
+            if WRITING.is_set(seq) {
                 // An older push is mid-write; it will publish shortly.
                 spin_hint();
                 seq = cell.seq.load(Ordering::Acquire);
@@ -211,7 +214,7 @@ impl History {
             // later in each word's modification order.
             match cell.seq.compare_exchange_weak(
                 seq,
-                published | WRITING,
+                WRITING.set(published, 1),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -266,7 +269,12 @@ impl History {
                 // The ticket stays, so an older push still cannot overwrite the cell.
                 if cell
                     .seq
-                    .compare_exchange(seq, seq | CLEARED, Ordering::AcqRel, Ordering::Relaxed)
+                    .compare_exchange(
+                        seq,
+                        CLEARED.set(seq, 1),
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
                 {
                     break;

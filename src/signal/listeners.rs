@@ -97,11 +97,16 @@
 //! [`remove`]: Listeners::remove
 //! [`panics`]: Listeners::panics
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
 use super::SignalEvent;
+use crate::bits::Field;
 use crate::sync::{AtomicU64, AtomicUsize, Ordering, UnsafeCell, contain, spin_hint};
 
 /// A synchronous listener: called on the raising thread with every raise of a sink.
@@ -115,14 +120,18 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering, UnsafeCell, contain, spin_hi
 /// ```
 pub type Listener = Box<dyn Fn(&SignalEvent) + Send + Sync>;
 
+// The slot word, low bits first: three flags, then the count of calls inside. The flags
+// are used as masks, since the protocol sets and compares several at once.
 /// The listener is published: calls that see it invoke it.
-const ACTIVE: usize = 1;
+const ACTIVE: usize = Field::<usize>::flag(0).mask();
 /// The slot is owned (a box is present, being written or being taken out).
-const CLAIMED: usize = 1 << 1;
+const CLAIMED: usize = Field::<usize>::flag(1).mask();
 /// One thread has exclusive access to the cell (the adder writing it, the freer emptying it).
-const BUSY: usize = 1 << 2;
-/// One call in progress on the slot; the count occupies the bits from here up.
-const READER: usize = 1 << 3;
+const BUSY: usize = Field::<usize>::flag(2).mask();
+/// The calls in progress on the slot: the bits above the flags.
+const READERS: Field<usize> = Field::top(3);
+/// One call in progress on the slot.
+const READER: usize = READERS.unit();
 
 /// One place for a listener.
 struct Slot {
@@ -135,7 +144,8 @@ struct Slot {
     listener: UnsafeCell<Option<Listener>>,
 }
 
-/// See the module docs.
+/// A fixed-capacity, lock-free set of synchronous listeners, called on the raising thread
+/// with every raise.
 pub struct Listeners {
     slots: Box<[Slot]>,
     /// Listeners added and not yet removed (counting adds in progress); written by `add`
@@ -628,6 +638,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn a_panicking_listener_loses_only_its_own_call_and_is_counted() {
         let listeners = Listeners::new(3);
         let (calls, drops) = counters();
@@ -647,8 +658,10 @@ mod tests {
     }
 
     /// Panics when dropped.
+    #[cfg(feature = "std")]
     struct PanicOnDrop;
 
+    #[cfg(feature = "std")]
     impl Drop for PanicOnDrop {
         fn drop(&mut self) {
             panic!("listener drop bug");
@@ -656,6 +669,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn a_listener_whose_drop_panics_is_contained_on_every_drop_path() {
         let listeners = Arc::new(Listeners::new(3));
         let (calls, drops) = counters();

@@ -219,6 +219,7 @@ impl fmt::Display for PatternSet {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use alloc::string::String;
 
     fn m(pattern: &str, name: &str) -> bool {
         Pattern::new(pattern).matches(name)

@@ -195,6 +195,17 @@ impl SinkBuilder {
     }
 }
 
+impl fmt::Debug for SinkBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkBuilder")
+            .field("names", &self.names)
+            .field("history", &self.history)
+            .field("listeners", &self.listeners)
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Keeps a listener subscribed; dropping it unsubscribes.
 ///
 /// After the drop, no raise that starts later calls the listener; one already calling
@@ -791,6 +802,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "std")]
     fn a_panicking_listener_does_not_skip_later_listeners_or_the_rest_of_the_raise() {
         use crate::sync::{AtomicUsize, Ordering};
         let sink = SignalSink::new();

@@ -81,7 +81,11 @@ impl fmt::Display for TableError {
 
 impl core::error::Error for TableError {}
 
-/// See the module docs.
+/// Signal names interned once into fixed-capacity storage, with their presence as an
+/// atomic bitset and each signal's last raise time.
+///
+/// Interning a new name takes a short spin lock; lookups, raises, retracts and presence
+/// checks are lock-free.
 pub struct SignalTable {
     /// Slot `i < len` holds a published name; slots at or past `len` belong to the
     /// lock holder.

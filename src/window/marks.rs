@@ -26,18 +26,51 @@
 //! ids share. Either takes one slot reused 2^31 times while one context is kept: never a
 //! memory-safety matter, only a wrong signal record.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 
 use super::snapshot::{OPERATION_SIGNALS, OperationSignals};
+use crate::bits::Field;
 use crate::operation::OperationId;
 use crate::signal::Signal;
 use crate::sync::{AtomicU64, Ordering};
 
+/// A mark's signal index plus one; zero means "no signal".
+const SIGNAL: Field<u64> = Field::new(0, 32);
+/// The generation of the operation that wrote a mark.
+const GENERATION: Field<u64> = SIGNAL.above(32);
+
+/// The mark of `signal` on `id`.
 fn mark(id: OperationId, signal: Signal) -> u64 {
-    (u64::from(id.generation()) << 32) | (signal.index() as u64 + 1)
+    GENERATION.set(
+        SIGNAL.place(signal.index() as u64 + 1),
+        u64::from(id.generation()),
+    )
 }
 
-/// See the module docs.
+/// The mark of no signal on `id`: an emptied cell.
+fn empty(id: OperationId) -> u64 {
+    GENERATION.place(u64::from(id.generation()))
+}
+
+/// The generation a mark was written under.
+fn generation_of(mark: u64) -> u32 {
+    GENERATION.get(mark) as u32
+}
+
+/// The signal a mark holds, if any.
+fn signal_of(mark: u64) -> Option<Signal> {
+    match SIGNAL.get(mark) {
+        0 => None,
+        n => Some(Signal::from_index(n as u32 - 1)),
+    }
+}
+
+/// The signals each operation has raised: [`OPERATION_SIGNALS`] marks per window slot,
+/// each tagged with the generation of the operation that wrote it.
 pub struct Marks {
     /// `OPERATION_SIGNALS` marks per slot; any holder of the slot's operation writes.
     marks: Box<[AtomicU64]>,
@@ -72,8 +105,8 @@ impl Marks {
                 if current == wanted {
                     return true;
                 }
-                let generation = (current >> 32) as u32;
-                let taken = generation == id.generation() && current as u32 != 0;
+                let generation = generation_of(current);
+                let taken = generation == id.generation() && signal_of(current).is_some();
                 // A newer generation's mark means this id is stale (a context kept past its
                 // operation's eviction): it must not erase the newcomer's marks.
                 let newer = (generation.wrapping_sub(id.generation()) as i32) > 0;
@@ -93,7 +126,7 @@ impl Marks {
     /// returns whether it was there.
     pub fn remove(&self, id: OperationId, signal: Signal) -> bool {
         let wanted = mark(id, signal);
-        let empty = u64::from(id.generation()) << 32;
+        let empty = empty(id);
         let mut found = false;
         for cell in self.of(id) {
             found |= cell
@@ -116,8 +149,9 @@ impl Marks {
         let mut found = heapless::Vec::new();
         for cell in self.of(id) {
             let m = cell.load(Ordering::Acquire);
-            if (m >> 32) as u32 == id.generation() && m as u32 != 0 {
-                let signal = Signal::from_index(m as u32 - 1);
+            if generation_of(m) == id.generation()
+                && let Some(signal) = signal_of(m)
+            {
                 // Once, even if racing adds wrote it twice; at most OPERATION_SIGNALS
                 // cells, so it always fits.
                 if !found.contains(&signal) {

@@ -37,7 +37,10 @@ pub(crate) mod slab;
 mod snapshot;
 
 pub use error::{FinishError, InsertError, WindowError};
+#[cfg(loom)]
 pub use marks::Marks;
+#[cfg(not(loom))]
+pub(crate) use marks::Marks;
 pub use snapshot::{OPERATION_SIGNALS, OperationSignals, Snapshot};
 
 use alloc::boxed::Box;
@@ -50,7 +53,7 @@ use crate::options::{Options, OptionsError};
 
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::time::to_nanos;
-use slab::{CANCELLED, DISPLACED, Owned, PINNED, Refused, Slab, View, Word, terminal_phase};
+use slab::{DISPLACED, Owned, PINNED, Phase, Refused, Slab, View, Word};
 
 /// A bounded, self-cleaning record of operations: pending, running, and recently finished.
 ///
@@ -220,7 +223,7 @@ impl<I, O, K> Window<I, O, K> {
         now: Duration,
         report: Option<impl FnOnce(Option<&K>, Snapshot<&O>)>,
     ) -> Result<(), FinishError<O>> {
-        let Some(phase) = terminal_phase(state) else {
+        let Some(phase) = Phase::terminal(state) else {
             return Err(FinishError::NotTerminal { state, outcome });
         };
         match self.slab.begin_finish(id) {
@@ -240,7 +243,7 @@ impl<I, O, K> Window<I, O, K> {
     fn record(
         &self,
         owner: Owned,
-        phase: u64,
+        phase: Phase,
         outcome: O,
         now: Duration,
         report: Option<impl FnOnce(Option<&K>, Snapshot<&O>)>,
@@ -280,7 +283,7 @@ impl<I, O, K> Window<I, O, K> {
         report: Option<impl FnOnce(Option<&K>, Snapshot<&O>)>,
     ) -> Result<I, WindowError> {
         let (claim, input) = self.slab.claim(id).map_err(|r| self.explain(id, r))?;
-        self.record(claim.into(), CANCELLED, outcome, now, report);
+        self.record(claim.into(), Phase::Cancelled, outcome, now, report);
         Ok(input)
     }
 
@@ -922,7 +925,7 @@ mod tests {
         run(&w, 2, State::Completed, ms(200));
         // The finish at 200 ms swept `old` out; its slot is free again.
         assert!(w.get(old, ms(200)).is_none());
-        let free = (0..w.capacity()).filter(|&i| w.slab.word_at(i).phase() == slab::FREE);
+        let free = (0..w.capacity()).filter(|&i| w.slab.word_at(i).phase() == Phase::Free);
         assert_eq!(free.count(), w.capacity() - 1);
     }
 

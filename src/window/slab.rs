@@ -5,7 +5,8 @@
 //!
 //! # The state word
 //!
-//! Each slot has one `AtomicU64` that every transition goes through:
+//! Each slot has one `AtomicU64` that every transition goes through (its fields are the
+//! [`Field`]s `PHASE`, [`PINNED`], [`DISPLACED`], `READERS` and `GENERATION` below):
 //!
 //! ```text
 //!  63            32 31        16 15     6   5         4        3..0
@@ -14,10 +15,11 @@
 //! +----------------+------------+--------+---------+--------+-------+
 //! ```
 //!
-//! * `phase`: `FREE`, `PENDING`, `CLAIMED` (taken by a worker or a canceller, reads as
-//!   pending), `RUNNING`, `FINISHING` (a finisher won the right to record the outcome;
-//!   reads as running), `COMPLETED`, `FAULTED`, `CANCELLED`, or `EVICTED` (gone, but a
-//!   reader still holds the slot; the last reader out frees it).
+//! * `phase`: a [`Phase`]: `FREE`, `PENDING`, `CLAIMED` (taken by a worker or a
+//!   canceller, reads as pending), `RUNNING`, `FINISHING` (a finisher won the right to
+//!   record the outcome; reads as running), `COMPLETED`, `FAULTED`, `CANCELLED`, or
+//!   `EVICTED` (gone, but a reader still holds the slot; the last reader out frees it).
+//!   The docs and comments write phases in capitals: `PENDING` is [`Phase::Pending`].
 //! * `PINNED`: exempt from count and age eviction. `DISPLACED`: pinned and pushed out of
 //!   the window's ring (the window decides what these mean; the slab only stores them).
 //! * `readers`: snapshot readers inside the slot. While non-zero the slot cannot be
@@ -62,107 +64,169 @@
 //! drops them inside [`contain`]: a panicking `Drop` is counted and the slab stays whole.
 //! A reader's closure may panic too: its reader count is released by a guard.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use core::time::Duration;
 
+use crate::bits::Field;
 use crate::operation::{MAX_SLOTS, OperationId, State};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
 use crate::wakeup::Wakeup;
 
-/// Phase: on the free list (or about to be).
-pub const FREE: u64 = 0;
-/// Phase: inserted, waiting for a claimant.
-pub const PENDING: u64 = 1;
-/// Phase: claimed by a worker or canceller (reads as pending).
-pub const CLAIMED: u64 = 2;
-/// Phase: its body runs.
-pub const RUNNING: u64 = 3;
-/// Phase: finished, successfully.
-pub const COMPLETED: u64 = 4;
-/// Phase: finished with an error or a panic.
-pub const FAULTED: u64 = 5;
-/// Phase: finished by cancellation.
-pub const CANCELLED: u64 = 6;
-/// Phase: evicted while readers were inside; the last one out frees it.
-pub const EVICTED: u64 = 7;
-/// Phase: a finisher is recording the outcome (reads as running).
-pub const FINISHING: u64 = 8;
+/// Where an operation is in the slab's protocol (a finer division than [`State`]: the
+/// phases that only one thread may leave, and the end of a slot's life, are phases too).
+///
+/// Stored in the low bits of the [state word](self#the-state-word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    /// On the free list (or about to be).
+    Free = 0,
+    /// Inserted, waiting for a claimant.
+    Pending = 1,
+    /// Claimed by a worker or canceller (reads as pending).
+    Claimed = 2,
+    /// Its body runs.
+    Running = 3,
+    /// Finished, successfully.
+    Completed = 4,
+    /// Finished with an error or a panic.
+    Faulted = 5,
+    /// Finished by cancellation.
+    Cancelled = 6,
+    /// Evicted while readers were inside; the last one out frees it.
+    Evicted = 7,
+    /// A finisher is recording the outcome (reads as running).
+    Finishing = 8,
+}
 
-const PHASE_MASK: u64 = 0b1111;
+impl Phase {
+    /// The phase stored as `bits`; only values [`bits`](Self::bits) returned are ever
+    /// stored.
+    pub fn from_bits(bits: u64) -> Self {
+        match bits {
+            0 => Self::Free,
+            1 => Self::Pending,
+            2 => Self::Claimed,
+            3 => Self::Running,
+            4 => Self::Completed,
+            5 => Self::Faulted,
+            6 => Self::Cancelled,
+            7 => Self::Evicted,
+            8 => Self::Finishing,
+            _ => unreachable!("no phase is stored as {bits}"),
+        }
+    }
+
+    /// The bits that store the phase.
+    pub const fn bits(self) -> u64 {
+        self as u64
+    }
+
+    /// The phase that stores a terminal `state`; `None` for states that are not terminal.
+    pub fn terminal(state: State) -> Option<Self> {
+        match state {
+            State::Completed => Some(Self::Completed),
+            State::Faulted => Some(Self::Faulted),
+            State::Cancelled => Some(Self::Cancelled),
+            State::Pending | State::Running => None,
+        }
+    }
+
+    /// A terminal phase: the operation finished and its outcome is recorded.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Faulted | Self::Cancelled)
+    }
+}
+
+// The state word's fields, low bits first (module docs).
+/// The operation's [`Phase`].
+const PHASE: Field<u64> = Field::new(0, 4);
 /// Flag: exempt from count and age eviction.
-pub const PINNED: u64 = 1 << 4;
+pub(crate) const PINNED: Field<u64> = PHASE.above(1);
 /// Flag: pinned and pushed out of the window's ring.
-pub const DISPLACED: u64 = 1 << 5;
-const READER_ONE: u64 = 1 << 16;
-const READER_MASK: u64 = 0xFFFF << 16;
-const GEN_SHIFT: u32 = 32;
+pub(crate) const DISPLACED: Field<u64> = PINNED.above(1);
+/// Snapshot readers inside the slot (bits 6..16 stay zero).
+const READERS: Field<u64> = Field::new(16, 16);
+/// Bumped on every reuse of the slot.
+const GENERATION: Field<u64> = READERS.above(32);
+
+// The free-list head's fields.
+/// The slot on top of the free list (`NIL` when empty).
+const HEAD_INDEX: Field<u64> = Field::new(0, 32);
+/// Bumped by every push and pop (module docs, Free list).
+const HEAD_TAG: Field<u64> = HEAD_INDEX.above(32);
 
 /// Marks the end of the free list.
 const NIL: u32 = MAX_SLOTS as u32;
+
+/// The free-list head word with `tag` above slot `index`.
+fn free_head(tag: u32, index: u32) -> u64 {
+    HEAD_TAG.set(HEAD_INDEX.place(u64::from(index)), u64::from(tag))
+}
 
 /// A decoded state word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Word(pub u64);
 
 impl Word {
-    fn new(generation: u32, phase: u64) -> Self {
-        Self((u64::from(generation) << GEN_SHIFT) | phase)
+    fn new(generation: u32, phase: Phase) -> Self {
+        Self(GENERATION.set(PHASE.place(phase.bits()), u64::from(generation)))
     }
-    /// The phase bits.
-    pub fn phase(self) -> u64 {
-        self.0 & PHASE_MASK
+    /// The operation's phase.
+    pub fn phase(self) -> Phase {
+        Phase::from_bits(PHASE.get(self.0))
     }
     /// The slot's generation.
     pub fn generation(self) -> u32 {
-        (self.0 >> GEN_SHIFT) as u32
+        GENERATION.get(self.0) as u32
     }
     /// Readers inside the slot.
     pub fn readers(self) -> u64 {
-        (self.0 & READER_MASK) >> 16
+        READERS.get(self.0)
     }
-    /// Whether `flag` (`PINNED`, `DISPLACED`) is set.
-    pub fn has(self, flag: u64) -> bool {
-        self.0 & flag != 0
+    /// Whether `flag` ([`PINNED`], [`DISPLACED`]) is set.
+    pub(crate) fn has(self, flag: Field<u64>) -> bool {
+        flag.is_set(self.0)
     }
     /// The same word in `phase`.
-    pub fn with_phase(self, phase: u64) -> Self {
-        Self((self.0 & !PHASE_MASK) | phase)
+    pub fn with_phase(self, phase: Phase) -> Self {
+        Self(PHASE.set(self.0, phase.bits()))
     }
     /// The same word with `flag` set or cleared.
-    pub fn with(self, flag: u64, on: bool) -> Self {
-        if on {
-            Self(self.0 | flag)
-        } else {
-            Self(self.0 & !flag)
-        }
+    pub(crate) fn with(self, flag: Field<u64>, on: bool) -> Self {
+        Self(flag.set(self.0, u64::from(on)))
     }
-    /// The word that ends this operation's life: `FREE` when no reader is inside,
-    /// otherwise `EVICTED`, whose last reader frees the slot. Flags are cleared.
+    /// The word that ends this operation's life: `Free` when no reader is inside,
+    /// otherwise `Evicted`, whose last reader frees the slot. Flags are cleared.
     pub fn retired(self) -> Self {
         let cleared = self.with(PINNED, false).with(DISPLACED, false);
         if self.readers() == 0 {
-            cleared.with_phase(FREE)
+            cleared.with_phase(Phase::Free)
         } else {
-            cleared.with_phase(EVICTED)
+            cleared.with_phase(Phase::Evicted)
         }
     }
     /// A live operation: between insert and eviction.
     pub fn is_live(self) -> bool {
-        !matches!(self.phase(), FREE | EVICTED)
+        !matches!(self.phase(), Phase::Free | Phase::Evicted)
     }
     /// In a terminal phase.
     pub fn is_finished(self) -> bool {
-        matches!(self.phase(), COMPLETED | FAULTED | CANCELLED)
+        self.phase().is_finished()
     }
     /// The state an observer sees, for a live word.
     pub fn state(self) -> Option<State> {
         Some(match self.phase() {
-            PENDING | CLAIMED => State::Pending,
-            RUNNING | FINISHING => State::Running,
-            COMPLETED => State::Completed,
-            FAULTED => State::Faulted,
-            CANCELLED => State::Cancelled,
-            _ => return None,
+            Phase::Pending | Phase::Claimed => State::Pending,
+            Phase::Running | Phase::Finishing => State::Running,
+            Phase::Completed => State::Completed,
+            Phase::Faulted => State::Faulted,
+            Phase::Cancelled => State::Cancelled,
+            Phase::Free | Phase::Evicted => return None,
         })
     }
 }
@@ -171,16 +235,6 @@ fn next_generation(generation: u32) -> u32 {
     match generation.wrapping_add(1) {
         0 => 1,
         next => next,
-    }
-}
-
-/// The phase that stores a terminal `state`; `None` for states that are not terminal.
-pub fn terminal_phase(state: State) -> Option<u64> {
-    match state {
-        State::Completed => Some(COMPLETED),
-        State::Faulted => Some(FAULTED),
-        State::Cancelled => Some(CANCELLED),
-        State::Pending | State::Running => None,
     }
 }
 
@@ -239,7 +293,7 @@ pub struct Slab<I, O, K = ()> {
     slots: Box<[Slot<I, O, K>]>,
     /// Which slab issued an id (see [`OperationId`]); fixed at construction.
     origin: u64,
-    /// Treiber stack head: `tag << 32 | index` (index `NIL` when empty).
+    /// Treiber stack head: [`HEAD_TAG`] above [`HEAD_INDEX`] (index `NIL` when empty).
     free_head: AtomicU64,
     /// Notified each time a slot goes back on the free list, by whoever freed it (an
     /// evictor, or the last reader out of an evicted slot).
@@ -282,7 +336,7 @@ impl<I, O, K> Slab<I, O, K> {
         debug_assert!(capacity <= MAX_SLOTS);
         let slots = (0..capacity)
             .map(|i| Slot {
-                state: AtomicU64::new(Word::new(0, FREE).0),
+                state: AtomicU64::new(Word::new(0, Phase::Free).0),
                 next_free: AtomicU32::new(if i + 1 < capacity { i as u32 + 1 } else { NIL }),
                 enqueued_at: UnsafeCell::new(Duration::ZERO),
                 started_at: UnsafeCell::new(None),
@@ -297,7 +351,7 @@ impl<I, O, K> Slab<I, O, K> {
         Self {
             slots,
             origin: crate::operation::next_origin(),
-            free_head: AtomicU64::new(u64::from(head)),
+            free_head: AtomicU64::new(free_head(0, head)),
             freed: Wakeup::new(),
             drop_panics: AtomicU64::new(0),
         }
@@ -340,11 +394,10 @@ impl<I, O, K> Slab<I, O, K> {
     fn pop_free(&self) -> Option<u32> {
         let mut head = self.free_head.load(Ordering::Acquire);
         loop {
-            let index = head as u32;
+            let (tag, index) = (HEAD_TAG.get(head) as u32, HEAD_INDEX.get(head) as u32);
             let slot = self.slots.get(index as usize)?;
             let next = slot.next_free.load(Ordering::Relaxed);
-            let tag = (head >> 32).wrapping_add(1);
-            let new = (tag << 32) | u64::from(next);
+            let new = free_head(tag.wrapping_add(1), next);
             match self.free_head.compare_exchange_weak(
                 head,
                 new,
@@ -361,9 +414,9 @@ impl<I, O, K> Slab<I, O, K> {
         let slot = &self.slots[index as usize];
         let mut head = self.free_head.load(Ordering::Relaxed);
         loop {
-            slot.next_free.store(head as u32, Ordering::Relaxed);
-            let tag = (head >> 32).wrapping_add(1);
-            let new = (tag << 32) | u64::from(index);
+            let (tag, top) = (HEAD_TAG.get(head) as u32, HEAD_INDEX.get(head) as u32);
+            slot.next_free.store(top, Ordering::Relaxed);
+            let new = free_head(tag.wrapping_add(1), index);
             match self.free_head.compare_exchange_weak(
                 head,
                 new,
@@ -395,7 +448,7 @@ impl<I, O, K> Slab<I, O, K> {
             slot.started_at.with_mut(|cell| *cell = None);
         }
         slot.state
-            .store(Word::new(generation, PENDING).0, Ordering::Release);
+            .store(Word::new(generation, Phase::Pending).0, Ordering::Release);
         Ok(self.id(index, generation))
     }
 
@@ -421,7 +474,7 @@ impl<I, O, K> Slab<I, O, K> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    if next.phase() == FREE {
+                    if next.phase() == Phase::Free {
                         // We retired it with no reader inside: the slot is ours to free.
                         self.reclaim(id.index());
                     }
@@ -435,10 +488,13 @@ impl<I, O, K> Slab<I, O, K> {
     /// Moves a phase this thread alone may leave (`CLAIMED` held by a [`Claim`], or
     /// `FINISHING` won by [`begin_finish`](Self::begin_finish)) to `to`; only readers and
     /// flags change the word meanwhile, so the change cannot be refused.
-    fn advance(&self, id: OperationId, from: u64, to: u64) -> Word {
+    fn advance(&self, id: OperationId, from: Phase, to: Phase) -> Word {
         let slot = &self.slots[id.index() as usize];
         // One read-modify-write replaces the phase bits and keeps everything else.
-        let old = Word(slot.state.fetch_xor(from ^ to, Ordering::AcqRel));
+        let old = Word(
+            slot.state
+                .fetch_xor(from.bits() ^ to.bits(), Ordering::AcqRel),
+        );
         debug_assert_eq!(old.phase(), from, "only the owner of a phase leaves it");
         old.with_phase(to)
     }
@@ -447,7 +503,7 @@ impl<I, O, K> Slab<I, O, K> {
     /// operation, and the returned [`Claim`] is the proof.
     pub fn claim(&self, id: OperationId) -> Result<(Claim, I), Refused> {
         self.transition(id, |w| match w.phase() {
-            PENDING => Ok(w.with_phase(CLAIMED)),
+            Phase::Pending => Ok(w.with_phase(Phase::Claimed)),
             _ => Err(Refused::Phase(w)),
         })?;
         let slot = &self.slots[id.index() as usize];
@@ -469,14 +525,14 @@ impl<I, O, K> Slab<I, O, K> {
         // (AcqRel), after this write.
         slot.started_at
             .with_mut(|cell| unsafe { *cell = Some(now) });
-        self.advance(claim.0, CLAIMED, RUNNING);
+        self.advance(claim.0, Phase::Claimed, Phase::Running);
     }
 
     /// Wins `RUNNING -> FINISHING`: the caller alone may now record the outcome with
     /// [`finish`](Self::finish). Refused unless the operation is running.
     pub fn begin_finish(&self, id: OperationId) -> Result<Finishing, Refused> {
         self.transition(id, |w| match w.phase() {
-            RUNNING => Ok(w.with_phase(FINISHING)),
+            Phase::Running => Ok(w.with_phase(Phase::Finishing)),
             _ => Err(Refused::Phase(w)),
         })?;
         Ok(Finishing(id))
@@ -491,13 +547,13 @@ impl<I, O, K> Slab<I, O, K> {
     pub fn finish<R>(
         &self,
         owner: Owned,
-        phase: u64,
+        phase: Phase,
         outcome: O,
         now: Duration,
         order: u64,
         report: Option<impl FnOnce(View<'_, O, K>) -> R>,
     ) -> (Word, Option<R>) {
-        debug_assert!(matches!(phase, COMPLETED | FAULTED | CANCELLED));
+        debug_assert!(phase.is_finished());
         let (id, from) = (owner.id, owner.phase);
         let slot = &self.slots[id.index() as usize];
         // SAFETY: `owner` proves this thread holds CLAIMED or FINISHING for `id`, which no
@@ -547,7 +603,7 @@ impl<I, O, K> Slab<I, O, K> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    if next.phase() == FREE {
+                    if next.phase() == Phase::Free {
                         self.reclaim(id.index());
                     }
                     return current;
@@ -597,7 +653,7 @@ impl<I, O, K> Slab<I, O, K> {
             if !current.is_live() || expected.is_some_and(|g| g != current.generation()) {
                 return None;
             }
-            if current.readers() == READER_MASK >> 16 {
+            if current.readers() == READERS.max() {
                 // 65,535 readers inside one slot: wait for one to leave rather than overflow.
                 spin_hint();
                 current = Word(slot.state.load(Ordering::Acquire));
@@ -605,7 +661,7 @@ impl<I, O, K> Slab<I, O, K> {
             }
             match slot.state.compare_exchange_weak(
                 current.0,
-                current.0 + READER_ONE,
+                current.0 + READERS.unit(),
                 Ordering::Acquire,
                 Ordering::Acquire,
             ) {
@@ -628,7 +684,7 @@ impl<I, O, K> Slab<I, O, K> {
         // terminal phase, where it stays `None` if the operation never ran),
         // `finished_at` in terminal phases. Our reader count keeps the slot from reuse.
         let (enqueued_at, started_at, finished_at, order) = unsafe {
-            let started = !matches!(current.phase(), PENDING | CLAIMED);
+            let started = !matches!(current.phase(), Phase::Pending | Phase::Claimed);
             let finished = current.is_finished();
             (
                 slot.enqueued_at.with(|cell| *cell),
@@ -680,12 +736,14 @@ impl<I, O, K> Slab<I, O, K> {
 
     fn leave(&self, index: u32) {
         let slot = &self.slots[index as usize];
-        let before = Word(slot.state.fetch_sub(READER_ONE, Ordering::AcqRel));
-        if before.phase() == EVICTED && before.readers() == 1 {
+        let before = Word(slot.state.fetch_sub(READERS.unit(), Ordering::AcqRel));
+        if before.phase() == Phase::Evicted && before.readers() == 1 {
             // The operation was evicted while we read it and we were the last reader:
             // no one else can reach the slot now, so freeing it falls to us.
-            slot.state
-                .store(before.with_phase(FREE).0 - READER_ONE, Ordering::Relaxed);
+            slot.state.store(
+                before.with_phase(Phase::Free).0 - READERS.unit(),
+                Ordering::Relaxed,
+            );
             self.reclaim(index);
         }
     }
@@ -723,7 +781,7 @@ pub struct Finishing(OperationId);
 /// An operation this thread owns, ready to be finished: a [`Claim`] or a [`Finishing`].
 pub struct Owned {
     id: OperationId,
-    phase: u64,
+    phase: Phase,
 }
 
 impl Owned {
@@ -736,7 +794,7 @@ impl From<Claim> for Owned {
     fn from(claim: Claim) -> Self {
         Self {
             id: claim.0,
-            phase: CLAIMED,
+            phase: Phase::Claimed,
         }
     }
 }
@@ -745,7 +803,7 @@ impl From<Finishing> for Owned {
     fn from(finishing: Finishing) -> Self {
         Self {
             id: finishing.0,
-            phase: FINISHING,
+            phase: Phase::Finishing,
         }
     }
 }
@@ -759,7 +817,7 @@ mod tests {
     const T0: Duration = Duration::ZERO;
 
     /// Starts `id` and finishes it with `outcome` in `phase`.
-    fn finish<I, O, K>(slab: &Slab<I, O, K>, id: OperationId, phase: u64, outcome: O) {
+    fn finish<I, O, K>(slab: &Slab<I, O, K>, id: OperationId, phase: Phase, outcome: O) {
         let (claim, _) = slab.claim(id).unwrap();
         slab.mark_running(claim, T0);
         let finishing = slab.begin_finish(id).unwrap();
@@ -770,7 +828,7 @@ mod tests {
         finish(
             slab,
             id,
-            terminal_phase(state).unwrap(),
+            Phase::terminal(state).unwrap(),
             String::from("done"),
         );
     }
@@ -826,7 +884,7 @@ mod tests {
         );
         slab.finish(
             finishing.into(),
-            COMPLETED,
+            Phase::Completed,
             String::from("x"),
             T0,
             0,
@@ -850,7 +908,7 @@ mod tests {
                     let slab = slab.clone();
                     std::thread::spawn(move || match slab.begin_finish(id) {
                         Ok(finishing) => {
-                            slab.finish(finishing.into(), COMPLETED, n, T0, n, unreported());
+                            slab.finish(finishing.into(), Phase::Completed, n, T0, n, unreported());
                             true
                         }
                         Err(_) => false,
@@ -875,12 +933,12 @@ mod tests {
         let seen = slab.read(id.index(), Some(id.generation()), |view| {
             // Evict from inside the read: the slot must stay intact until we leave.
             slab.transition(id, |w| Ok(w.retired())).unwrap();
-            assert_eq!(slab.word_at(0).phase(), EVICTED);
+            assert_eq!(slab.word_at(0).phase(), Phase::Evicted);
             assert!(slab.insert(String::from("b"), T0).is_err());
             view.outcome.cloned()
         });
         assert_eq!(seen, Some(Some(String::from("done"))));
-        assert_eq!(slab.word_at(0).phase(), FREE);
+        assert_eq!(slab.word_at(0).phase(), Phase::Free);
         assert_eq!(slab.word_at(0).readers(), 0);
         assert!(slab.insert(String::from("b"), T0).is_ok());
     }
@@ -943,7 +1001,7 @@ mod tests {
         let finishing = slab.begin_finish(id).unwrap();
         slab.finish(
             finishing.into(),
-            COMPLETED,
+            Phase::Completed,
             9,
             Duration::from_secs(3),
             0,
@@ -993,7 +1051,14 @@ mod tests {
                         assert_eq!(input, value);
                         slab.mark_running(claim, T0);
                         let finishing = slab.begin_finish(id).unwrap();
-                        slab.finish(finishing.into(), COMPLETED, value, T0, 0, unreported());
+                        slab.finish(
+                            finishing.into(),
+                            Phase::Completed,
+                            value,
+                            T0,
+                            0,
+                            unreported(),
+                        );
                         slab.transition(id, |w| Ok(w.retired())).unwrap();
                     }
                 })
@@ -1023,7 +1088,14 @@ mod tests {
         slab.insert(marker.clone(), T0).unwrap();
         let id = slab.insert(marker.clone(), T0).unwrap();
         let (claim, _) = slab.claim(id).unwrap();
-        slab.finish(claim.into(), CANCELLED, marker.clone(), T0, 0, unreported());
+        slab.finish(
+            claim.into(),
+            Phase::Cancelled,
+            marker.clone(),
+            T0,
+            0,
+            unreported(),
+        );
         assert_eq!(alloc::sync::Arc::strong_count(&marker), 3);
         drop(slab);
         assert_eq!(alloc::sync::Arc::strong_count(&marker), 1);
@@ -1040,7 +1112,7 @@ mod tests {
         });
         assert_eq!(read, Some(Some(10)));
         let (claim, _) = slab.claim(id).unwrap();
-        slab.finish(claim.into(), COMPLETED, (), T0, 0, unreported());
+        slab.finish(claim.into(), Phase::Completed, (), T0, 0, unreported());
         slab.transition(id, |w| Ok(w.retired())).unwrap();
         assert_eq!(
             alloc::sync::Arc::strong_count(&key),
@@ -1067,7 +1139,7 @@ mod tests {
         assert!(caught.is_err());
         assert_eq!(slab.word_at(0).readers(), 0);
         slab.transition(id, |w| Ok(w.retired())).unwrap();
-        assert_eq!(slab.word_at(0).phase(), FREE);
+        assert_eq!(slab.word_at(0).phase(), Phase::Free);
         assert!(slab.insert(String::from("b"), T0).is_ok());
     }
 
@@ -1084,7 +1156,7 @@ mod tests {
         }
         let slab: Slab<u8, Bomb> = Slab::new(1);
         let id = slab.insert(1, T0).unwrap();
-        finish(&slab, id, FAULTED, Bomb);
+        finish(&slab, id, Phase::Faulted, Bomb);
         slab.transition(id, |w| Ok(w.retired())).unwrap();
         assert_eq!(slab.drop_panics(), 1);
         assert!(slab.insert(2, T0).is_ok());
@@ -1115,14 +1187,14 @@ mod tests {
         let finishing = slab.begin_finish(id).unwrap();
         let (word, seen) = slab.finish(
             finishing.into(),
-            COMPLETED,
+            Phase::Completed,
             5,
             Duration::from_secs(3),
             9,
             Some(|v: View<'_, u8, u32>| {
                 assert_eq!(
                     slab.word_at(0).phase(),
-                    FINISHING,
+                    Phase::Finishing,
                     "nobody else sees it finished yet"
                 );
                 (
@@ -1146,7 +1218,7 @@ mod tests {
                 Some(State::Completed)
             )
         );
-        assert_eq!(word.phase(), COMPLETED);
-        assert_eq!(slab.word_at(0).phase(), COMPLETED);
+        assert_eq!(word.phase(), Phase::Completed);
+        assert_eq!(slab.word_at(0).phase(), Phase::Completed);
     }
 }

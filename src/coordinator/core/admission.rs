@@ -10,6 +10,10 @@
 //! bound and the `max_age` expiry of the signal deferring it; nothing polls, and each
 //! worker defers only its own item.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use core::time::Duration;
 
@@ -43,7 +47,8 @@ enum Decision {
     Cancel(Signal),
 }
 
-/// See the module docs.
+/// A coordinator's side of signals: raises from bodies (recorded on the operation,
+/// reported, dispatched) and the `cancel_on`/`defer_on`/`resume_on` gate before a body.
 pub struct Signals {
     sink: SignalSink,
     marks: Arc<Marks>,
@@ -275,7 +280,8 @@ impl Drop for Signals {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+// Its one test needs `std`: without it a panic cannot be caught.
+#[cfg(all(test, not(loom), feature = "std"))]
 mod tests {
     use super::*;
 

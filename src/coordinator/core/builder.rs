@@ -2,6 +2,7 @@
 //! callbacks every coordinator takes are written here once, and each coordinator adds
 //! its own `build` (and whatever only it has) in its own module.
 
+use core::fmt;
 use core::future::Future;
 
 use super::Hooks;
@@ -101,6 +102,18 @@ pub struct CoordinatorBuilder<C: CoordinatorKind> {
     pub(crate) options: Options,
     pub(crate) hooks: Hooks<C::Error>,
     pub(crate) parts: C::Parts,
+}
+
+/// Shows the options and which hooks are set; needs no `Debug` of `E` or the runtime.
+impl<C: CoordinatorKind> fmt::Debug for CoordinatorBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoordinatorBuilder")
+            .field("options", &self.options)
+            .field("on_finalized", &self.hooks.on_finalized.is_some())
+            .field("on_signal", &self.hooks.on_signal.is_some())
+            .field("on_signal_async", &self.hooks.dispatch.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: CoordinatorKind> CoordinatorBuilder<C> {

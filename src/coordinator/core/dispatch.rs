@@ -8,6 +8,10 @@
 //! `max_concurrent` handlers run at once and dispatching an event allocates nothing.
 //! Idle tasks sleep on the intake's wake-up; nothing polls.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use core::future::Future;
 
 use crate::signal::SignalEvent;
@@ -45,7 +49,8 @@ impl Drop for Live {
     }
 }
 
-/// See the module docs.
+/// Async signal handlers' bounded event queue, which drops its oldest event when full,
+/// and the count of the handler tasks that run the handlers on it.
 pub struct Dispatch {
     queue: Intake<ConcurrentQueue<SignalEvent>>,
     /// Events dropped to make room, or left when every handler task was dropped;

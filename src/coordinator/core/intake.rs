@@ -13,6 +13,10 @@
 //!   empty in one atomic step; asking `is_closed` after an `Empty` pop could miss an
 //!   item pushed in between and leave it queued forever.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
 
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
@@ -72,7 +76,8 @@ pub enum Next<T> {
     Yield,
 }
 
-/// See the module docs.
+/// Accepted items waiting in the queue `Q` for a worker, the count of unsettled items
+/// that `drain` waits on, and the wake-ups of workers, enqueuers and drainers.
 pub struct Intake<Q> {
     queue: Q,
     /// Set by `pause`, cleared by `resume`; workers take nothing while set.

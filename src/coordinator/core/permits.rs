@@ -1,11 +1,16 @@
 //! The concurrency gate: how many bodies may run, changeable at run time.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
+use crate::bits::Field;
 use crate::sync::{AtomicU64, AtomicUsize, Counted, Ordering, fence};
 use crate::wakeup::Wakeup;
 
 /// Admits at most `limit` holders at once; `limit` can be lowered or raised while held.
 ///
-/// The limit and the number of holders share one word (`limit << 32 | held`), so an
+/// The limit and the number of holders share one word ([`LIMIT`] above [`HELD`]), so an
 /// admission checks `held < limit` against the limit in force at that instant: once
 /// `set_limit(n)` returns, no admission succeeds while `n` or more are held
 /// (IMPLEMENTATION.md, C6).
@@ -19,7 +24,7 @@ use crate::wakeup::Wakeup;
 ///
 /// Public only for the loom models (through `loom_api`); the module is private.
 pub struct Gate {
-    /// `limit << 32 | held`; CASed by `try_acquire` and `set_limit`, decremented by
+    /// [`LIMIT`] above [`HELD`]; CASed by `try_acquire` and `set_limit`, decremented by
     /// `release`.
     word: AtomicU64,
     /// Workers holding an item and waiting for a permit; raised and lowered by them.
@@ -31,13 +36,16 @@ pub struct Gate {
     opened_first: Wakeup,
 }
 
-const HELD_MASK: u64 = u32::MAX as u64;
+/// The gate word's permits held: at most the limit, unless the limit was lowered.
+const HELD: Field<u64> = Field::new(0, 32);
+/// The gate word's limit.
+const LIMIT: Field<u64> = HELD.above(32);
 
 impl Gate {
     /// A gate admitting `limit` holders, none held.
     pub fn new(limit: u32) -> Self {
         Self {
-            word: AtomicU64::new(u64::from(limit) << 32),
+            word: AtomicU64::new(LIMIT.place(u64::from(limit))),
             first: AtomicUsize::new(0),
             opened: Wakeup::new(),
             opened_first: Wakeup::new(),
@@ -46,34 +54,34 @@ impl Gate {
 
     /// The limit in force.
     pub fn limit(&self) -> usize {
-        (self.word.load(Ordering::Acquire) >> 32) as usize
+        LIMIT.get(self.word.load(Ordering::Acquire)) as usize
     }
 
     /// Permits held now (for the models; the coordinator counts running bodies itself).
     #[cfg(any(loom, test))]
     pub fn held(&self) -> usize {
-        (self.word.load(Ordering::Acquire) & HELD_MASK) as usize
+        HELD.get(self.word.load(Ordering::Acquire)) as usize
     }
 
     /// Whether a holder may take a new item: the holders are no more than the limit (it
     /// was not lowered below them) and no worker holding an item waits for a permit.
     pub fn may_take(&self) -> bool {
         let w = self.word.load(Ordering::Acquire);
-        (w & HELD_MASK) <= (w >> 32) && self.first.load(Ordering::Acquire) == 0
+        HELD.get(w) <= LIMIT.get(w) && self.first.load(Ordering::Acquire) == 0
     }
 
     /// Whether a holder may start the item it holds: the holders are no more than the
     /// limit.
     pub fn within_limit(&self) -> bool {
         let w = self.word.load(Ordering::Acquire);
-        (w & HELD_MASK) <= (w >> 32)
+        HELD.get(w) <= LIMIT.get(w)
     }
 
     /// Takes a permit if one is free now.
     pub fn try_acquire(&self) -> bool {
         self.word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
-                ((w & HELD_MASK) < (w >> 32)).then_some(w + 1)
+                (HELD.get(w) < LIMIT.get(w)).then_some(w + HELD.unit())
             })
             .is_ok()
     }
@@ -120,7 +128,7 @@ impl Gate {
 
     /// Gives a permit back, waking a worker waiting first if there is one.
     pub fn release(&self) {
-        self.word.fetch_sub(1, Ordering::AcqRel);
+        self.word.fetch_sub(HELD.unit(), Ordering::AcqRel);
         // See `acquire_first`. Releases are rare: workers keep their permits across items.
         fence(Ordering::SeqCst);
         if self.first.load(Ordering::Acquire) > 0 {
@@ -135,10 +143,10 @@ impl Gate {
         let before = self
             .word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
-                Some((u64::from(limit) << 32) | (w & HELD_MASK))
+                Some(LIMIT.set(w, u64::from(limit)))
             })
             .unwrap_or_else(|w| w);
-        if u64::from(limit) > before >> 32 {
+        if u64::from(limit) > LIMIT.get(before) {
             self.open_all();
         }
     }

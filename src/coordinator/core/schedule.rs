@@ -5,6 +5,10 @@
 //! The plain FIFO answers all of them trivially; `keyed/scheduler.rs` and `priority/lanes.rs` hold the
 //! two other implementations.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use core::future::Future;
 
 use concurrent_queue::{ConcurrentQueue, PushError};
@@ -14,7 +18,8 @@ use crate::operation::OperationId;
 use crate::runtime::Timer;
 use crate::signal::Signal;
 
-/// See the module docs.
+/// A coordinator's queue as the shared core drives it: push an operation, name the
+/// operation a taken ticket stands for, and the queue's own hooks into the worker loop.
 pub trait Schedule: Queue + Send + Sync + 'static {
     /// What each operation is filed under, kept in its window slot (`()` for none).
     type Key: Send + Sync + 'static;

@@ -2,6 +2,9 @@
 
 mod scheduler;
 
+#[cfg(not(loom))]
+pub(crate) use scheduler::KeyLimits;
+#[cfg(loom)]
 pub use scheduler::{KeyLimits, Keys};
 
 use alloc::boxed::Box;
@@ -20,6 +23,8 @@ use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::window::Snapshot;
+#[cfg(not(loom))]
+use scheduler::Keys;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 
@@ -94,6 +99,15 @@ impl<T, K, R, E> CoordinatorKind for KeyedWorkCoordinator<T, K, R, E> {
 pub struct KeyedParts<T, K> {
     key_of: Selector<T, K>,
     limits: KeyLimits,
+}
+
+/// Shows the limits; the key selector is a closure.
+impl<T, K> fmt::Debug for KeyedParts<T, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyedParts")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The limits only a keyed coordinator has. A bad value is an [`OptionsError`] from

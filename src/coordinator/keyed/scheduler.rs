@@ -29,6 +29,10 @@
 //! Each key may have at most `max_queued_per_key` items waiting, so a key whose bodies
 //! are stuck cannot fill the queue: other keys' items are still accepted.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::hash::{BuildHasher, Hash};
@@ -138,7 +142,8 @@ impl KeyLimits {
     }
 }
 
-/// See the module docs.
+/// The keyed queue: per-key FIFO lists of waiting operations, each key's running count
+/// under its limit, and the ring of keys that may start something, behind one lock.
 pub struct Keys<K> {
     table: Lock<Table<K>>,
     /// Items waiting in all lists: written under the lock only, read without it for the

@@ -12,6 +12,10 @@
 //! Closing closes every lane's queue before raising `closed`, so a pop that sees
 //! `closed` and every lane empty has seen the last item: no push can land after.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::string::String;
 use core::time::Duration;
@@ -144,7 +148,8 @@ struct LaneQueue {
     holds: AtomicU64,
 }
 
-/// See the module docs.
+/// The priority queue: one bounded lock-free FIFO per lane, popped from the highest lane
+/// down, with each lane's signal gates, holds and aging.
 pub struct Lanes {
     lanes: Box<[LaneQueue]>,
     names: Box<[String]>,

@@ -16,7 +16,10 @@ use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 pub use lanes::Lane;
+#[cfg(loom)]
 pub use lanes::Lanes;
+#[cfg(not(loom))]
+use lanes::Lanes;
 
 /// A work coordinator with priority lanes: a worker always takes the waiting item of
 /// the highest lane that is not held, so a higher lane's waiting item starts before a
