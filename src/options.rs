@@ -202,62 +202,49 @@ impl Options {
         self
     }
 
-    /// Sets [`cancel_on`](Self::cancel_on) from a comma-separated list of globs.
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().cancel_on("circuit-open, shutting-down");
-    /// assert!(options.cancel_on.matches("shutting-down"));
-    /// ```
-    pub fn cancel_on(mut self, patterns: &str) -> Self {
-        self.cancel_on = PatternSet::parse(patterns);
-        self
-    }
-
-    /// Sets [`defer_on`](Self::defer_on) from a comma-separated list of globs.
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().defer_on("backpressure.*");
-    /// assert!(options.defer_on.matches("backpressure.downstream"));
-    /// ```
-    pub fn defer_on(mut self, patterns: &str) -> Self {
-        self.defer_on = PatternSet::parse(patterns);
-        self
-    }
-
-    /// Sets [`resume_on`](Self::resume_on) from a comma-separated list of globs.
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().resume_on("priority.override");
-    /// assert!(options.resume_on.matches("priority.override"));
-    /// ```
-    pub fn resume_on(mut self, patterns: &str) -> Self {
-        self.resume_on = PatternSet::parse(patterns);
-        self
-    }
-
-    /// Sets [`drain_on`](Self::drain_on) from a comma-separated list of globs.
-    ///
-    /// ```
-    /// let options = ephemeral::Options::default().drain_on("shutdown");
-    /// assert!(options.drain_on.matches("shutdown"));
-    /// ```
-    ///
-    /// `drain_on` subscribes to the sink; a sink with no listener place left is refused
-    /// when the coordinator is built:
-    ///
-    /// ```
-    /// # #[cfg(feature = "smol")] {
-    /// use ephemeral::{OpContext, Options, OptionsError, WorkCoordinator, runtime::Smol, signal::SignalSink};
-    ///
-    /// let sink = SignalSink::builder().listeners(0).build();
-    /// let options = Options::default().signals(sink).drain_on("shutdown");
-    /// let built = WorkCoordinator::new(Smol, options, |_: u8, _: OpContext| async {});
-    /// assert_eq!(built.err(), Some(OptionsError::SinkListenersFull));
-    /// # }
-    /// ```
-    pub fn drain_on(mut self, patterns: &str) -> Self {
-        self.drain_on = PatternSet::parse(patterns);
-        self
+    crate::signal::pattern_setters! {
+        /// Sets [`cancel_on`](Self::cancel_on) from a comma-separated list of globs.
+        ///
+        /// ```
+        /// let options = ephemeral::Options::default().cancel_on("circuit-open, shutting-down");
+        /// assert!(options.cancel_on.matches("shutting-down"));
+        /// ```
+        cancel_on;
+        /// Sets [`defer_on`](Self::defer_on) from a comma-separated list of globs.
+        ///
+        /// ```
+        /// let options = ephemeral::Options::default().defer_on("backpressure.*");
+        /// assert!(options.defer_on.matches("backpressure.downstream"));
+        /// ```
+        defer_on;
+        /// Sets [`resume_on`](Self::resume_on) from a comma-separated list of globs.
+        ///
+        /// ```
+        /// let options = ephemeral::Options::default().resume_on("priority.override");
+        /// assert!(options.resume_on.matches("priority.override"));
+        /// ```
+        resume_on;
+        /// Sets [`drain_on`](Self::drain_on) from a comma-separated list of globs.
+        ///
+        /// ```
+        /// let options = ephemeral::Options::default().drain_on("shutdown");
+        /// assert!(options.drain_on.matches("shutdown"));
+        /// ```
+        ///
+        /// `drain_on` subscribes to the sink; a sink with no listener place left is refused
+        /// when the coordinator is built:
+        ///
+        /// ```
+        /// # #[cfg(feature = "smol")] {
+        /// use ephemeral::{OpContext, Options, OptionsError, WorkCoordinator, runtime::Smol, signal::SignalSink};
+        ///
+        /// let sink = SignalSink::builder().listeners(0).build();
+        /// let options = Options::default().signals(sink).drain_on("shutdown");
+        /// let built = WorkCoordinator::new(Smol, options, |_: u8, _: OpContext| async {});
+        /// assert_eq!(built.err(), Some(OptionsError::SinkListenersFull));
+        /// # }
+        /// ```
+        drain_on;
     }
 
     /// Sets [`max_defer`](Self::max_defer).

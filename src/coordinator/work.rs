@@ -248,12 +248,7 @@ where
         &self,
         items: impl IntoIterator<Item = T>,
     ) -> Result<usize, EnqueueError<T>> {
-        let mut accepted = 0;
-        for item in items {
-            self.core.enqueue(item, |_| ()).await?;
-            accepted += 1;
-        }
-        Ok(accepted)
+        self.core.enqueue_many(items, |_| ()).await
     }
 
     shared_api!(E);

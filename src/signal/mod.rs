@@ -12,6 +12,7 @@ pub(crate) mod history;
 pub(crate) mod listeners;
 mod mask;
 mod pattern;
+pub(crate) use pattern::pattern_setters;
 mod sink;
 mod table;
 

@@ -312,3 +312,16 @@ mod tests {
         assert!(!PatternSet::parse("").matches(""));
     }
 }
+
+/// Builder methods that set `PatternSet` fields from a comma-separated list of globs,
+/// written once for every type that gates on signals (`Options`, `Lane`).
+macro_rules! pattern_setters {
+    ($($(#[$doc:meta])* $field:ident;)+) => {$(
+        $(#[$doc])*
+        pub fn $field(mut self, patterns: &str) -> Self {
+            self.$field = $crate::signal::PatternSet::parse(patterns);
+            self
+        }
+    )+};
+}
+pub(crate) use pattern_setters;

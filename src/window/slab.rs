@@ -590,26 +590,11 @@ impl<I, O, K> Slab<I, O, K> {
     /// Takes a claimed operation back out without recording it: its slot is free again
     /// (once no reader holds it) and its id unknown. Returns the word it had.
     pub fn withdraw(&self, claim: Claim) -> Word {
-        let id = claim.0;
-        let slot = &self.slots[id.index() as usize];
-        let mut current = Word(slot.state.load(Ordering::Acquire));
-        loop {
-            // Only readers and flags change a claimed word; the claim keeps the phase.
-            let next = current.retired();
-            match slot.state.compare_exchange_weak(
-                current.0,
-                next.0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    if next.phase() == Phase::Free {
-                        self.reclaim(id.index());
-                    }
-                    return current;
-                }
-                Err(seen) => current = Word(seen),
-            }
+        // Only readers and flags change a claimed word; the claim keeps the phase, and
+        // `transition` frees the slot if no reader is inside.
+        match self.transition(claim.0, |word| Ok(word.retired())) {
+            Ok((was, _)) => was,
+            Err(_) => unreachable!("a claim keeps its operation live"),
         }
     }
 

@@ -774,6 +774,21 @@ where
     /// Accepts `item`, waiting while full; `key` computes its key for each attempt.
     /// From one of this coordinator's own bodies a wait is refused instead
     /// ([`EnqueueError::WouldDeadlock`]): only its workers make room.
+    /// Enqueues every item in turn, waiting while full; how many were accepted, or the
+    /// first refused item (those before it were accepted).
+    pub(crate) async fn enqueue_many(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<usize, EnqueueError<T>> {
+        let mut accepted = 0;
+        for item in items {
+            self.enqueue(item, &key).await?;
+            accepted += 1;
+        }
+        Ok(accepted)
+    }
+
     pub(crate) async fn enqueue(
         &self,
         item: T,

@@ -309,12 +309,7 @@ where
         &self,
         items: impl IntoIterator<Item = T>,
     ) -> Result<usize, EnqueueError<T>> {
-        let mut accepted = 0;
-        for item in items {
-            self.enqueue(item).await?;
-            accepted += 1;
-        }
-        Ok(accepted)
+        self.core.enqueue_many(items, &*self.key_of).await
     }
 
     /// How many of `key`'s items wait to start (not counting ones a worker has taken).

@@ -86,29 +86,24 @@ impl Lane {
         self
     }
 
-    /// While a signal matching `patterns` is present, this lane's items are cancelled
-    /// instead of started (checked before each starts).
-    ///
-    /// ```
-    /// let lane = ephemeral::Lane::new("low").cancel_on("shutdown,overload.*");
-    /// # let _ = lane;
-    /// ```
-    pub fn cancel_on(mut self, patterns: &str) -> Self {
-        self.cancel_on = PatternSet::parse(patterns);
-        self
-    }
-
-    /// While a signal matching `patterns` is present, this lane is held: its items wait
-    /// in the lane (for at most `Options::max_defer` at a stretch) and other lanes
-    /// run on.
-    ///
-    /// ```
-    /// let lane = ephemeral::Lane::new("low").defer_on("db.busy");
-    /// # let _ = lane;
-    /// ```
-    pub fn defer_on(mut self, patterns: &str) -> Self {
-        self.defer_on = PatternSet::parse(patterns);
-        self
+    crate::signal::pattern_setters! {
+        /// While a signal matching `patterns` is present, this lane's items are cancelled
+        /// instead of started (checked before each starts).
+        ///
+        /// ```
+        /// let lane = ephemeral::Lane::new("low").cancel_on("shutdown,overload.*");
+        /// # let _ = lane;
+        /// ```
+        cancel_on;
+        /// While a signal matching `patterns` is present, this lane is held: its items wait
+        /// in the lane (for at most `Options::max_defer` at a stretch) and other lanes
+        /// run on.
+        ///
+        /// ```
+        /// let lane = ephemeral::Lane::new("low").defer_on("db.busy");
+        /// # let _ = lane;
+        /// ```
+        defer_on;
     }
 
     /// Aging: once higher lanes have started `n` items while this lane had items
