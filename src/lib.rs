@@ -75,7 +75,7 @@ struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod loom_api {
     pub use crate::coordinator::{
-        Admission, Dispatch, Gate, Intake, KeyLimits, Keys, Lanes, Schedule, Signals,
+        Admission, Dispatch, Intake, KeyLimits, Keys, Lanes, Permits, Schedule, Signals,
     };
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;

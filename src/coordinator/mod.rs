@@ -31,7 +31,7 @@ pub use work::WorkCoordinator;
 
 #[cfg(loom)]
 pub use self::core::{
-    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, permits::Gate,
+    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, permits::Permits,
     schedule::Schedule,
 };
 #[cfg(loom)]

@@ -1,4 +1,4 @@
-//! The type-free half of a coordinator: the concurrency gate, cancellation, per-worker
+//! The type-free half of a coordinator: the concurrency permits, cancellation, per-worker
 //! seats and the counters `totals` reads. Bodies reach it through their `OpContext`.
 
 use alloc::boxed::Box;
@@ -6,7 +6,7 @@ use alloc::boxed::Box;
 use atomic_waker::AtomicWaker;
 
 use super::admission::Signals;
-use super::permits::Gate;
+use super::permits::Permits;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering, contain};
 use crate::wakeup::Wakeup;
 
@@ -25,10 +25,10 @@ pub(super) struct Seat {
     pub(super) phase: AtomicUsize,
 }
 
-/// The type-free half of a coordinator: gate, cancellation, counters. Bodies see it
+/// The type-free half of a coordinator: permits, cancellation, counters. Bodies see it
 /// through their [`OpContext`].
 pub(crate) struct Control {
-    pub(crate) gate: Gate,
+    pub(crate) permits: Permits,
     /// Set once by `cancel`; running bodies are dropped, waiting items cancelled.
     pub(crate) cancelled: AtomicBool,
     /// `cancel` happened (for `OpContext::cancelled`).
@@ -45,7 +45,7 @@ pub(crate) struct Control {
     pub(super) live: AtomicUsize,
     /// Panics contained in user code other than bodies (see the module docs).
     pub(super) panics: AtomicU64,
-    /// Raising from bodies, and the gate before they start.
+    /// Raising from bodies, and the permits before they start.
     pub(crate) signals: Signals,
 }
 
@@ -58,7 +58,7 @@ impl Control {
     pub(crate) fn new(limit: usize, workers: usize, signals: Signals) -> Self {
         Self {
             // Options validation keeps both under u32::MAX (slot indices are u32).
-            gate: Gate::new(limit as u32),
+            permits: Permits::new(limit as u32),
             cancelled: AtomicBool::new(false),
             cancel: Wakeup::new(),
             seats: (0..workers)

@@ -1,13 +1,13 @@
-//! The machinery every coordinator shares, written once: intake, gate, workers,
+//! The machinery every coordinator shares, written once: intake, permits, workers,
 //! lifecycle, counters and the finalisation callback.
 //!
 //! An item's path: `try_enqueue` writes it into a free window slot (`Pending`) and
 //! pushes the slot's id onto the [`Intake`], which wakes one worker. A worker holds a
 //! concurrency permit *before* it takes an item (and keeps it across items), so items
 //! start in the order they are taken whatever the limit: a worker without a permit
-//! takes nothing, and one holding a permit takes nothing while the gate says it may not
+//! takes nothing, and one holding a permit takes nothing while the permits says it may not
 //! (over a lowered limit, or while a worker holding an item waits for a permit: that
-//! one goes first). It passes the item through the signal gate (a deferred item gives
+//! one goes first). It passes the item through the signal permits (a deferred item gives
 //! its permit back while it waits, and waits first for one afterwards), checks the
 //! limit and `pause` once more, starts the operation, runs the body future inline (no
 //! task per item), and records the outcome, which places the operation in the window.
@@ -63,7 +63,7 @@ use control::{ACTIVE, CANCELLED, COMPLETED, ENQUEUED, FAILED, IDLE, SETTLING};
 use dispatch::Dispatch;
 use guard::{Cancel, Guarded, in_scope};
 use intake::{Intake, Next};
-use permits::Gate;
+use permits::Permits;
 use schedule::Schedule;
 
 use super::outcome::Record;
@@ -141,7 +141,7 @@ where
 
 /// A concurrency permit a worker holds across items; given back when dropped.
 struct Permit<'a> {
-    gate: &'a Gate,
+    permits: &'a Permits,
     held: bool,
 }
 
@@ -149,7 +149,7 @@ impl Permit<'_> {
     /// Holds a permit, waiting for one; `false` once `stopped()` holds.
     async fn take(&mut self, stopped: impl Fn() -> bool) -> bool {
         if !self.held {
-            self.held = self.gate.acquire(stopped).await;
+            self.held = self.permits.acquire(stopped).await;
         }
         self.held
     }
@@ -158,14 +158,14 @@ impl Permit<'_> {
     /// which `yielding` wakes so that idle holders give their permits back.
     async fn take_first(&mut self, stopped: impl Fn() -> bool, yielding: impl FnOnce()) -> bool {
         if !self.held {
-            self.held = self.gate.acquire_first(stopped, yielding).await;
+            self.held = self.permits.acquire_first(stopped, yielding).await;
         }
         self.held
     }
 
     fn give_back(&mut self) {
         if core::mem::take(&mut self.held) {
-            self.gate.release();
+            self.permits.release();
         }
     }
 }
@@ -340,7 +340,7 @@ where
     K: Send + Sync + 'static,
 {
     /// Builds a core (see [`new`](Self::new)) and spawns one worker per unit of the
-    /// concurrency ceiling running `body`; the gate decides how many run bodies at once.
+    /// concurrency ceiling running `body`; the permits decides how many run bodies at once.
     pub(crate) fn start<B, Fut>(
         rt: R,
         options: &Options,
@@ -447,10 +447,10 @@ where
         let control = &*self.control;
         let stopped = || control.is_cancelled();
         let mut permit = Permit {
-            gate: &control.gate,
+            permits: &control.permits,
             held: false,
         };
-        let may_take = || control.gate.may_take();
+        let may_take = || control.permits.may_take();
         loop {
             if !permit.take(stopped).await {
                 return;
@@ -508,7 +508,7 @@ where
         }
     }
 
-    /// Takes a taken item through the signal gate, the concurrency limit and `pause`.
+    /// Takes a taken item through the signal permits, the concurrency limit and `pause`.
     /// `Ok`: it may start now, and `permit` is held. A deferred item gives its permit
     /// back while it waits; every check is made again after any wait, so a signal raised,
     /// a limit lowered or a pause made meanwhile still holds the item back.
@@ -553,7 +553,7 @@ where
                 }
                 continue;
             }
-            if !control.gate.within_limit() {
+            if !control.permits.within_limit() {
                 permit.give_back();
                 continue;
             }
@@ -852,7 +852,7 @@ where
             return;
         }
         control.cancel.notify(usize::MAX);
-        control.gate.open_all();
+        control.permits.open_all();
         self.intake.wake_workers();
         for seat in control.seats.iter() {
             seat.waker.wake();
@@ -924,12 +924,12 @@ where
             });
         }
         // n <= ceiling, which validation keeps within u32.
-        self.control.gate.set_limit(n as u32);
+        self.control.permits.set_limit(n as u32);
         Ok(())
     }
 
     pub(crate) fn max_concurrency(&self) -> usize {
-        self.control.gate.limit()
+        self.control.permits.limit()
     }
 
     pub(crate) fn active_count(&self) -> usize {

@@ -1,4 +1,4 @@
-//! The concurrency gate: how many bodies may run, changeable at run time.
+//! The concurrency permits: how many bodies may run, changeable at run time.
 
 // Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
 // each is reached; in other builds only the crate reaches them.
@@ -23,7 +23,7 @@ use crate::wakeup::Wakeup;
 /// items start in the order they were taken, whatever the limit.
 ///
 /// Public only for the loom models (through `loom_api`); the module is private.
-pub struct Gate {
+pub struct Permits {
     /// [`LIMIT`] above [`HELD`]; CASed by `try_acquire` and `set_limit`, decremented by
     /// `release`.
     word: AtomicU64,
@@ -36,13 +36,13 @@ pub struct Gate {
     opened_first: Wakeup,
 }
 
-/// The gate word's permits held: at most the limit, unless the limit was lowered.
+/// The permits word's permits held: at most the limit, unless the limit was lowered.
 const HELD: Field<u64> = Field::new(0, 32);
-/// The gate word's limit.
+/// The permits word's limit.
 const LIMIT: Field<u64> = HELD.above(32);
 
-impl Gate {
-    /// A gate admitting `limit` holders, none held.
+impl Permits {
+    /// A permits admitting `limit` holders, none held.
     pub fn new(limit: u32) -> Self {
         Self {
             word: AtomicU64::new(LIMIT.place(u64::from(limit))),
@@ -164,48 +164,51 @@ mod tests {
 
     #[test]
     fn admits_up_to_the_limit_and_no_more() {
-        let gate = Gate::new(2);
-        assert!(gate.try_acquire());
-        assert!(gate.try_acquire());
-        assert!(!gate.try_acquire());
-        gate.release();
-        assert!(gate.try_acquire());
+        let permits = Permits::new(2);
+        assert!(permits.try_acquire());
+        assert!(permits.try_acquire());
+        assert!(!permits.try_acquire());
+        permits.release();
+        assert!(permits.try_acquire());
     }
 
     #[test]
     fn lowering_the_limit_refuses_admission_while_that_many_are_held() {
-        let gate = Gate::new(4);
+        let permits = Permits::new(4);
         for _ in 0..3 {
-            assert!(gate.try_acquire());
+            assert!(permits.try_acquire());
         }
-        gate.set_limit(2);
-        assert!(!gate.try_acquire());
-        gate.release();
-        assert!(!gate.try_acquire(), "2 still held, limit 2");
-        gate.release();
-        assert!(gate.try_acquire());
-        assert_eq!((gate.held(), gate.limit()), (2, 2));
-        assert!(gate.within_limit());
-        gate.set_limit(1);
-        assert!(!gate.within_limit(), "two held, limit one");
+        permits.set_limit(2);
+        assert!(!permits.try_acquire());
+        permits.release();
+        assert!(!permits.try_acquire(), "2 still held, limit 2");
+        permits.release();
+        assert!(permits.try_acquire());
+        assert_eq!((permits.held(), permits.limit()), (2, 2));
+        assert!(permits.within_limit());
+        permits.set_limit(1);
+        assert!(!permits.within_limit(), "two held, limit one");
     }
 
     #[test]
     fn a_worker_waiting_first_keeps_the_others_from_taking() {
-        let gate = Gate::new(1);
-        assert!(gate.try_acquire());
-        assert!(gate.may_take());
-        let waiting_first = core::pin::pin!(gate.acquire_first(|| false, || {}));
+        let permits = Permits::new(1);
+        assert!(permits.try_acquire());
+        assert!(permits.may_take());
+        let waiting_first = core::pin::pin!(permits.acquire_first(|| false, || {}));
         let mut waiting_first = waiting_first;
         let waker = futures_lite::future::block_on(futures_lite::future::poll_fn(|cx| {
             core::task::Poll::Ready(cx.waker().clone())
         }));
         let mut cx = core::task::Context::from_waker(&waker);
         assert!(waiting_first.as_mut().poll(&mut cx).is_pending());
-        assert!(!gate.may_take(), "a holder with nothing taken must yield");
-        let other = core::pin::pin!(gate.acquire(|| false));
+        assert!(
+            !permits.may_take(),
+            "a holder with nothing taken must yield"
+        );
+        let other = core::pin::pin!(permits.acquire(|| false));
         let mut other = other;
-        gate.release();
+        permits.release();
         assert!(
             other.as_mut().poll(&mut cx).is_pending(),
             "the first waiter goes first"
@@ -214,6 +217,6 @@ mod tests {
             waiting_first.as_mut().poll(&mut cx),
             core::task::Poll::Ready(true)
         );
-        assert!(gate.may_take());
+        assert!(permits.may_take());
     }
 }

@@ -1,4 +1,4 @@
-//! The concurrency gate (`Gate`): `acquire` waiting on `opened` racing `release`,
+//! The concurrency permits (`Permits`): `acquire` waiting on `opened` racing `release`,
 //! `set_limit` and `open_all`. A waiter that can be admitted is always woken (loom
 //! reports a lost wake-up as a deadlock), a limit change takes effect for every
 //! admission after it, and an aborting waiter gives up once woken.
@@ -9,13 +9,13 @@
 //! woken by releases made before either checked again.
 //!
 //! Mutations caught:
-//! * `scripts/mutants/gate-release-notifies-first.mutant`: `release` notifying before it
+//! * `scripts/mutants/permits-release-notifies-first.mutant`: `release` notifying before it
 //!   decrements the holder count: the woken waiter re-checks while the count is still
 //!   full, sleeps again, and the decrement that follows wakes nobody (a lost wake-up).
 //! * `scripts/mutants/wakeup-notify-not-additional.mutant`: `Wakeup::notify` not adding
 //!   to earlier notifications: two releases before the first woken waiter runs wake only
 //!   one of two waiters.
-//! * `scripts/mutants/gate-release-no-fence.mutant`: `release` without its `SeqCst`
+//! * `scripts/mutants/permits-release-no-fence.mutant`: `release` without its `SeqCst`
 //!   fence: a release that reads the count of workers waiting first from before a worker
 //!   counted itself wakes only the others' wake-up, while that worker's first check read
 //!   the permit as still held, so it sleeps with a permit free.
@@ -23,18 +23,18 @@
 
 use std::cell::Cell;
 
-use ephemeral::loom_api::Gate;
+use ephemeral::loom_api::Permits;
 use loom::future::block_on;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::thread;
 use loom_tests::{Flag, explore};
 
-/// `Gate::acquire` on this thread: whether it was admitted, and how many checks it made
+/// `Permits::acquire` on this thread: whether it was admitted, and how many checks it made
 /// (`abort` is evaluated first in each check, so its calls count them).
-fn acquire(gate: &Gate, abort: impl Fn() -> bool) -> (bool, usize) {
+fn acquire(permits: &Permits, abort: impl Fn() -> bool) -> (bool, usize) {
     let checks = Cell::new(0);
-    let admitted = block_on(gate.acquire(|| {
+    let admitted = block_on(permits.acquire(|| {
         checks.set(checks.get() + 1);
         abort()
     }));
@@ -55,20 +55,20 @@ fn a_release_always_wakes_a_waiting_acquirer() {
         "woken by the release",
     ];
     explore(&sides, move |seen| {
-        let gate = Arc::new(Gate::new(1));
-        assert!(gate.try_acquire());
+        let permits = Arc::new(Permits::new(1));
+        assert!(permits.try_acquire());
         let waiter = {
-            let gate = gate.clone();
+            let permits = permits.clone();
             thread::spawn(move || {
-                let (admitted, checks) = acquire(&gate, || false);
+                let (admitted, checks) = acquire(&permits, || false);
                 assert!(admitted);
-                gate.release();
+                permits.release();
                 checks
             })
         };
-        gate.release();
+        permits.release();
         seen.saw(side(waiter.join().unwrap(), sides));
-        assert_eq!(gate.held(), 0);
+        assert_eq!(permits.held(), 0);
     });
 }
 
@@ -84,18 +84,18 @@ fn two_releases_wake_two_waiters() {
         "both woken, by releases before either re-checked",
     ];
     explore(&sides, move |seen| {
-        let gate = Arc::new(Gate::new(2));
-        assert!(gate.try_acquire() && gate.try_acquire());
+        let permits = Arc::new(Permits::new(2));
+        assert!(permits.try_acquire() && permits.try_acquire());
         // Set once both releases were made.
         let released = Flag::default();
         let waiters: Vec<_> = (0..2)
             .map(|_| {
-                let (gate, released) = (gate.clone(), released.clone());
+                let (permits, released) = (permits.clone(), released.clone());
                 thread::spawn(move || {
                     // Whether the first check after a wake-up (the third) came after
                     // both releases.
                     let (checks, late) = (Cell::new(0), Cell::new(false));
-                    let (admitted, _) = acquire(&gate, || {
+                    let (admitted, _) = acquire(&permits, || {
                         checks.set(checks.get() + 1);
                         if checks.get() == 3 {
                             late.set(released.is_set());
@@ -107,8 +107,8 @@ fn two_releases_wake_two_waiters() {
                 })
             })
             .collect();
-        gate.release();
-        gate.release();
+        permits.release();
+        permits.release();
         released.set();
         let (mut woken, mut both_released) = (0, false);
         for waiter in waiters {
@@ -116,7 +116,7 @@ fn two_releases_wake_two_waiters() {
             woken += usize::from(was_woken);
             both_released |= late;
         }
-        assert_eq!(gate.held(), 2);
+        assert_eq!(permits.held(), 2);
         seen.saw(sides[woken]);
         if woken == 2 && both_released {
             seen.saw(sides[3]);
@@ -132,23 +132,23 @@ fn raising_the_limit_wakes_a_waiter_and_lowering_it_holds_back_admissions() {
         "woken by the raise",
     ];
     explore(&sides, move |seen| {
-        let gate = Arc::new(Gate::new(0));
+        let permits = Arc::new(Permits::new(0));
         let waiter = {
-            let gate = gate.clone();
+            let permits = permits.clone();
             thread::spawn(move || {
-                let (admitted, checks) = acquire(&gate, || false);
+                let (admitted, checks) = acquire(&permits, || false);
                 assert!(admitted);
                 // IMPLEMENTATION.md, C6: once this `set_limit(0)` returned, nobody
                 // else is admitted.
-                gate.set_limit(0);
-                assert!(!gate.try_acquire(), "admitted past a lowered limit");
-                gate.release();
+                permits.set_limit(0);
+                assert!(!permits.try_acquire(), "admitted past a lowered limit");
+                permits.release();
                 checks
             })
         };
-        gate.set_limit(1);
+        permits.set_limit(1);
         seen.saw(side(waiter.join().unwrap(), sides));
-        assert_eq!((gate.held(), gate.limit()), (0, 0));
+        assert_eq!((permits.held(), permits.limit()), (0, 0));
     });
 }
 
@@ -160,19 +160,19 @@ fn a_waiter_gives_up_when_its_abort_condition_is_set_and_opened() {
         "woken to give up",
     ];
     explore(&sides, move |seen| {
-        let gate = Arc::new(Gate::new(1));
-        assert!(gate.try_acquire());
+        let permits = Arc::new(Permits::new(1));
+        assert!(permits.try_acquire());
         let aborted = Arc::new(AtomicBool::new(false));
         let waiter = {
-            let (gate, aborted) = (gate.clone(), aborted.clone());
-            thread::spawn(move || acquire(&gate, || aborted.load(Ordering::Acquire)))
+            let (permits, aborted) = (permits.clone(), aborted.clone());
+            thread::spawn(move || acquire(&permits, || aborted.load(Ordering::Acquire)))
         };
         aborted.store(true, Ordering::Release);
-        gate.open_all();
+        permits.open_all();
         let (admitted, checks) = waiter.join().unwrap();
-        assert!(!admitted, "admitted while the gate was full");
+        assert!(!admitted, "admitted while the permits was full");
         seen.saw(side(checks, sides));
-        assert_eq!(gate.held(), 1);
+        assert_eq!(permits.held(), 1);
     });
 }
 
@@ -188,14 +188,14 @@ fn a_worker_waiting_first_is_admitted_by_a_racing_release_before_the_others() {
         "woken by the release",
     ];
     explore(&sides, move |seen| {
-        let gate = Arc::new(Gate::new(1));
-        assert!(gate.try_acquire());
+        let permits = Arc::new(Permits::new(1));
+        assert!(permits.try_acquire());
         let first_in = Arc::new(AtomicBool::new(false));
         let first = {
-            let (gate, first_in) = (gate.clone(), first_in.clone());
+            let (permits, first_in) = (permits.clone(), first_in.clone());
             thread::spawn(move || {
                 let checks = Cell::new(0);
-                let admitted = block_on(gate.acquire_first(
+                let admitted = block_on(permits.acquire_first(
                     || {
                         checks.set(checks.get() + 1);
                         false
@@ -204,14 +204,14 @@ fn a_worker_waiting_first_is_admitted_by_a_racing_release_before_the_others() {
                 ));
                 assert!(admitted);
                 first_in.store(true, Ordering::Release);
-                gate.release();
+                permits.release();
                 checks.get()
             })
         };
-        gate.release();
+        permits.release();
         seen.saw(side(first.join().unwrap(), sides));
         assert!(first_in.load(Ordering::Acquire));
-        assert!(gate.may_take(), "nobody waits first any more");
-        assert_eq!(gate.held(), 0);
+        assert!(permits.may_take(), "nobody waits first any more");
+        assert_eq!(permits.held(), 0);
     });
 }
