@@ -490,11 +490,7 @@ fn run_case<E: CaseRuntime>(
         // A dropped async-io timer leaves its waker in the reactor until the reactor next
         // runs; a timer of our own makes it run.
         smol::block_on(smol::Timer::after(Duration::from_millis(1)));
-        // Below the baseline is not a leak: the reactor is shared by every case, and
-        // it may free during this case what it allocated for an earlier one (seen once
-        // in thousands of cases: -520 bytes in -2 blocks).
-        let (bytes, blocks) = Heap::now().since(heap_base);
-        bytes <= 0 && blocks <= 0
+        Heap::now() == heap_base
     });
     if !back {
         let (bytes, blocks) = Heap::now().since(heap_base);
