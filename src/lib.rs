@@ -54,9 +54,10 @@ mod wakeup;
 mod window;
 
 pub use coordinator::{
-    BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind, EnqueueError,
-    KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome, PANIC_MESSAGE_CAPACITY,
-    PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError, Totals, WorkCoordinator,
+    Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
+    EnqueueError, KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome,
+    PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
+    Totals, WorkCoordinator,
 };
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
 pub use operation::{OperationId, State};

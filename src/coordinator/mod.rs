@@ -24,7 +24,7 @@ pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
 pub use keyed::KeyedWorkCoordinator;
-pub use outcome::{BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
+pub use outcome::{Body, BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
 pub use priority::{Lane, PriorityWorkCoordinator};
 pub use result::ResultCoordinator;
 pub use work::WorkCoordinator;

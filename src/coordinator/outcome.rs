@@ -2,6 +2,9 @@
 
 use core::convert::Infallible;
 use core::fmt;
+use core::future::Future;
+
+use super::OpContext;
 
 /// The longest panic message an operation keeps, in bytes; longer ones are cut at a
 /// character boundary, so a slot never allocates for a panic.
@@ -117,6 +120,32 @@ impl fmt::Display for PanicMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What a coordinator runs for each item: any `Fn(T, OpContext) -> impl Future` whose
+/// output is a [`BodyOutput`] with value `V` and error `E`, shareable by its workers.
+/// Implemented for every such closure or function; constructors take it in place of
+/// spelling out those bounds.
+///
+/// ```
+/// use ephemeral::{Body, OpContext};
+///
+/// fn takes<B: Body<u32, (), &'static str>>(_: B) {}
+/// takes(|n, _ctx: OpContext| async move { if n == 0 { Err("zero") } else { Ok(()) } });
+/// takes(|_, _| async {});
+/// ```
+pub trait Body<T, V, E>: Fn(T, OpContext) -> Self::Future + Send + Sync + 'static {
+    /// The body's future for one item.
+    type Future: Future<Output: BodyOutput<Value = V, Error = E>> + Send;
+}
+
+impl<T, V, E, B, F> Body<T, V, E> for B
+where
+    B: Fn(T, OpContext) -> F + Send + Sync + 'static,
+    F: Future + Send,
+    F::Output: BodyOutput<Value = V, Error = E>,
+{
+    type Future = F;
 }
 
 /// What a body's future may resolve to: `()` (never fails) or `Result<V, E>`. Work

@@ -8,15 +8,13 @@
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
-use core::future::Future;
 
 use super::core::api::shared_api;
-use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
+use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::outcome::Record;
-use super::{BodyOutput, EnqueueError, Outcome, ResultError};
-use crate::coordinator::OpContext;
+use super::{Body, EnqueueError, Outcome, ResultError};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
@@ -98,13 +96,7 @@ pub struct ResultCoordinator<I, V, R, E = Infallible> {
     core: Owner<Core<I, R, Fifo, Resulted<V, E>>>,
 }
 
-impl<I, V, R, E> Sealed for ResultCoordinator<I, V, R, E> {}
-
-impl<I, V, R, E> CoordinatorKind for ResultCoordinator<I, V, R, E> {
-    type Runtime = R;
-    type Error = E;
-    type Parts = ();
-}
+coordinator_kind!([I, V, R, E] ResultCoordinator<I, V, R, E>, ());
 
 impl<I, V, R, E> CoordinatorBuilder<ResultCoordinator<I, V, R, E>>
 where
@@ -127,11 +119,9 @@ where
     /// # drop(coordinator);
     /// # }
     /// ```
-    pub fn build<B, Fut>(self, body: B) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
+    pub fn build<B>(self, body: B) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
     where
-        B: Fn(I, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = V, Error = E>,
+        B: Body<I, V, E>,
     {
         let queue = Fifo::bounded(self.options.queue_capacity);
         let core = Core::start(self.rt, &self.options, self.hooks, queue, true, body)?;
@@ -156,11 +146,9 @@ where
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroWindow));
     /// # }
     /// ```
-    pub fn new<B, Fut>(rt: R, options: Options, body: B) -> Result<Self, OptionsError>
+    pub fn new<B>(rt: R, options: Options, body: B) -> Result<Self, OptionsError>
     where
-        B: Fn(I, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = V, Error = E>,
+        B: Body<I, V, E>,
     {
         Self::builder(rt, options).build(body)
     }

@@ -2,17 +2,15 @@
 
 use core::convert::Infallible;
 use core::fmt;
-use core::future::Future;
 
 use futures_lite::future::or;
 use futures_lite::{Stream, StreamExt};
 
 use super::core::api::shared_api;
-use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
+use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
-use super::{BodyOutput, EnqueueError, Outcome};
-use crate::coordinator::OpContext;
+use super::{Body, EnqueueError, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
@@ -82,19 +80,10 @@ pub struct WorkCoordinator<T, R, E = Infallible> {
     core: Owner<Core<T, R, Fifo, Outcome<E>>>,
 }
 
-impl<T, R, E> Sealed for WorkCoordinator<T, R, E> {}
+coordinator_kind!([T, R, E] WorkCoordinator<T, R, E>, ());
 
-impl<T, R, E> CoordinatorKind for WorkCoordinator<T, R, E> {
-    type Runtime = R;
-    type Error = E;
-    type Parts = ();
-}
-
-impl<T, R, E> CoordinatorBuilder<WorkCoordinator<T, R, E>>
-where
-    T: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
+impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
+    CoordinatorBuilder<WorkCoordinator<T, R, E>>
 {
     /// Validates the options, builds the coordinator running `body` and spawns its
     /// workers.
@@ -109,12 +98,10 @@ where
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroWindow));
     /// # }
     /// ```
-    pub fn build<B, Fut>(self, body: B) -> Result<WorkCoordinator<T, R, E>, OptionsError>
-    where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
-    {
+    pub fn build<B: Body<T, (), E>>(
+        self,
+        body: B,
+    ) -> Result<WorkCoordinator<T, R, E>, OptionsError> {
         let queue = Fifo::bounded(self.options.queue_capacity);
         let core = Core::start(self.rt, &self.options, self.hooks, queue, false, body)?;
         Ok(WorkCoordinator { core })
@@ -137,12 +124,7 @@ where
     /// assert_eq!(bad.err().map(|e| e), Some(OptionsError::ZeroConcurrency));
     /// # }
     /// ```
-    pub fn new<B, Fut>(rt: R, options: Options, body: B) -> Result<Self, OptionsError>
-    where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
-    {
+    pub fn new<B: Body<T, (), E>>(rt: R, options: Options, body: B) -> Result<Self, OptionsError> {
         Self::builder(rt, options).build(body)
     }
 
@@ -186,7 +168,7 @@ where
     /// });
     /// # }
     /// ```
-    pub fn from_stream<S, B, Fut>(
+    pub fn from_stream<S, B>(
         rt: R,
         stream: S,
         options: Options,
@@ -194,9 +176,7 @@ where
     ) -> Result<Self, OptionsError>
     where
         S: Stream<Item = T> + Send + 'static,
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
+        B: Body<T, (), E>,
     {
         let coordinator = Self::new(rt, options, body)?;
         // The feeder is held until the stream ends, so `drain` waits for it (it is not

@@ -21,6 +21,22 @@ mod sealed {
 
 pub(crate) use sealed::Sealed;
 
+/// Makes a coordinator type one a builder can build: `[generics] Type, parts`, where
+/// `R` and `E` among the generics are its runtime and body error, and `parts` is what
+/// its builder holds besides the options and callbacks.
+macro_rules! coordinator_kind {
+    ([$($param:ident),*] $kind:ty, $parts:ty) => {
+        impl<$($param),*> $crate::coordinator::core::builder::Sealed for $kind {}
+
+        impl<$($param),*> $crate::coordinator::core::builder::CoordinatorKind for $kind {
+            type Runtime = R;
+            type Error = E;
+            type Parts = $parts;
+        }
+    };
+}
+pub(crate) use coordinator_kind;
+
 /// A coordinator type, as the parameter of a [`CoordinatorBuilder`]: it names what the
 /// builder needs to know of it. Implemented by [`WorkCoordinator`],
 /// [`KeyedWorkCoordinator`], [`ResultCoordinator`] and [`PriorityWorkCoordinator`]

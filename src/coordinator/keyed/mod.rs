@@ -11,14 +11,12 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
-use core::future::Future;
 use core::hash::Hash;
 
 use super::core::api::shared_api;
-use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
+use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::{Core, Owner};
-use super::{BodyOutput, EnqueueError, Outcome};
-use crate::coordinator::OpContext;
+use super::{Body, EnqueueError, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
@@ -87,13 +85,7 @@ pub struct KeyedWorkCoordinator<T, K, R, E = Infallible> {
     key_of: Selector<T, K>,
 }
 
-impl<T, K, R, E> Sealed for KeyedWorkCoordinator<T, K, R, E> {}
-
-impl<T, K, R, E> CoordinatorKind for KeyedWorkCoordinator<T, K, R, E> {
-    type Runtime = R;
-    type Error = E;
-    type Parts = KeyedParts<T, K>;
-}
+coordinator_kind!([T, K, R, E] KeyedWorkCoordinator<T, K, R, E>, KeyedParts<T, K>);
 
 /// What a keyed builder holds besides the options and callbacks.
 pub struct KeyedParts<T, K> {
@@ -198,12 +190,10 @@ where
     /// assert_eq!(coordinator.pending_count_for_key(&1), 0);
     /// # }
     /// ```
-    pub fn build<B, Fut>(self, body: B) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError>
-    where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
-    {
+    pub fn build<B: Body<T, (), E>>(
+        self,
+        body: B,
+    ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
         let KeyedParts { key_of, limits } = self.parts;
         self.options.validate()?;
         limits.validate()?;
@@ -236,16 +226,14 @@ where
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroQueue));
     /// # }
     /// ```
-    pub fn new<B, Fut>(
+    pub fn new<B>(
         rt: R,
         key_of: impl Fn(&T) -> K + Send + Sync + 'static,
         options: Options,
         body: B,
     ) -> Result<Self, OptionsError>
     where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
+        B: Body<T, (), E>,
     {
         Self::builder(rt, key_of, options).build(body)
     }

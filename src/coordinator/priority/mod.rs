@@ -3,15 +3,13 @@
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
-use core::future::Future;
 
 use super::core::api::shared_api;
-use super::core::builder::{CoordinatorBuilder, CoordinatorKind, Sealed};
+use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::{Core, Owner};
 mod lanes;
 
-use super::{BodyOutput, LaneError, Outcome};
-use crate::coordinator::OpContext;
+use super::{Body, LaneError, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
@@ -64,19 +62,10 @@ pub struct PriorityWorkCoordinator<T, R, E = Infallible> {
     core: Owner<Core<T, R, Lanes, Outcome<E>, usize>>,
 }
 
-impl<T, R, E> Sealed for PriorityWorkCoordinator<T, R, E> {}
+coordinator_kind!([T, R, E] PriorityWorkCoordinator<T, R, E>, Vec<Lane>);
 
-impl<T, R, E> CoordinatorKind for PriorityWorkCoordinator<T, R, E> {
-    type Runtime = R;
-    type Error = E;
-    type Parts = Vec<Lane>;
-}
-
-impl<T, R, E> CoordinatorBuilder<PriorityWorkCoordinator<T, R, E>>
-where
-    T: Send + 'static,
-    E: Send + Sync + 'static,
-    R: Spawner + Timer,
+impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
+    CoordinatorBuilder<PriorityWorkCoordinator<T, R, E>>
 {
     /// Validates the options and the lanes, builds the coordinator running `body` and
     /// spawns its workers.
@@ -91,12 +80,10 @@ where
     /// assert_eq!(none.err(), Some(OptionsError::NoLanes));
     /// # }
     /// ```
-    pub fn build<B, Fut>(self, body: B) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError>
-    where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
-    {
+    pub fn build<B: Body<T, (), E>>(
+        self,
+        body: B,
+    ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError> {
         let mut options = self.options;
         // The lanes' gates and the core must read one sink.
         options.signals.get_or_insert_with(Default::default);
@@ -122,17 +109,12 @@ where
     /// assert_eq!(bad.err(), Some(OptionsError::ZeroLaneDepth));
     /// # }
     /// ```
-    pub fn new<B, Fut>(
+    pub fn new<B: Body<T, (), E>>(
         rt: R,
         lanes: impl IntoIterator<Item = Lane>,
         options: Options,
         body: B,
-    ) -> Result<Self, OptionsError>
-    where
-        B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
-        Fut: Future + Send,
-        Fut::Output: BodyOutput<Value = (), Error = E>,
-    {
+    ) -> Result<Self, OptionsError> {
         Self::builder(rt, lanes, options).build(body)
     }
 
