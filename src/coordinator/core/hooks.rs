@@ -1,0 +1,73 @@
+//! The callbacks a coordinator builder collects, the same for every coordinator.
+
+use super::*;
+
+/// Called with each operation's snapshot as it becomes terminal.
+pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>;
+
+/// [`Finalized`] as the core calls it: with the snapshot of the full record `O`.
+pub(super) type Report<O> = Box<dyn Fn(Snapshot<&O>) + Send + Sync>;
+
+/// The callbacks a coordinator builder collects, the same for every coordinator.
+pub(crate) struct Hooks<E> {
+    pub(super) on_finalized: Option<Finalized<E>>,
+    pub(super) on_signal: Option<OnSignal>,
+    /// Present once async handlers were spawned for it.
+    pub(super) dispatch: Option<Arc<Dispatch>>,
+}
+
+impl<E> Default for Hooks<E> {
+    fn default() -> Self {
+        Self {
+            on_finalized: None,
+            on_signal: None,
+            dispatch: None,
+        }
+    }
+}
+
+impl<E> Hooks<E> {
+    pub(crate) fn on_finalized(
+        &mut self,
+        report: impl Fn(&Snapshot<&Outcome<E>>) + Send + Sync + 'static,
+    ) {
+        self.on_finalized = Some(Box::new(report));
+    }
+
+    pub(crate) fn on_signal(&mut self, report: impl Fn(&SignalEvent) + Send + Sync + 'static) {
+        self.on_signal = Some(Box::new(report));
+    }
+
+    /// Spawns `options.max_concurrent_signal_handlers` tasks running `handler`.
+    pub(crate) fn on_signal_async<S, H, Fut>(&mut self, spawner: &S, options: &Options, handler: H)
+    where
+        S: Spawner,
+        H: Fn(SignalEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send,
+    {
+        if let Some(old) = self.dispatch.take() {
+            old.close();
+        }
+        if options.validate().is_err() {
+            // `build` refuses these options with the error; spawn nothing for them.
+            return;
+        }
+        let dispatch = Arc::new(Dispatch::new(options.max_queued_signals));
+        Dispatch::spawn_handlers(
+            &dispatch,
+            spawner,
+            options.max_concurrent_signal_handlers,
+            handler,
+        );
+        self.dispatch = Some(dispatch);
+    }
+}
+
+impl<E> Drop for Hooks<E> {
+    fn drop(&mut self) {
+        // Still here: the build failed, so no coordinator will close the handlers.
+        if let Some(dispatch) = &self.dispatch {
+            dispatch.close();
+        }
+    }
+}

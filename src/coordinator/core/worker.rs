@@ -1,0 +1,379 @@
+//! What each worker does: hold a permit, take the next item, pass it through admission,
+//! run its body inline and record how it ended; and the guards that settle what a
+//! dropped worker held.
+
+use super::*;
+
+/// Counts one worker future alive; the last one dropped while work remains (its
+/// executor shut down) stops the coordinator so nothing waits for it. Its bounds are
+/// those of [`Core::stop`], which its `Drop` calls.
+pub(super) struct Live<T, R, S, O, K>(pub(super) Arc<Core<T, R, S, O, K>>)
+where
+    R: Timer,
+    S: Schedule<Key = K>,
+    O: Record;
+
+impl<T, R, S, O, K> Drop for Live<T, R, S, O, K>
+where
+    R: Timer,
+    S: Schedule<Key = K>,
+    O: Record,
+{
+    fn drop(&mut self) {
+        let core = &self.0;
+        let last = core.control.live.fetch_sub(1, Ordering::AcqRel) == 1;
+        // Workers also end normally, once the coordinator is complete and empty.
+        if last && (!core.intake.is_closed() || core.intake.in_flight() > 0) {
+            core.stop(CancelCause::Stopped);
+        }
+    }
+}
+
+/// A concurrency permit a worker holds across items; given back when dropped.
+struct Permit<'a> {
+    permits: &'a Permits,
+    held: bool,
+}
+
+impl Permit<'_> {
+    /// Holds a permit, waiting for one; `false` once `stopped()` holds.
+    async fn take(&mut self, stopped: impl Fn() -> bool) -> bool {
+        if !self.held {
+            self.held = self.permits.acquire(stopped).await;
+        }
+        self.held
+    }
+
+    /// [`take`](Self::take) for a worker that holds an item: ahead of those that do not,
+    /// which `yielding` wakes so that idle holders give their permits back.
+    async fn take_first(&mut self, stopped: impl Fn() -> bool, yielding: impl FnOnce()) -> bool {
+        if !self.held {
+            self.held = self.permits.acquire_first(stopped, yielding).await;
+        }
+        self.held
+    }
+
+    fn give_back(&mut self) {
+        if core::mem::take(&mut self.held) {
+            self.permits.release();
+        }
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.give_back();
+    }
+}
+
+/// An item a worker has taken and not yet settled. If the worker future is dropped (or
+/// unwinds) while holding it, the drop settles it as stopped; its bounds are what that
+/// needs (a cancelled record, the clock, and the queue told the item is done).
+struct Holding<'a, T, R, S, O, K>
+where
+    R: Timer,
+    S: Schedule<Key = K>,
+    O: Record,
+{
+    core: &'a Core<T, R, S, O, K>,
+    worker: usize,
+    id: OperationId,
+    taken: Option<S::Taken>,
+    /// Its body started (the operation is running).
+    started: bool,
+}
+
+impl<T, R, S, O, K> Drop for Holding<'_, T, R, S, O, K>
+where
+    R: Timer,
+    S: Schedule<Key = K>,
+    O: Record,
+{
+    fn drop(&mut self) {
+        if self.taken.is_none() {
+            return;
+        }
+        let core = self.core;
+        let cancelled = O::record(Outcome::Cancelled(CancelCause::Stopped), None);
+        core.control.seat(self.worker, SETTLING);
+        let now = core.now();
+        let state = if self.started {
+            core.window
+                .finish_reporting(self.id, State::Cancelled, cancelled, now, core.reporter())
+                .is_ok()
+        } else {
+            match core
+                .window
+                .cancel_reporting(self.id, cancelled, now, core.reporter())
+            {
+                Ok(input) => {
+                    core.control.contain(move || drop(input));
+                    true
+                }
+                Err(_) => false,
+            }
+        };
+        core.retire(
+            self.worker,
+            self.taken.take(),
+            self.id,
+            state.then_some(State::Cancelled),
+        );
+    }
+}
+
+impl<T, R, S, O, K> Core<T, R, S, O, K>
+where
+    R: Timer,
+    S: Schedule<Key = K>,
+    O: Record,
+{
+    pub(super) async fn work<B, Fut>(&self, worker: usize, body: &B)
+    where
+        B: Fn(T, OpContext) -> Fut,
+        Fut: Future,
+        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
+    {
+        let control = &*self.control;
+        let stopped = || control.is_cancelled();
+        let mut permit = Permit {
+            permits: &control.permits,
+            held: false,
+        };
+        let may_take = || control.permits.may_take();
+        loop {
+            if !permit.take(stopped).await {
+                return;
+            }
+            let taken = match self.next(stopped, may_take).await {
+                Next::Item(taken) => taken,
+                Next::Closed => return,
+                Next::Yield => {
+                    // Above a lowered limit, or a worker holding an item waits for a
+                    // permit: give this one back, and let another idle holder look.
+                    permit.give_back();
+                    self.intake.wake_one();
+                    continue;
+                }
+            };
+            let mut holding = Holding {
+                core: self,
+                worker,
+                id: S::id(&taken),
+                taken: Some(taken),
+                started: false,
+            };
+            let admitted = {
+                let taken = holding.taken.as_ref();
+                let cancels = || taken.and_then(|taken| self.intake.queue().cancels(taken));
+                self.admit(&mut permit, stopped, cancels).await
+            };
+            match admitted {
+                Ok(()) => self.run(&mut holding, body).await,
+                Err(cause) => self.cancel_taken(&mut holding, cause),
+            }
+        }
+    }
+
+    /// The next ticket, waiting for a push, or (for queues that hold items back) for a
+    /// signal change or a held item's release.
+    async fn next(
+        &self,
+        stopped: impl Fn() -> bool + Copy,
+        may_take: impl Fn() -> bool + Copy,
+    ) -> Next<S::Taken> {
+        if !S::HOLDS {
+            return self.intake.next_when(stopped, may_take).await;
+        }
+        let changed = self.control.signals.sink().changed();
+        loop {
+            let taken = async { Some(self.intake.next_or_when(stopped, may_take, changed).await) };
+            let due = async {
+                self.intake.queue().release_due(&self.rt).await;
+                None
+            };
+            if let Some(taken) = or(taken, due).await {
+                return taken;
+            }
+        }
+    }
+
+    /// Takes a taken item through the signal permits, the concurrency limit and `pause`.
+    /// `Ok`: it may start now, and `permit` is held. A deferred item gives its permit
+    /// back while it waits; every check is made again after any wait, so a signal raised,
+    /// a limit lowered or a pause made meanwhile still holds the item back.
+    ///
+    /// `cancels` is the queue's own cancel check for this item (a lane's `cancel_on`).
+    async fn admit(
+        &self,
+        permit: &mut Permit<'_>,
+        stopped: impl Fn() -> bool + Copy,
+        cancels: impl Fn() -> Option<Signal>,
+    ) -> Result<(), CancelCause> {
+        let control = &*self.control;
+        let signals = &control.signals;
+        let mut deferral = None;
+        loop {
+            if stopped() {
+                return Err(CancelCause::Coordinator);
+            }
+            if let Some(signal) = cancels() {
+                return Err(CancelCause::Signal(signal));
+            }
+            match signals.recheck(&self.rt, deferral) {
+                Some(Admission::Cancel(signal)) => return Err(CancelCause::Signal(signal)),
+                Some(Admission::Run) => {}
+                None => {
+                    // Deferred: wait without a permit, so others run meanwhile.
+                    permit.give_back();
+                    let admission =
+                        signals.admit(&self.rt, &control.cancel, stopped, &mut deferral);
+                    if let Admission::Cancel(signal) = admission.await {
+                        return Err(CancelCause::Signal(signal));
+                    }
+                    continue;
+                }
+            }
+            if !permit.held {
+                if !permit
+                    .take_first(stopped, || self.intake.wake_workers())
+                    .await
+                {
+                    return Err(CancelCause::Coordinator);
+                }
+                continue;
+            }
+            if !control.permits.within_limit() {
+                permit.give_back();
+                continue;
+            }
+            if self.intake.is_paused() {
+                self.intake.resumed(stopped).await;
+                continue;
+            }
+            if deferral.is_some() {
+                signals.count_deferred();
+            }
+            return Ok(());
+        }
+    }
+
+    /// Runs a taken item's body and settles its operation.
+    async fn run<B, Fut>(&self, holding: &mut Holding<'_, T, R, S, O, K>, body: &B)
+    where
+        B: Fn(T, OpContext) -> Fut,
+        Fut: Future,
+        Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
+    {
+        let control = &*self.control;
+        let (worker, id) = (holding.worker, holding.id);
+        control.seat(worker, ACTIVE);
+        let Ok(input) = self.window.start(id, self.now()) else {
+            // Only this worker holds the taken id, so start cannot be refused; if it
+            // ever were, the operation is not ours to finish.
+            control.seat(worker, SETTLING);
+            self.retire(worker, holding.taken.take(), id, None);
+            return;
+        };
+        holding.started = true;
+        let context = OpContext::new(id, self.control.clone());
+        let cancel = Cancel {
+            flag: &control.cancelled,
+            waker: &control.seats[worker].waker,
+        };
+        // The body is called inside the guarded future, so a body that panics before
+        // returning its future is recorded as a fault like any other panic.
+        let guarded = Guarded::new(
+            async { body(input, context).await },
+            Some(cancel),
+            control.scope(),
+        );
+        let (state, outcome, value) = guarded.await.settle();
+        control.seat(worker, SETTLING);
+        // We started it, so finishing cannot be refused.
+        let finished = self.window.finish_reporting(
+            id,
+            state,
+            O::record(outcome, value),
+            self.now(),
+            self.reporter(),
+        );
+        self.retire(
+            worker,
+            holding.taken.take(),
+            id,
+            finished.is_ok().then_some(state),
+        );
+    }
+
+    /// Cancels a taken item before its body starts.
+    fn cancel_taken(&self, holding: &mut Holding<'_, T, R, S, O, K>, cause: CancelCause) {
+        let (worker, id) = (holding.worker, holding.id);
+        self.control.seat(worker, SETTLING);
+        let state = self.cancel_pending(id, cause);
+        self.retire(worker, holding.taken.take(), id, state);
+    }
+
+    /// Cancels a pending operation taken from the queue; `Cancelled` unless it was not
+    /// ours. Its input is dropped here (contained).
+    pub(super) fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
+        let cancelled = O::record(Outcome::Cancelled(cause), None);
+        let input = self
+            .window
+            .cancel_reporting(id, cancelled, self.now(), self.reporter())
+            .ok()?;
+        self.control.contain(move || drop(input));
+        Some(State::Cancelled)
+    }
+
+    /// What reports a finished operation to `on_finalized` (contained), if there is one;
+    /// without it the window makes no snapshot.
+    fn reporter(&self) -> Option<impl FnOnce(Option<&K>, Snapshot<&O>) + '_> {
+        let report = self.on_finalized.as_ref()?;
+        Some(move |_: Option<&K>, snapshot: Snapshot<&O>| {
+            self.control.contain(|| report(snapshot));
+        })
+    }
+
+    /// After a taken item's operation is terminal (`state`, or `None` if it was not
+    /// ours): tells the queue (the key's next item may start), counts it, wakes whoever
+    /// waits on it or on idleness, and frees the worker's seat.
+    fn retire(
+        &self,
+        worker: usize,
+        taken: Option<S::Taken>,
+        id: OperationId,
+        state: Option<State>,
+    ) {
+        if let Some(taken) = taken {
+            self.done(taken);
+        }
+        if let Some(state) = state {
+            self.settle(id, state);
+        } else {
+            self.intake.settle();
+        }
+        self.control.seat(worker, IDLE);
+    }
+
+    /// Tells the queue a taken item is terminal; wakes a worker if that made another
+    /// takeable. The queue may drop a key here: contained.
+    pub(super) fn done(&self, taken: S::Taken) {
+        if self.control.contain(|| self.intake.queue().done(taken)) == Some(true) {
+            self.intake.wake_one();
+        }
+    }
+
+    /// Counts a terminal operation and wakes whoever waits on it or on idleness.
+    pub(super) fn settle(&self, id: OperationId, state: State) {
+        self.control.count(match state {
+            State::Completed => COMPLETED,
+            State::Cancelled => CANCELLED,
+            _ => FAILED,
+        });
+        if let Some(finished) = &self.finished {
+            finished[id.index() as usize].notify(usize::MAX);
+        }
+        self.intake.settle();
+    }
+}
