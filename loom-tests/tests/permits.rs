@@ -47,16 +47,25 @@ fn side(checks: usize, sides: [&'static str; 3]) -> &'static str {
     sides[checks.min(3) - 1]
 }
 
+/// The sides of a wait for a permit that one release ends.
+const WOKEN_BY_A_RELEASE: [&str; 3] = [
+    "admitted at its first check",
+    "admitted on its re-check",
+    "woken by the release",
+];
+
+/// Permits with a limit of one, held.
+fn one_held() -> Arc<Permits> {
+    let permits = Arc::new(Permits::new(1));
+    assert!(permits.try_acquire());
+    permits
+}
+
 #[test]
 fn a_release_always_wakes_a_waiting_acquirer() {
-    let sides = [
-        "admitted at its first check",
-        "admitted on its re-check",
-        "woken by the release",
-    ];
+    let sides = WOKEN_BY_A_RELEASE;
     explore(&sides, move |seen| {
-        let permits = Arc::new(Permits::new(1));
-        assert!(permits.try_acquire());
+        let permits = one_held();
         let waiter = {
             let permits = permits.clone();
             thread::spawn(move || {
@@ -160,8 +169,7 @@ fn a_waiter_gives_up_when_its_abort_condition_is_set_and_opened() {
         "woken to give up",
     ];
     explore(&sides, move |seen| {
-        let permits = Arc::new(Permits::new(1));
-        assert!(permits.try_acquire());
+        let permits = one_held();
         let aborted = Arc::new(AtomicBool::new(false));
         let waiter = {
             let (permits, aborted) = (permits.clone(), aborted.clone());
@@ -182,14 +190,9 @@ fn a_waiter_gives_up_when_its_abort_condition_is_set_and_opened() {
 #[test]
 fn a_worker_waiting_first_is_admitted_by_a_racing_release_before_the_others() {
     // The fenceless release loses its wake-up only on the last side.
-    let sides = [
-        "admitted at its first check",
-        "admitted on its re-check",
-        "woken by the release",
-    ];
+    let sides = WOKEN_BY_A_RELEASE;
     explore(&sides, move |seen| {
-        let permits = Arc::new(Permits::new(1));
-        assert!(permits.try_acquire());
+        let permits = one_held();
         let first_in = Arc::new(AtomicBool::new(false));
         let first = {
             let (permits, first_in) = (permits.clone(), first_in.clone());
