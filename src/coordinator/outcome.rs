@@ -128,11 +128,15 @@ impl fmt::Display for PanicMessage {
 /// spelling out those bounds.
 ///
 /// ```
+/// use core::convert::Infallible;
 /// use ephemeral::{Body, OpContext};
 ///
-/// fn takes<B: Body<u32, (), &'static str>>(_: B) {}
-/// takes(|n, _ctx: OpContext| async move { if n == 0 { Err("zero") } else { Ok(()) } });
-/// takes(|_, _| async {});
+/// fn fallible<B: Body<u32, (), &'static str>>(_: B) {}
+/// fallible(|n, _ctx: OpContext| async move { if n == 0 { Err("zero") } else { Ok(()) } });
+///
+/// // A body returning `()` never fails: its error type is `Infallible`.
+/// fn infallible<B: Body<u32, (), Infallible>>(_: B) {}
+/// infallible(|_, _| async {});
 /// ```
 pub trait Body<T, V, E>: Fn(T, OpContext) -> Self::Future + Send + Sync + 'static {
     /// The body's future for one item.
