@@ -1,14 +1,78 @@
 //! Bounded, observable, self-cleaning async execution with signal-based coordination.
 //!
 //! *Fire... and don't quite forget.* `ephemeral` is the Rust edition of the .NET library
-//! Mostlylucid.Ephemeral. Its foundation is the [`Window`]: a fixed-capacity, lock-free
-//! record of operations, pending, running and recently finished, that evicts by count and
-//! by age, can pin what matters, and answers snapshot queries without blocking writers
-//! and without allocating per operation.
+//! Mostlylucid.Ephemeral. It runs your async body over items with at most N in flight,
+//! keeps a bounded, queryable record of what ran, and lets named signals steer intake.
+//! Four pieces:
 //!
-//! The crate is runtime-agnostic: everything that needs an executor goes through the
-//! [`runtime::Spawner`] and [`runtime::Timer`] traits, with adapters for smol, tokio and
-//! async-std behind features. Without the default `std` feature it is `no_std + alloc`.
+//! - **Coordinators** run a body on items over time, on workers spawned once through a
+//!   [`runtime::Spawner`]: [`WorkCoordinator`] (FIFO), [`KeyedWorkCoordinator`] (per-key
+//!   order without head-of-line blocking), [`ResultCoordinator`] (keeps each body's value
+//!   until you take it) and [`PriorityWorkCoordinator`] (lanes in priority order). Each
+//!   is built by `new` or a `builder`, accepts items with `enqueue` (waits while full) or
+//!   `try_enqueue` (hands the item back), and ends with `complete` + `drain`.
+//! - **`for_each`** runs a one-shot job inside the calling task, no spawner needed:
+//!   [`for_each`], [`for_each_stream`] and the [`ForEachExt`] extension on iterators.
+//! - **The window** ([`Window`]) is the record every coordinator keeps: a fixed-capacity,
+//!   lock-free set of operations, pending, running and recently finished with their
+//!   errors and panics, evicted by count and by age, pinnable within a budget, and
+//!   queried ([`Snapshot`]s) without blocking the workers or allocating per operation.
+//! - **Signals** ([`signal::SignalSink`]) are named, atomic flags with a bounded history.
+//!   Bodies raise them ([`OpContext::signal`]), and a coordinator's [`Options`] turn them
+//!   into intake decisions: `defer_on` holds new work, `cancel_on` refuses it,
+//!   `drain_on` closes the coordinator.
+//!
+//! Everything that needs an executor goes through [`runtime::Spawner`] and
+//! [`runtime::Timer`], with adapters for smol, tokio and async-std behind features.
+//! Without the default `std` feature the crate is `no_std + alloc`; nothing is allocated
+//! per item after start-up.
+//!
+//! # Example
+//!
+//! A coordinator whose bodies raise a signal on failure; a `defer_on` signal holds new
+//! work while "downstream" is busy; the window says what failed and why.
+//!
+//! ```
+//! # #[cfg(feature = "smol")] {
+//! use ephemeral::runtime::Smol;
+//! use ephemeral::{ForEachExt, OpContext, Options, WorkCoordinator};
+//!
+//! async fn charge(order: u32, ctx: OpContext) -> Result<(), String> {
+//!     if order % 10 == 0 {
+//!         ctx.signal("payment.declined").unwrap(); // recorded on this operation
+//!         return Err(format!("order {order}: card declined"));
+//!     }
+//!     Ok(())
+//! }
+//!
+//! smol::block_on(async {
+//!     // One-shot, in this task: at most 8 in flight.
+//!     let summary = (1..=50u32)
+//!         .ephemeral_for_each(&Options::default().max_concurrency(8), charge)
+//!         .await
+//!         .unwrap();
+//!     assert_eq!((summary.completed, summary.failed), (45, 5));
+//!
+//!     // Long-lived, on smol's workers, gated by a signal.
+//!     let options = Options::default().max_concurrency(8).defer_on("downstream.busy");
+//!     let coordinator = WorkCoordinator::new(Smol, options, charge).unwrap();
+//!     let sink = coordinator.signals().clone();
+//!     sink.raise("downstream.busy").unwrap(); // new work waits...
+//!     coordinator.enqueue_many(1..=50).await.unwrap();
+//!     assert_eq!(coordinator.totals().completed, 0);
+//!     sink.retract("downstream.busy"); // ...until this wakes it
+//!
+//!     coordinator.complete();
+//!     coordinator.drain().await;
+//!     let failed = coordinator.failed(); // the window: recent failures with their errors
+//!     assert_eq!(failed.len(), 5);
+//!     assert_eq!(coordinator.count_signals("payment.declined"), 5);
+//!     println!("{:?}", failed[0].outcome);
+//! });
+//! # }
+//! ```
+//!
+//! The window also works on its own, with time passed in, so it is deterministic:
 //!
 //! ```
 //! use core::time::Duration;
@@ -21,6 +85,19 @@
 //! window.finish(id, state, "odd input", Duration::from_millis(3)).unwrap();
 //! assert_eq!(window.failed(Duration::from_millis(4)).len(), 1);
 //! ```
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `std` (default) | panics in bodies caught and recorded; the OS monotonic clock |
+//! | `smol` | `runtime::Smol`, on smol's executor |
+//! | `tokio` | `runtime::Tokio`, on a tokio runtime handle |
+//! | `async-std` | `runtime::AsyncStd` |
+//! | `full` | all of the above |
+//!
+//! The contract every coordinator keeps (bounds, ordering, what cancellation and
+//! eviction mean) is stated in the repository's `IMPLEMENTATION.md`.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(
