@@ -231,7 +231,18 @@ where
         self.core.enqueue_many(items, |_| ()).await
     }
 
-    shared_api!(E);
+    shared_api!(
+        E,
+        "# #[cfg(feature = \"smol\")] smol::block_on(async {\n\
+        # use ephemeral::{runtime::Smol, *};\n\
+        # let options = Options::default().max_concurrency(4).concurrency_ceiling(8).max_tracked(4).defer_on(\"hold\");\n\
+        # let coordinator = WorkCoordinator::new(Smol, options, |n: u32, ctx: OpContext| async move {\n\
+        #     if n == 1 { ctx.cancelled().await; }\n\
+        #     if n % 10 == 0 { ctx.signal(\"tens\").unwrap(); return Err(\"a ten\"); }\n\
+        #     Ok(())\n\
+        # }).unwrap();\n\
+        # macro_rules! submit { ($n:expr) => { coordinator.enqueue($n).await.unwrap() } }"
+    );
 }
 
 impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for WorkCoordinator<T, R, E> {

@@ -3,15 +3,37 @@
 //! pins and signal questions behave (and are documented) the same everywhere.
 
 /// Expands to the shared methods inside an `impl` whose type has a `core:
-/// Arc<Core<..>>` field; `$error` is the body's error type.
+/// Arc<Core<..>>` field; `$error` is the body's error type. `$setup` opens each method's
+/// example: hidden lines, inside `smol::block_on(async {` left open, that build this
+/// kind of coordinator over `u32` items with a body that fails on multiples of ten
+/// (raising `tens`) and runs item 1 until cancelled, `defer_on("hold")`, a concurrency of
+/// 4 under a ceiling of 8 and a window of 4, and define `submit!(n)`, which enqueues `n`
+/// and gives its id.
 macro_rules! shared_api {
-    ($error:ty) => {
+    ($error:ty, $setup:literal) => {
         /// Stops accepting items; queued and running ones still run. Idempotent.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(2);
+        /// coordinator.complete(); // later enqueues are refused with `Closed`
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.totals().completed, 1);
+        /// # });
+        /// ```
         pub fn complete(&self) {
             self.core.complete();
         }
 
         /// Whether `complete` (or `cancel`) has been called.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// assert!(!coordinator.is_completed());
+        /// coordinator.complete();
+        /// assert!(coordinator.is_completed());
+        /// # });
+        /// ```
         pub fn is_completed(&self) -> bool {
             self.core.is_completed()
         }
@@ -25,6 +47,17 @@ macro_rules! shared_api {
         /// When awaited from one of this coordinator's own bodies (detected under
         /// `std`): the body is itself in flight, so the wait could never end. The
         /// panic is the body's, so it is recorded as that operation's fault.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// for n in 2..10 {
+        ///     submit!(n);
+        /// }
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.pending_count() + coordinator.active_count(), 0);
+        /// assert_eq!(coordinator.totals().completed, 8);
+        /// # });
+        /// ```
         pub async fn drain(&self) {
             self.core.drain().await;
         }
@@ -33,22 +66,64 @@ macro_rules! shared_api {
         /// at their next poll. Each becomes a `Cancelled` operation. (If the executor
         /// drops every worker, the same happens by itself, with
         /// [`CancelCause::Stopped`]($crate::CancelCause::Stopped).)
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(1); // runs until cancelled
+        /// submit!(2);
+        /// coordinator.cancel();
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.totals().cancelled + coordinator.totals().completed, 2);
+        /// assert!(coordinator.totals().cancelled >= 1);
+        /// # });
+        /// ```
         pub fn cancel(&self) {
             self.core.cancel();
         }
 
         /// Starts no new body until `resume`, not even one whose item a worker has
         /// already taken; running bodies go on.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// coordinator.pause();
+        /// submit!(2);
+        /// smol::Timer::after(core::time::Duration::from_millis(10)).await;
+        /// assert_eq!(coordinator.totals().completed, 0); // accepted, not started
+        /// coordinator.resume();
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.totals().completed, 1);
+        /// # });
+        /// ```
         pub fn pause(&self) {
             self.core.pause();
         }
 
         /// Lets bodies start again after `pause`.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// coordinator.pause();
+        /// submit!(2);
+        /// coordinator.resume();
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.totals().completed, 1);
+        /// # });
+        /// ```
         pub fn resume(&self) {
             self.core.resume();
         }
 
         /// Whether the coordinator is paused.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// coordinator.pause();
+        /// assert!(coordinator.is_paused());
+        /// coordinator.resume();
+        /// assert!(!coordinator.is_paused());
+        /// # });
+        /// ```
         pub fn is_paused(&self) -> bool {
             self.core.is_paused()
         }
@@ -56,11 +131,29 @@ macro_rules! shared_api {
         /// Changes how many bodies may run at once, between 1 and the concurrency
         /// ceiling. Lowering takes effect at once: no new body starts while `n` or more
         /// run.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// coordinator.set_max_concurrency(2).unwrap();
+        /// assert_eq!(coordinator.max_concurrency(), 2);
+        /// assert_eq!(coordinator.set_max_concurrency(0), Err(ConcurrencyError::Zero));
+        /// assert_eq!(
+        ///     coordinator.set_max_concurrency(9),
+        ///     Err(ConcurrencyError::AboveCeiling { requested: 9, ceiling: 8 })
+        /// );
+        /// # });
+        /// ```
         pub fn set_max_concurrency(&self, n: usize) -> Result<(), $crate::ConcurrencyError> {
             self.core.set_max_concurrency(n)
         }
 
         /// The concurrency limit in force.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// assert_eq!(coordinator.max_concurrency(), 4);
+        /// # });
+        /// ```
         pub fn max_concurrency(&self) -> usize {
             self.core.max_concurrency()
         }
@@ -68,27 +161,84 @@ macro_rules! shared_api {
         /// Accepted items whose bodies have not started (queued, or held by a worker:
         /// deferred, paused, or waiting for a permit). An item a caller has seen finish
         /// is never counted.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// coordinator.pause();
+        /// submit!(2);
+        /// submit!(3);
+        /// assert_eq!(coordinator.pending_count(), 2);
+        /// assert_eq!(coordinator.active_count(), 0);
+        /// # });
+        /// ```
         pub fn pending_count(&self) -> usize {
             self.core.pending_count()
         }
 
         /// Accepted items held back right now by a `defer_on` signal (they count as
         /// pending too).
+        ///
+        /// ```
+        #[doc = $setup]
+        /// coordinator.signals().raise("hold").unwrap(); // the setup's `defer_on`
+        /// submit!(2);
+        /// while coordinator.deferred_count() == 0 {
+        ///     smol::future::yield_now().await;
+        /// }
+        /// coordinator.signals().retract("hold");
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.deferred_count(), 0);
+        /// assert_eq!(coordinator.totals().deferred, 1);
+        /// # });
+        /// ```
         pub fn deferred_count(&self) -> usize {
             self.core.deferred_count()
         }
 
         /// Bodies running now (an item a caller has seen finish is never counted).
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(1); // runs until cancelled
+        /// while coordinator.active_count() == 0 {
+        ///     smol::future::yield_now().await;
+        /// }
+        /// assert_eq!(coordinator.active_count(), 1);
+        /// # });
+        /// ```
         pub fn active_count(&self) -> usize {
             self.core.active_count()
         }
 
         /// Counts since construction.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(10); // fails
+        /// submit!(2);
+        /// coordinator.complete();
+        /// coordinator.drain().await;
+        /// let totals = coordinator.totals();
+        /// assert_eq!((totals.enqueued, totals.completed, totals.failed), (2, 1, 1));
+        /// # });
+        /// ```
         pub fn totals(&self) -> $crate::Totals {
             self.core.totals()
         }
 
         /// Snapshots of the running operations.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let id = submit!(1); // runs until cancelled
+        /// while coordinator.active_count() == 0 {
+        ///     smol::future::yield_now().await;
+        /// }
+        /// let running = coordinator.running();
+        /// assert_eq!(running.len(), 1);
+        /// assert_eq!((running[0].id, running[0].state), (id, State::Running));
+        /// # });
+        /// ```
         pub fn running(&self) -> alloc::vec::Vec<$crate::Snapshot<$crate::Outcome<$error>>>
         where
             $error: Clone,
@@ -97,6 +247,15 @@ macro_rules! shared_api {
         }
 
         /// Snapshots of the window's successful operations, oldest first.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(2);
+        /// submit!(10); // fails
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.completed().len(), 1);
+        /// # });
+        /// ```
         pub fn completed(&self) -> alloc::vec::Vec<$crate::Snapshot<$crate::Outcome<$error>>>
         where
             $error: Clone,
@@ -106,6 +265,17 @@ macro_rules! shared_api {
         }
 
         /// Snapshots of the window's failed operations (error or panic), oldest first.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(2);
+        /// submit!(10);
+        /// coordinator.drain().await;
+        /// let failed = coordinator.failed();
+        /// assert_eq!(failed.len(), 1);
+        /// assert_eq!(failed[0].outcome, Some(Outcome::Error("a ten")));
+        /// # });
+        /// ```
         pub fn failed(&self) -> alloc::vec::Vec<$crate::Snapshot<$crate::Outcome<$error>>>
         where
             $error: Clone,
@@ -115,6 +285,17 @@ macro_rules! shared_api {
 
         /// Snapshots of every tracked operation: pending, running, then finished oldest
         /// first.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(2);
+        /// submit!(10);
+        /// coordinator.drain().await;
+        /// let all = coordinator.snapshot();
+        /// assert_eq!(all.len(), 2);
+        /// assert!(all.iter().all(|s| s.state.is_finished()));
+        /// # });
+        /// ```
         pub fn snapshot(&self) -> alloc::vec::Vec<$crate::Snapshot<$crate::Outcome<$error>>>
         where
             $error: Clone,
@@ -123,11 +304,33 @@ macro_rules! shared_api {
         }
 
         /// Calls `f` with each tracked operation's snapshot, without allocating.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(10);
+        /// submit!(20);
+        /// submit!(3);
+        /// coordinator.drain().await;
+        /// let mut failures = 0;
+        /// coordinator.visit(|s| failures += usize::from(s.state == State::Faulted));
+        /// assert_eq!(failures, 2);
+        /// # });
+        /// ```
         pub fn visit(&self, f: impl FnMut($crate::Snapshot<&$crate::Outcome<$error>>)) {
             self.core.visit(f);
         }
 
         /// One operation's snapshot, or `None` once it has left the window.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let id = submit!(10);
+        /// coordinator.drain().await;
+        /// let snapshot = coordinator.get(id).unwrap();
+        /// assert_eq!(snapshot.state, State::Faulted);
+        /// assert!(snapshot.duration().is_some());
+        /// # });
+        /// ```
         pub fn get(
             &self,
             id: $crate::OperationId,
@@ -139,39 +342,109 @@ macro_rules! shared_api {
         }
 
         /// Keeps an operation past count and age eviction (within the pin budget).
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let failure = submit!(10);
+        /// coordinator.pin(failure).unwrap(); // outlives the window's count of 4
+        /// for n in 2..10 {
+        ///     submit!(n);
+        /// }
+        /// coordinator.drain().await;
+        /// assert!(coordinator.get(failure).unwrap().pinned);
+        /// # });
+        /// ```
         pub fn pin(&self, id: $crate::OperationId) -> Result<(), $crate::WindowError> {
             self.core.pin(id)
         }
 
         /// Releases a pin.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let id = submit!(10);
+        /// coordinator.pin(id).unwrap();
+        /// coordinator.unpin(id).unwrap();
+        /// coordinator.drain().await;
+        /// assert!(!coordinator.get(id).unwrap().pinned);
+        /// # });
+        /// ```
         pub fn unpin(&self, id: $crate::OperationId) -> Result<(), $crate::WindowError> {
             self.core.unpin(id)
         }
 
         /// Removes a finished operation from the window now.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let id = submit!(2);
+        /// coordinator.drain().await;
+        /// coordinator.evict(id).unwrap();
+        /// assert!(coordinator.get(id).is_none());
+        /// assert_eq!(coordinator.evict(id), Err(WindowError::Unknown(id)));
+        /// # });
+        /// ```
         pub fn evict(&self, id: $crate::OperationId) -> Result<(), $crate::WindowError> {
             self.core.evict(id)
         }
 
         /// The sink this coordinator raises into and gates on (`Options::signals`, or
         /// its own).
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let sink = coordinator.signals().clone(); // shares one sink
+        /// sink.raise("maintenance").unwrap();
+        /// assert!(coordinator.signals().is_raised("maintenance"));
+        /// # });
+        /// ```
         pub fn signals(&self) -> &$crate::signal::SignalSink {
             self.core.control.signals.sink()
         }
 
         /// Whether an operation still in the window raised `name` (and did not retract
         /// it). Answers follow the window: an evicted operation's signals no longer count.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(10); // raises "tens"
+        /// coordinator.drain().await;
+        /// assert!(coordinator.has_signal("tens"));
+        /// assert!(!coordinator.has_signal("elevens"));
+        /// # });
+        /// ```
         pub fn has_signal(&self, name: &str) -> bool {
             self.core.has_signal(name)
         }
 
         /// How many operations in the window raised `name` (see `has_signal`).
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(10);
+        /// submit!(20);
+        /// submit!(3);
+        /// coordinator.drain().await;
+        /// assert_eq!(coordinator.count_signals("tens"), 2);
+        /// # });
+        /// ```
         pub fn count_signals(&self, name: &str) -> usize {
             self.core.count_signals(name)
         }
 
         /// Every signal matching `patterns` (globs, comma-separated) raised by an
         /// operation in the window, with that operation's id (see `has_signal`).
+        ///
+        /// ```
+        #[doc = $setup]
+        /// let id = submit!(10);
+        /// coordinator.drain().await;
+        /// let found = coordinator.signals_matching("ten*");
+        /// assert_eq!(found.len(), 1);
+        /// assert_eq!(found[0].0, id);
+        /// assert_eq!(coordinator.signals().name(found[0].1), Some("tens"));
+        /// # });
+        /// ```
         pub fn signals_matching(
             &self,
             patterns: &str,
