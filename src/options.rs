@@ -8,9 +8,23 @@ use crate::signal::{PatternSet, SignalSink};
 
 /// The most async signal handlers a coordinator may run at once (each is a task
 /// spawned at construction).
+///
+/// ```
+/// use ephemeral::{MAX_SIGNAL_HANDLERS, Options, OptionsError};
+///
+/// let too_many = Options::default().max_concurrent_signal_handlers(MAX_SIGNAL_HANDLERS + 1);
+/// assert!(matches!(too_many.validate(), Err(OptionsError::TooManySignalHandlers { .. })));
+/// ```
 pub const MAX_SIGNAL_HANDLERS: usize = 1024;
 
 /// The longest async signal handler queue (it is allocated at construction).
+///
+/// ```
+/// use ephemeral::{MAX_QUEUED_SIGNALS, Options};
+///
+/// assert!(Options::default().max_queued_signals(MAX_QUEUED_SIGNALS).validate().is_ok());
+/// assert!(Options::default().max_queued_signals(MAX_QUEUED_SIGNALS + 1).validate().is_err());
+/// ```
 pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 
 /// How a coordinator or [`Window`](crate::Window) is sized and how long it remembers.

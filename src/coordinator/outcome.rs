@@ -8,6 +8,13 @@ use super::OpContext;
 
 /// The longest panic message an operation keeps, in bytes; longer ones are cut at a
 /// character boundary, so a slot never allocates for a panic.
+///
+/// ```
+/// use ephemeral::{PANIC_MESSAGE_CAPACITY, PanicMessage};
+///
+/// let long = "x".repeat(PANIC_MESSAGE_CAPACITY + 10);
+/// assert_eq!(PanicMessage::new(&long).as_str().len(), PANIC_MESSAGE_CAPACITY);
+/// ```
 pub const PANIC_MESSAGE_CAPACITY: usize = 120;
 
 /// How an operation ended; kept on the operation while it is in the window.
@@ -89,6 +96,14 @@ pub struct PanicMessage(heapless::String<PANIC_MESSAGE_CAPACITY>);
 
 impl PanicMessage {
     /// Keeps as much of `text` as fits, cut at a character boundary.
+    ///
+    /// ```
+    /// use ephemeral::PanicMessage;
+    ///
+    /// assert_eq!(PanicMessage::new("boom").as_str(), "boom");
+    /// // Four-byte characters are never split.
+    /// assert_eq!(PanicMessage::new(&"🦀".repeat(40)).as_str().len(), 120);
+    /// ```
     pub fn new(text: &str) -> Self {
         let mut end = text.len().min(PANIC_MESSAGE_CAPACITY);
         while !text.is_char_boundary(end) {
