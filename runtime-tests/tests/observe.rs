@@ -7,7 +7,10 @@ use core::time::Duration;
 use std::io;
 
 use ephemeral::runtime::{ManualClock, Runtime};
-use ephemeral::{Label, OpContext, Options, Outcome, State, WorkCoordinator};
+use ephemeral::{
+    KeyedWorkCoordinator, Label, Lane, OpContext, Options, Outcome, PriorityWorkCoordinator,
+    ResultCoordinator, State, WorkCoordinator,
+};
 use runtime_tests::{Executor, LIMIT, gate, on_every_executor, until, within};
 
 /// `with`, `visit_running` and `visit_failed` lend each snapshot: an `io::Error`
@@ -218,7 +221,116 @@ fn snapshots_say_what_ran_and_for_how_long<E: Executor>(exec: E) {
     });
 }
 
+/// The builder's `describe` labels the items of every kind of coordinator, however they
+/// were enqueued (one by one, in bulk, waiting or not); a label given at enqueue wins.
+fn describe_labels_every_coordinators_items<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let describe = |n: &u32, label: &mut Label| {
+            let _ = write!(label, "item {n}");
+        };
+        let labels_of = |visit: &dyn Fn(&mut dyn FnMut(Label))| {
+            let mut labels = Vec::new();
+            visit(&mut |label| labels.push(label.as_str().to_string()));
+            labels.sort();
+            labels
+        };
+        within(LIMIT, async {
+            let work = WorkCoordinator::builder(rt.clone(), Options::default())
+                .describe(describe)
+                .build(|_: u32, _: OpContext| async {})
+                .unwrap();
+            work.enqueue_many([1, 2]).await.unwrap();
+            work.try_enqueue(3).unwrap();
+            work.enqueue_labelled(4, Label::new("given")).await.unwrap();
+            work.drain().await;
+            let labels = labels_of(&|f| work.visit_completed(|s| f(s.label)));
+            assert_eq!(
+                labels,
+                ["given", "item 1", "item 2", "item 3"],
+                "{}",
+                E::NAME
+            );
+
+            let keyed =
+                KeyedWorkCoordinator::builder(rt.clone(), |n: &u32| n % 2, Options::default())
+                    .describe(describe)
+                    .build(|_: u32, _: OpContext| async {})
+                    .unwrap();
+            keyed.enqueue(5).await.unwrap();
+            keyed.drain().await;
+            let mut seen = Vec::new();
+            keyed.visit_keyed(|key, s| seen.push((key.copied(), s.label)));
+            assert_eq!(seen, [(Some(1), Label::new("item 5"))], "{}", E::NAME);
+
+            let results = ResultCoordinator::builder(rt.clone(), Options::default())
+                .describe(describe)
+                .build(|n: u32, _: OpContext| async move { Ok::<_, ()>(n) })
+                .unwrap();
+            let id = results.enqueue(6).await.unwrap();
+            results.drain().await;
+            assert_eq!(results.with(id, |s| s.label), Some(Label::new("item 6")));
+
+            let lanes = PriorityWorkCoordinator::builder(
+                rt.clone(),
+                [Lane::new("only")],
+                Options::default(),
+            )
+            .describe(describe)
+            .build(|_: u32, _: OpContext| async {})
+            .unwrap();
+            let id = lanes.enqueue(7, 0).await.unwrap();
+            lanes.drain().await;
+            assert_eq!(
+                lanes.with(id, |s| s.label),
+                Some(Label::new("item 7")),
+                "{}",
+                E::NAME
+            );
+        })
+        .await;
+    });
+}
+
+/// A `describe` that panics is contained: the item is accepted and runs, labelled with
+/// what was written before the panic, and the panic is counted.
+fn a_panicking_describe_neither_loses_the_item_nor_wedges_enqueue<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let coordinator = WorkCoordinator::builder(rt, Options::default())
+            .describe(|n: &u32, label: &mut Label| {
+                let _ = write!(label, "item {n}");
+                if *n == 1 {
+                    panic!("describe failed");
+                }
+            })
+            .build(|_: u32, _: OpContext| async {})
+            .unwrap();
+        within(LIMIT, async {
+            let ids = [
+                coordinator.enqueue(1).await.unwrap(),
+                coordinator.enqueue(2).await.unwrap(),
+            ];
+            coordinator.drain().await;
+            let labels = ids.map(|id| coordinator.with(id, |s| (s.state, s.label)));
+            assert_eq!(
+                labels,
+                [
+                    Some((State::Completed, Label::new("item 1"))),
+                    Some((State::Completed, Label::new("item 2"))),
+                ],
+                "{}",
+                E::NAME
+            );
+            assert_eq!(coordinator.totals().contained_panics, 1, "{}", E::NAME);
+        })
+        .await;
+    });
+}
+
 on_every_executor!(
     io_errors_are_observed_whole_without_clone,
     snapshots_say_what_ran_and_for_how_long,
+    describe_labels_every_coordinators_items,
+    a_panicking_describe_neither_loses_the_item_nor_wedges_enqueue,
 );

@@ -261,7 +261,7 @@ where
         item: T,
         label: Label,
     ) -> Result<OperationId, EnqueueError<T>> {
-        self.core.enqueue_labelled(item, |_| (), label).await
+        self.core.enqueue_labelled(item, |_| (), Some(label)).await
     }
 
     /// [`try_enqueue`](Self::try_enqueue), describing the operation by `label`.
@@ -281,7 +281,7 @@ where
         item: T,
         label: Label,
     ) -> Result<OperationId, EnqueueError<T>> {
-        self.core.try_enqueue_labelled(item, (), label)
+        self.core.try_enqueue_labelled(item, (), Some(label))
     }
 
     shared_api!(E);

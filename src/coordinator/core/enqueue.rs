@@ -26,18 +26,34 @@ where
     }
 
     pub(crate) fn try_enqueue(&self, item: T, key: K) -> Result<OperationId, EnqueueError<T>> {
-        self.try_enqueue_labelled(item, key, Label::EMPTY)
+        self.try_enqueue_labelled(item, key, None)
     }
 
-    /// `try_enqueue`, describing the operation by `label`.
+    /// `try_enqueue`, describing the operation by `label` (by the builder's `describe`
+    /// if `None`).
     pub(crate) fn try_enqueue_labelled(
         &self,
         item: T,
         key: K,
-        label: Label,
+        label: Option<Label>,
     ) -> Result<OperationId, EnqueueError<T>> {
+        let label = self.label(&item, label);
         self.offer(item, key, label, true)
             .map_err(|(refused, _)| refused)
+    }
+
+    /// The label given, or the one the builder's `describe` writes for `item` (contained:
+    /// a panic leaves what was written), or none.
+    fn label(&self, item: &T, given: Option<Label>) -> Label {
+        match (given, &self.describe) {
+            (Some(label), _) => label,
+            (None, Some(describe)) => {
+                let mut label = Label::EMPTY;
+                self.control.contain(|| describe(item, &mut label));
+                label
+            }
+            (None, None) => Label::EMPTY,
+        }
     }
 
     /// `try_enqueue`, also saying what a `Full` ran out of, so `enqueue` waits on the
@@ -133,16 +149,18 @@ where
         item: T,
         key: impl Fn(&T) -> K,
     ) -> Result<OperationId, EnqueueError<T>> {
-        self.enqueue_labelled(item, key, Label::EMPTY).await
+        self.enqueue_labelled(item, key, None).await
     }
 
-    /// `enqueue`, describing the operation by `label`.
+    /// `enqueue`, describing the operation by `label` (by the builder's `describe` if
+    /// `None`; it runs once, however long the wait).
     pub(crate) async fn enqueue_labelled(
         &self,
         item: T,
         key: impl Fn(&T) -> K,
-        label: Label,
+        label: Option<Label>,
     ) -> Result<OperationId, EnqueueError<T>> {
+        let label = self.label(&item, label);
         let first = key(&item);
         let (mut item, mut short) = match self.offer(item, first, label, true) {
             Err((EnqueueError::Full(back), short)) => (back, short),
