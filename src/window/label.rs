@@ -159,6 +159,48 @@ mod tests {
         );
     }
 
+    /// Under miri: the label is read under the reader count, and a reused slot shows its
+    /// new operation's label, never the evicted one's.
+    #[test]
+    fn a_reused_slot_shows_its_own_operations_label() {
+        use crate::operation::State;
+        use crate::options::Options;
+        use crate::window::Window;
+        use core::time::Duration;
+
+        let t = Duration::ZERO;
+        let options = Options::default()
+            .queue_capacity(1)
+            .max_concurrency(1)
+            .max_tracked(1)
+            .pin_budget(0);
+        let window: Window<u8, ()> = Window::new(&options).unwrap();
+        let mut last = None;
+        for n in 0..(window.capacity() as u8 * 3) {
+            let label = Label::new(if n % 2 == 0 { "even" } else { "odd" });
+            let id = window.insert_labelled(n, label, t).unwrap();
+            assert_eq!(window.get(id, t).unwrap().label, label);
+            window.start(id, t).unwrap();
+            window.finish(id, State::Completed, (), t).unwrap();
+            let mut seen = None;
+            window.visit(t, |s| {
+                if s.id == id {
+                    seen = Some(s.label)
+                }
+            });
+            assert_eq!(seen, Some(label));
+            if let Some(old) = last {
+                assert!(window.get(old, t).is_none(), "a window of one evicted it");
+            }
+            last = Some(id);
+        }
+        let unlabelled = window.insert(0, t).unwrap();
+        assert!(
+            window.get(unlabelled, t).unwrap().label.is_empty(),
+            "insert resets the label"
+        );
+    }
+
     #[test]
     fn a_label_that_fits_exactly_is_not_truncated() {
         let label = Label::new(&"z".repeat(LABEL_CAPACITY));
