@@ -47,14 +47,15 @@ pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 /// [`OPERATION_SIGNALS`](crate::OPERATION_SIGNALS) × 8); plus the input, outcome and key
 /// a slot holds. A `WorkCoordinator<u32, _, ()>`'s slot is 312 bytes, as its
 /// [`Outcome`](crate::Outcome) keeps up to
-/// [`PANIC_MESSAGE_CAPACITY`](crate::PANIC_MESSAGE_CAPACITY) bytes of a panic message.
+/// [`PANIC_MESSAGE_CAPACITY`](crate::PANIC_MESSAGE_CAPACITY) bytes of a panic message
+/// (192 without `std`, which catches no panic and keeps no message).
 /// The slot count is [`slot_capacity`](Self::slot_capacity). A coordinator without
 /// [`signals`](Self::signals) builds a default sink (256 names, 1000 history events,
 /// 16 listeners: about 55 KiB); the task of a worker holds its body's future.
 ///
 /// With the defaults (1024 queued, 200 tracked, 50 pins) a `WorkCoordinator<u32, _,
 /// ()>` with one worker holds about 480 KiB, its window about 390 KiB: too much for a
-/// microcontroller. [`Options::small`] holds under 12 KiB.
+/// microcontroller. [`Options::small`] holds under 12 KiB (under 9 KiB without `std`).
 ///
 /// ```
 /// use core::time::Duration;
@@ -148,8 +149,8 @@ impl Options {
     /// queue and a window of 8, 2 pins, one async signal handler with a queue of 8, and a
     /// signal sink of its own sized to match (16 names, 16 history events, 2
     /// listeners). A `WorkCoordinator<u32, _, ()>` built from it holds under 12 KiB of
-    /// heap (the default options: about 480 KiB), plus its worker's task; its window,
-    /// under 6 KiB (see [Memory](Self#memory) for what each option costs). Raise what
+    /// heap on a 64-bit target with `std` (under 9 KiB without; the default options:
+    /// about 480 KiB), its worker's task included; its window, under 6 KiB (see [Memory](Self#memory) for what each option costs). Raise what
     /// you need from here.
     ///
     /// The sink is built here, so clones of these options share it (as with

@@ -7,8 +7,16 @@ use core::future::Future;
 use super::OpContext;
 
 /// The longest panic message an operation keeps, in bytes; longer ones are cut at a
-/// character boundary, so a slot never allocates for a panic.
+/// character boundary, so a slot never allocates for a panic. Every window slot of a
+/// coordinator holds room for one. Without `std` no panic is caught (a body that panics
+/// is not recorded as an operation's fault), so the capacity is 0 there and the bytes
+/// are not spent.
+#[cfg(feature = "std")]
 pub const PANIC_MESSAGE_CAPACITY: usize = 120;
+/// The longest panic message an operation keeps, in bytes: none without `std`, where no
+/// panic is caught.
+#[cfg(not(feature = "std"))]
+pub const PANIC_MESSAGE_CAPACITY: usize = 0;
 
 /// How an operation ended; kept on the operation while it is in the window.
 ///
@@ -90,11 +98,11 @@ pub struct PanicMessage(heapless::String<PANIC_MESSAGE_CAPACITY>);
 impl PanicMessage {
     /// Keeps as much of `text` as fits, cut at a character boundary.
     pub fn new(text: &str) -> Self {
-        let mut end = text.len().min(PANIC_MESSAGE_CAPACITY);
+        let mut kept = heapless::String::<PANIC_MESSAGE_CAPACITY>::new();
+        let mut end = text.len().min(kept.capacity());
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let mut kept = heapless::String::new();
         // `end` bytes fit by construction.
         let _ = kept.push_str(&text[..end]);
         Self(kept)
