@@ -29,7 +29,7 @@ fn io_errors_are_observed_whole_without_clone<E: Executor>(exec: E) {
                         let _ = shut.recv().await;
                         return Ok(());
                     }
-                    let kind = if n % 2 == 0 {
+                    let kind = if n.is_multiple_of(2) {
                         io::ErrorKind::TimedOut
                     } else {
                         io::ErrorKind::NotFound
@@ -229,12 +229,6 @@ fn describe_labels_every_coordinators_items<E: Executor>(exec: E) {
         let describe = |n: &u32, label: &mut Label| {
             let _ = write!(label, "item {n}");
         };
-        let labels_of = |visit: &dyn Fn(&mut dyn FnMut(Label))| {
-            let mut labels = Vec::new();
-            visit(&mut |label| labels.push(label.as_str().to_string()));
-            labels.sort();
-            labels
-        };
         within(LIMIT, async {
             let work = WorkCoordinator::builder(rt.clone(), Options::default())
                 .describe(describe)
@@ -244,7 +238,9 @@ fn describe_labels_every_coordinators_items<E: Executor>(exec: E) {
             work.try_enqueue(3).unwrap();
             work.enqueue_labelled(4, Label::new("given")).await.unwrap();
             work.drain().await;
-            let labels = labels_of(&|f| work.visit_completed(|s| f(s.label)));
+            let mut labels = Vec::new();
+            work.visit_completed(|s| labels.push(s.label.as_str().to_string()));
+            labels.sort();
             assert_eq!(
                 labels,
                 ["given", "item 1", "item 2", "item 3"],
