@@ -1,5 +1,5 @@
-//! IMPLEMENTATION.md, Snapshots: the lending queries (`with`, `visit_running`,
-//! `visit_completed`, `visit_failed`) and labelled enqueues allocate nothing, even for a
+//! IMPLEMENTATION.md, Snapshots and C9: the lending queries (`with`, `visit_running`,
+//! `visit_completed`, `visit_failed`), labelled enqueues and `describe` allocate nothing, even for a
 //! body error that allocates (`std::io::Error` with a message) and is not `Clone`.
 #![cfg(feature = "smol")]
 
@@ -57,4 +57,29 @@ fn lending_queries_over_io_errors_allocate_nothing() {
     });
     assert_eq!((failed, completed, running, with_source), (16, 16, 0, 16));
     assert_eq!(allocations, 0, "a lending query allocated");
+}
+
+/// The builder's `describe` writes into the slot's fixed label: enqueueing through it
+/// allocates nothing.
+#[test]
+fn describing_items_on_enqueue_allocates_nothing() {
+    use core::fmt::Write;
+
+    let coordinator = WorkCoordinator::builder(Smol, Options::default().queue_capacity(256))
+        .describe(|n: &u32, label: &mut Label| {
+            let _ = write!(label, "order {n:>8} of a longer batch");
+        })
+        .build(|_: u32, _: OpContext| async {})
+        .unwrap();
+    coordinator.pause();
+    coordinator.try_enqueue(0).unwrap();
+    let allocations = counting::allocations_during(|| {
+        for n in 1..128 {
+            coordinator.try_enqueue(n).unwrap();
+        }
+    });
+    assert_eq!(allocations, 0, "describing an item allocated");
+    let mut truncated = 0;
+    coordinator.visit(|s| truncated += usize::from(s.label.is_truncated()));
+    assert_eq!(truncated, 128, "each label was cut to its capacity");
 }

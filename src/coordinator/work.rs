@@ -234,7 +234,8 @@ where
 
     /// [`enqueue`](Self::enqueue), describing the operation by `label`: every snapshot
     /// of it shows the label, so what ran (or failed) can be listed without putting it
-    /// into the error type. Labelling allocates nothing.
+    /// into the error type. Labelling allocates nothing. The label is used instead of
+    /// what the builder's [`describe`](CoordinatorBuilder::describe) would write.
     ///
     /// ```
     /// # #[cfg(feature = "smol")] {
