@@ -140,7 +140,8 @@ pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_str
 pub use operation::{OperationId, State};
 pub use options::{MAX_QUEUED_SIGNALS, MAX_SIGNAL_HANDLERS, Options, OptionsError};
 pub use window::{
-    FinishError, InsertError, OPERATION_SIGNALS, OperationSignals, Snapshot, Window, WindowError,
+    FinishError, InsertError, LABEL_CAPACITY, Label, OPERATION_SIGNALS, OperationSignals, Snapshot,
+    Window, WindowError,
 };
 
 /// Compiles and runs the README's Rust examples as doctests.

@@ -38,6 +38,39 @@ pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 /// [`Options::validate`] when a structure is built, so a bad value is an
 /// [`OptionsError`] at construction, never a panic later.
 ///
+/// # Memory
+///
+/// Everything is allocated when a structure is built; nothing grows afterwards. What one
+/// more unit of each option costs in heap bytes on a 64-bit target (measured by
+/// `tests/memory.rs`, which fails when this table is wrong; 32-bit targets need a little
+/// less, as pointers and lengths halve):
+///
+/// | option | each unit allocates | bytes |
+/// | --- | --- | --- |
+/// | [`queue_capacity`](Self::queue_capacity) | a window slot and a place in the intake queue | S + 24 |
+/// | [`max_tracked`](Self::max_tracked) | a window slot and a ring cell | S + 8 |
+/// | [`pin_budget`](Self::pin_budget) | a window slot | S |
+/// | [`concurrency_ceiling`](Self::concurrency_ceiling) (or `max_concurrency`) | a window slot, a worker seat (128, one cache line pair) and the worker's task | S + 128 + task |
+/// | [`max_queued_signals`](Self::max_queued_signals) | a place in the async handler queue (only with `on_signal_async`) | 64 |
+/// | sink names (`SinkBuilder::names`) | a name slot (plus the name's text once interned) | 24 |
+/// | sink history (`SinkBuilder::history`) | one remembered raise | 48 |
+/// | sink listeners (`SinkBuilder::listeners`) | one listener place | 24 |
+///
+/// S, a window slot, is 168 bytes for a `Window<(), ()>`: 72 of state and times, the
+/// operation's [`Label`](crate::Label) (32), and its signal marks (64,
+/// [`OPERATION_SIGNALS`](crate::OPERATION_SIGNALS) × 8); plus the input, outcome and key
+/// a slot holds. A `WorkCoordinator<u32, _, ()>`'s slot is 312 bytes, as its
+/// [`Outcome`](crate::Outcome) keeps up to
+/// [`PANIC_MESSAGE_CAPACITY`](crate::PANIC_MESSAGE_CAPACITY) bytes of a panic message
+/// (192 without `std`, which catches no panic and keeps no message).
+/// The slot count is [`slot_capacity`](Self::slot_capacity). A coordinator without
+/// [`signals`](Self::signals) builds a default sink (256 names, 1000 history events,
+/// 16 listeners: about 55 KiB); the task of a worker holds its body's future.
+///
+/// With the defaults (1024 queued, 200 tracked, 50 pins) a `WorkCoordinator<u32, _,
+/// ()>` with one worker holds about 480 KiB, its window about 390 KiB: too much for a
+/// microcontroller. [`Options::small`] holds under 12 KiB (under 9 KiB without `std`).
+///
 /// ```
 /// use core::time::Duration;
 /// use ephemeral::Options;
@@ -126,6 +159,45 @@ fn default_concurrency() -> usize {
 }
 
 impl Options {
+    /// A preset for small targets (microcontrollers, tight containers): one worker, a
+    /// queue and a window of 8, 2 pins, one async signal handler with a queue of 8, and a
+    /// signal sink of its own sized to match (16 names, 16 history events, 2
+    /// listeners). A `WorkCoordinator<u32, _, ()>` built from it holds under 12 KiB of
+    /// heap on a 64-bit target with `std` (under 9 KiB without; the default options:
+    /// about 480 KiB), its worker's task included; its window, under 6 KiB (see [Memory](Self#memory) for what each option costs). Raise what
+    /// you need from here.
+    ///
+    /// The sink is built here, so clones of these options share it (as with
+    /// [`signals`](Self::signals)): call `small()` once per coordinator that should
+    /// have a sink of its own.
+    ///
+    /// ```
+    /// use ephemeral::Options;
+    ///
+    /// let options = Options::small();
+    /// assert_eq!(options.slot_capacity(), Ok(19));
+    /// assert!(options.validate().is_ok());
+    /// let more = Options::small().queue_capacity(32);
+    /// assert_eq!(more.slot_capacity(), Ok(43));
+    /// ```
+    pub fn small() -> Self {
+        let sink = SignalSink::builder()
+            .names(16)
+            .history(16)
+            .listeners(2)
+            .build();
+        Self {
+            max_concurrency: 1,
+            queue_capacity: 8,
+            max_tracked: 8,
+            pin_budget: Some(2),
+            max_concurrent_signal_handlers: 1,
+            max_queued_signals: 8,
+            ..Self::default()
+        }
+        .signals(sink)
+    }
+
     /// Sets [`max_concurrency`](Self::max_concurrency).
     ///
     /// ```

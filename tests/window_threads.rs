@@ -6,10 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 
-use ephemeral::{InsertError, Options, State, Window};
+use ephemeral::{InsertError, Label, Options, State, Window};
 
 #[test]
 fn concurrent_finishers_readers_and_pinners_never_see_mixed_or_excess_operations() {
+    fn label_of(value: u64) -> Label {
+        use core::fmt::Write;
+        let mut label = Label::EMPTY;
+        let _ = write!(label, "op {value:x}");
+        label
+    }
     let options = Options::default()
         .queue_capacity(8)
         .max_concurrency(4)
@@ -27,7 +33,7 @@ fn concurrent_finishers_readers_and_pinners_never_see_mixed_or_excess_operations
                 for n in 0..20_000u64 {
                     let value = (t << 32) | n;
                     let at = Duration::from_micros(clock.fetch_add(1, Ordering::Relaxed));
-                    let id = match window.insert(value, at) {
+                    let id = match window.insert_labelled(value, label_of(value), at) {
                         Ok(id) => id,
                         Err(InsertError::Full(_)) => continue,
                     };
@@ -64,9 +70,11 @@ fn concurrent_finishers_readers_and_pinners_never_see_mixed_or_excess_operations
                     if s.state.is_finished() {
                         finished += 1;
                         pinned += usize::from(s.pinned);
-                        assert!(
-                            s.outcome.is_some(),
-                            "a finished snapshot without its outcome"
+                        let outcome = s.outcome.expect("a finished snapshot without its outcome");
+                        assert_eq!(
+                            s.label,
+                            label_of(*outcome),
+                            "a snapshot mixing one operation's label with another's outcome"
                         );
                     }
                 });

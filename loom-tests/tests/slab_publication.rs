@@ -1,11 +1,11 @@
 //! Publication of a new operation: one thread inserts into two slots while two others
 //! read both slots and one of them also claims the first operation.
 //!
-//! `Slab::insert_keyed` writes the input, key and enqueue time into a slot it alone
+//! `Slab::insert_keyed` writes the input, key, label and enqueue time into a slot it alone
 //! owns, then publishes `PENDING` (Release). A reader joins a slot with an Acquire CAS and
 //! a claimant wins `PENDING -> CLAIMED` with an AcqRel CAS; either must see every write
 //! the inserter made before publishing, on any thread and for any slot. The checks: a
-//! reader that sees an operation sees its own key and enqueue time (and no start), and
+//! reader that sees an operation sees its own key, label and enqueue time (and no start), and
 //! the claimant takes the operation's own input.
 //!
 //! Mutation caught (`scripts/mutants/slab-insert-publishes-relaxed.mutant`):
@@ -16,6 +16,7 @@
 
 use std::time::Duration;
 
+use ephemeral::Label;
 use ephemeral::loom_api::Slab;
 use ephemeral::{OperationId, State};
 use loom::sync::Arc;
@@ -28,12 +29,26 @@ const OPS: [(u32, u32, u64); 2] = [(10, 100, 1), (20, 200, 2)];
 
 type Keyed = Slab<u32, (), u32>;
 
+/// The label each operation is inserted with: derived from its key, so a reader can
+/// tell a label of the wrong operation (or a torn one) from the right one.
+fn label_of(key: u32) -> Label {
+    use core::fmt::Write;
+    let mut label = Label::EMPTY;
+    let _ = write!(label, "operation {key}");
+    label
+}
+
 /// Reads slot `index`; if it shows an operation, it must be the one inserted there.
 /// Returns whether it showed one.
 fn read(slab: &Keyed, index: u32) -> bool {
     let (_, key, nanos) = OPS[index as usize];
     slab.read(index, None, |v| {
         assert_eq!(v.key, Some(&key), "slot {index} seen without its key");
+        assert_eq!(
+            v.label,
+            label_of(key),
+            "slot {index} seen without its label"
+        );
         assert_eq!(v.enqueued_at, Duration::from_nanos(nanos));
         assert_eq!(v.started_at, None);
         assert_eq!(v.word.state(), Some(State::Pending));
@@ -57,7 +72,7 @@ fn readers_and_a_claimant_on_other_threads_see_an_inserted_operation_whole() {
             let slab = slab.clone();
             thread::spawn(move || {
                 for (input, key, nanos) in OPS {
-                    slab.insert_keyed(input, key, Duration::from_nanos(nanos))
+                    slab.insert_keyed(input, key, label_of(key), Duration::from_nanos(nanos))
                         .unwrap();
                 }
             })

@@ -7,7 +7,10 @@ use core::future::Future;
 use super::OpContext;
 
 /// The longest panic message an operation keeps, in bytes; longer ones are cut at a
-/// character boundary, so a slot never allocates for a panic.
+/// character boundary, so a slot never allocates for a panic. Every window slot of a
+/// coordinator holds room for one. Without `std` no panic is caught (a body that panics
+/// is not recorded as an operation's fault), so the capacity is 0 there and the bytes
+/// are not spent.
 ///
 /// ```
 /// use ephemeral::{PANIC_MESSAGE_CAPACITY, PanicMessage};
@@ -15,7 +18,12 @@ use super::OpContext;
 /// let long = "x".repeat(PANIC_MESSAGE_CAPACITY + 10);
 /// assert_eq!(PanicMessage::new(&long).as_str().len(), PANIC_MESSAGE_CAPACITY);
 /// ```
+#[cfg(feature = "std")]
 pub const PANIC_MESSAGE_CAPACITY: usize = 120;
+/// The longest panic message an operation keeps, in bytes: none without `std`, where no
+/// panic is caught.
+#[cfg(not(feature = "std"))]
+pub const PANIC_MESSAGE_CAPACITY: usize = 0;
 
 /// How an operation ended; kept on the operation while it is in the window.
 ///
@@ -105,11 +113,11 @@ impl PanicMessage {
     /// assert_eq!(PanicMessage::new(&"🦀".repeat(40)).as_str().len(), 120);
     /// ```
     pub fn new(text: &str) -> Self {
-        let mut end = text.len().min(PANIC_MESSAGE_CAPACITY);
+        let mut kept = heapless::String::<PANIC_MESSAGE_CAPACITY>::new();
+        let mut end = text.len().min(kept.capacity());
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let mut kept = heapless::String::new();
         // `end` bytes fit by construction.
         let _ = kept.push_str(&text[..end]);
         Self(kept)

@@ -14,6 +14,7 @@ use super::{Body, EnqueueError, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::window::Label;
 
 /// A long-lived coordinator: accepts items over time and runs `body` on each, at most
 /// `max_concurrency` at once, keeping a window of recent operations.
@@ -229,6 +230,59 @@ where
         items: impl IntoIterator<Item = T>,
     ) -> Result<usize, EnqueueError<T>> {
         self.core.enqueue_many(items, |_| ()).await
+    }
+
+    /// [`enqueue`](Self::enqueue), describing the operation by `label`: every snapshot
+    /// of it shows the label, so what ran (or failed) can be listed without putting it
+    /// into the error type. Labelling allocates nothing. The label is used instead of
+    /// what the builder's [`describe`](CoordinatorBuilder::describe) would write.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::io;
+    /// use ephemeral::{Label, OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let fetch = WorkCoordinator::new(Smol, Options::default(), |url: &'static str, _: OpContext| async move {
+    ///         if url.ends_with("/down") { Err(io::Error::other("refused")) } else { Ok(()) }
+    ///     })
+    ///     .unwrap();
+    ///     for url in ["https://a.example/up", "https://b.example/down"] {
+    ///         fetch.enqueue_labelled(url, Label::new(url)).await.unwrap();
+    ///     }
+    ///     fetch.drain().await;
+    ///     let mut dead_letters = Vec::new();
+    ///     fetch.visit_failed(|s| dead_letters.push(s.label));
+    ///     assert_eq!(dead_letters, [Label::new("https://b.example/down")]);
+    /// });
+    /// # }
+    /// ```
+    pub async fn enqueue_labelled(
+        &self,
+        item: T,
+        label: Label,
+    ) -> Result<OperationId, EnqueueError<T>> {
+        self.core.enqueue_labelled(item, |_| (), Some(label)).await
+    }
+
+    /// [`try_enqueue`](Self::try_enqueue), describing the operation by `label`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Label, OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+    /// coordinator.pause();
+    /// let id = coordinator.try_enqueue_labelled(7, Label::new("seven")).unwrap();
+    /// assert_eq!(coordinator.with(id, |s| s.label), Some(Label::new("seven")));
+    /// # }
+    /// ```
+    pub fn try_enqueue_labelled(
+        &self,
+        item: T,
+        label: Label,
+    ) -> Result<OperationId, EnqueueError<T>> {
+        self.core.try_enqueue_labelled(item, (), Some(label))
     }
 
     shared_api!(

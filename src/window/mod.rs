@@ -32,11 +32,13 @@
 //! newest completions and the bound holds.
 
 mod error;
+mod label;
 mod marks;
 pub(crate) mod slab;
 mod snapshot;
 
 pub use error::{FinishError, InsertError, WindowError};
+pub use label::{LABEL_CAPACITY, Label};
 #[cfg(loom)]
 pub use marks::Marks;
 #[cfg(not(loom))]
@@ -114,6 +116,27 @@ impl<I, O> Window<I, O> {
     pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, InsertError<I>> {
         self.slab.insert(input, now).map_err(InsertError::Full)
     }
+
+    /// [`insert`](Self::insert), describing the operation by `label` (shown on its
+    /// snapshots).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Label, Options, Window};
+    /// let window: Window<&str, ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert_labelled("job", Label::new("nightly report"), Duration::ZERO).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().label.as_str(), "nightly report");
+    /// ```
+    pub fn insert_labelled(
+        &self,
+        input: I,
+        label: Label,
+        now: Duration,
+    ) -> Result<OperationId, InsertError<I>> {
+        self.slab
+            .insert_keyed(input, (), label, now)
+            .map_err(|(input, ())| InsertError::Full(input))
+    }
 }
 
 impl<I, O, K> Window<I, O, K> {
@@ -156,14 +179,16 @@ impl<I, O, K> Window<I, O, K> {
         self.slab.capacity()
     }
 
-    /// Starts tracking a pending operation filed under `key`; both come back when full.
+    /// Starts tracking a pending operation filed under `key` and described by `label`;
+    /// input and key come back when full.
     pub(crate) fn insert_keyed(
         &self,
         input: I,
         key: K,
+        label: Label,
         now: Duration,
     ) -> Result<OperationId, (I, K)> {
-        self.slab.insert_keyed(input, key, now)
+        self.slab.insert_keyed(input, key, label, now)
     }
 
     /// Calls `f` with the key of a tracked operation (`None` once it has left).
@@ -757,6 +782,7 @@ impl<I, O, K> Window<I, O, K> {
             enqueued_at: v.enqueued_at,
             started_at: v.started_at,
             finished_at: v.finished_at,
+            label: v.label,
             signals: self.marks.get(v.id),
             outcome: v.outcome,
         }
@@ -800,6 +826,7 @@ fn owned<O: Clone>(s: Snapshot<&O>) -> Snapshot<O> {
         enqueued_at: s.enqueued_at,
         started_at: s.started_at,
         finished_at: s.finished_at,
+        label: s.label,
         signals: s.signals,
         outcome: s.outcome.cloned(),
     }

@@ -37,8 +37,9 @@
 //! * `input`: the inserter until it publishes `PENDING`; then whoever wins the CAS
 //!   `PENDING -> CLAIMED` (the [`Claim`] token proves it).
 //! * `started_at`: the claimant, before it publishes `RUNNING`.
-//! * `key`: written by the inserter before it publishes `PENDING`; after that only read
-//!   (by readers who hold a reader count) until the slot is freed.
+//! * `key`, `label`: written by the inserter before it publishes `PENDING`; after that
+//!   only read (by readers who hold a reader count, and by the slot's owner) until the
+//!   slot is reused. The label is plain bytes, so it is overwritten, never dropped.
 //! * `outcome`, `finished_at`: the claimant of a `CLAIMED` operation (cancelling it), or
 //!   whoever wins `RUNNING -> FINISHING`; both publish a terminal phase afterwards. From
 //!   then on they are only read (by readers who hold a reader count) until the slot is
@@ -75,6 +76,8 @@ use crate::bits::Field;
 use crate::operation::{MAX_SLOTS, OperationId, State};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
 use crate::wakeup::Wakeup;
+
+use super::Label;
 
 /// Where an operation is in the slab's protocol (a finer division than [`State`]: the
 /// phases that only one thread may leave, and the end of a slot's life, are phases too).
@@ -257,12 +260,16 @@ struct Slot<I, O, K> {
     outcome: UnsafeCell<Option<O>>,
     /// What the operation was enqueued under (keyed coordinators; `()` elsewhere).
     key: UnsafeCell<Option<K>>,
+    /// What the operation is about; written by the inserter before it publishes `PENDING`.
+    label: UnsafeCell<Label>,
 }
 
 /// What a reader sees of one live operation while it holds the slot.
 pub struct View<'a, O, K = ()> {
     pub id: OperationId,
     pub key: Option<&'a K>,
+    /// A copy: plain bytes, read where the protocol allows (so loom sees the read).
+    pub label: Label,
     pub word: Word,
     pub enqueued_at: Duration,
     pub started_at: Option<Duration>,
@@ -313,7 +320,7 @@ unsafe impl<I: Send, O: Send, K: Send> Send for Slab<I, O, K> {}
 impl<I, O> Slab<I, O> {
     /// [`insert_keyed`](Self::insert_keyed) for slabs whose operations carry no key.
     pub fn insert(&self, input: I, now: Duration) -> Result<OperationId, I> {
-        self.insert_keyed(input, (), now)
+        self.insert_keyed(input, (), Label::EMPTY, now)
             .map_err(|(input, ())| input)
     }
 }
@@ -345,6 +352,7 @@ impl<I, O, K> Slab<I, O, K> {
                 input: UnsafeCell::new(None),
                 outcome: UnsafeCell::new(None),
                 key: UnsafeCell::new(None),
+                label: UnsafeCell::new(Label::EMPTY),
             })
             .collect();
         let head = if capacity == 0 { NIL } else { 0 };
@@ -429,9 +437,15 @@ impl<I, O, K> Slab<I, O, K> {
         }
     }
 
-    /// Takes a free slot for a new pending operation filed under `key`, or hands both
-    /// back when none is free.
-    pub fn insert_keyed(&self, input: I, key: K, now: Duration) -> Result<OperationId, (I, K)> {
+    /// Takes a free slot for a new pending operation filed under `key` and described by
+    /// `label`, or hands input and key back when none is free.
+    pub fn insert_keyed(
+        &self,
+        input: I,
+        key: K,
+        label: Label,
+        now: Duration,
+    ) -> Result<OperationId, (I, K)> {
         let Some(index) = self.pop_free() else {
             return Err((input, key));
         };
@@ -444,6 +458,7 @@ impl<I, O, K> Slab<I, O, K> {
         unsafe {
             slot.input.with_mut(|cell| *cell = Some(input));
             slot.key.with_mut(|cell| *cell = Some(key));
+            slot.label.with_mut(|cell| *cell = label);
             slot.enqueued_at.with_mut(|cell| *cell = now);
             slot.started_at.with_mut(|cell| *cell = None);
         }
@@ -567,13 +582,14 @@ impl<I, O, K> Slab<I, O, K> {
         let report = report.map(|report| {
             let word = Word(slot.state.load(Ordering::Acquire)).with_phase(phase);
             // SAFETY: as above: we still own the slot's cells and write none of them while
-            // the view borrows them; the key and times were written before phases this
-            // thread has since acquired (PENDING, then CLAIMED or RUNNING by its own
+            // the view borrows them; the key, label and times were written before phases
+            // this thread has since acquired (PENDING, then CLAIMED or RUNNING by its own
             // transitions).
             let view = unsafe {
                 View {
                     id,
                     key: slot.key.with(|cell| (*cell).as_ref()),
+                    label: slot.label.with(|cell| *cell),
                     word,
                     enqueued_at: slot.enqueued_at.with(|cell| *cell),
                     started_at: slot.started_at.with(|cell| *cell),
@@ -682,13 +698,19 @@ impl<I, O, K> Slab<I, O, K> {
                 finished.then(|| slot.order.load(Ordering::Acquire)),
             )
         };
-        // SAFETY: the key was written before PENDING was published (our Acquire CAS sees
-        // it) and is not written again or dropped until the slot is freed, which our
-        // reader count prevents.
-        let key = slot.key.with(|cell| unsafe { (*cell).as_ref() });
+        // SAFETY: the key and label were written before PENDING was published (our
+        // Acquire CAS sees them) and are not written again or dropped until the slot is
+        // freed and reused, which our reader count prevents.
+        let (key, label) = unsafe {
+            (
+                slot.key.with(|cell| (*cell).as_ref()),
+                slot.label.with(|cell| *cell),
+            )
+        };
         Some(f(View {
             id,
             key,
+            label,
             word: current,
             enqueued_at,
             started_at,
@@ -1090,8 +1112,8 @@ mod tests {
     fn a_key_is_readable_while_live_and_dropped_when_the_slot_is_freed_or_dropped() {
         let key = alloc::sync::Arc::new(String::from("customer-7"));
         let slab: Slab<u8, (), alloc::sync::Arc<String>> = Slab::new(2);
-        let id = slab.insert_keyed(1, key.clone(), T0).unwrap();
-        let kept = slab.insert_keyed(2, key.clone(), T0).unwrap();
+        let id = slab.insert_keyed(1, key.clone(), Label::EMPTY, T0).unwrap();
+        let kept = slab.insert_keyed(2, key.clone(), Label::EMPTY, T0).unwrap();
         let read = slab.read(id.index(), Some(id.generation()), |v| {
             v.key.map(|k| k.len())
         });
@@ -1166,7 +1188,9 @@ mod tests {
     #[test]
     fn finish_reports_the_operation_before_publishing_it() {
         let slab: Slab<u8, u8, u32> = Slab::new(1);
-        let id = slab.insert_keyed(1, 77, Duration::from_secs(1)).unwrap();
+        let id = slab
+            .insert_keyed(1, 77, Label::EMPTY, Duration::from_secs(1))
+            .unwrap();
         let (claim, _) = slab.claim(id).unwrap();
         slab.mark_running(claim, Duration::from_secs(2));
         let finishing = slab.begin_finish(id).unwrap();

@@ -7,6 +7,8 @@ use core::time::Duration;
 use crate::operation::{OperationId, State};
 use crate::signal::Signal;
 
+use super::Label;
+
 /// How many distinct signals one operation's record keeps. Raises beyond this still
 /// reach the sink; only the operation's own record is full.
 pub const OPERATION_SIGNALS: usize = 8;
@@ -39,7 +41,9 @@ impl fmt::Debug for OperationSignals {
 ///
 /// Every field comes from the same operation: a snapshot never mixes the data of an
 /// evicted operation with that of the one reusing its slot. Times are the clock's
-/// monotonic readings (see [`Timer::now`](crate::runtime::Timer::now)).
+/// monotonic readings (see [`Timer::now`](crate::runtime::Timer::now)); [`age`](Self::age),
+/// [`queued_for`](Self::queued_for) and [`ran_for`](Self::ran_for) turn them into spans
+/// against a `now` of the same clock (a coordinator's `now()`).
 ///
 /// ```
 /// use core::time::Duration;
@@ -69,6 +73,8 @@ pub struct Snapshot<O> {
     pub started_at: Option<Duration>,
     /// When it reached its terminal state, if it has.
     pub finished_at: Option<Duration>,
+    /// What it is about: the label given at enqueue (empty if none).
+    pub label: Label,
     /// The signals its body raised and did not retract (up to
     /// [`OPERATION_SIGNALS`](OPERATION_SIGNALS)); handles of the coordinator's sink.
     pub signals: OperationSignals,
@@ -86,6 +92,7 @@ impl<O> Snapshot<O> {
             enqueued_at: self.enqueued_at,
             started_at: self.started_at,
             finished_at: self.finished_at,
+            label: self.label,
             signals: self.signals,
             outcome: self.outcome.map(f),
         }
@@ -102,5 +109,60 @@ impl<O> Snapshot<O> {
     /// ```
     pub fn duration(&self) -> Option<Duration> {
         Some(self.finished_at?.saturating_sub(self.started_at?))
+    }
+
+    /// How long ago it was accepted, at `now` (a reading of the same clock, e.g. a
+    /// coordinator's `now()`); zero if `now` is earlier.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// # let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::from_secs(2)).unwrap();
+    /// let snap = window.get(id, Duration::from_secs(5)).unwrap();
+    /// assert_eq!(snap.age(Duration::from_secs(5)), Duration::from_secs(3));
+    /// ```
+    pub fn age(&self, now: Duration) -> Duration {
+        now.saturating_sub(self.enqueued_at)
+    }
+
+    /// How long it waited to start: from acceptance to its start, or to `now` while it
+    /// still waits (to its cancellation if it never started).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// # let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::from_secs(1)).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().queued_for(Duration::from_secs(4)), Duration::from_secs(3));
+    /// window.start(id, Duration::from_secs(2)).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().queued_for(Duration::from_secs(4)), Duration::from_secs(1));
+    /// ```
+    pub fn queued_for(&self, now: Duration) -> Duration {
+        self.started_at
+            .or(self.finished_at)
+            .unwrap_or(now)
+            .saturating_sub(self.enqueued_at)
+    }
+
+    /// How long its body ran: from start to finish, or to `now` while it runs; `None` if
+    /// it never started.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use ephemeral::{Options, Window};
+    /// # let window: Window<(), ()> = Window::new(&Options::default()).unwrap();
+    /// let id = window.insert((), Duration::ZERO).unwrap();
+    /// assert_eq!(window.get(id, Duration::ZERO).unwrap().ran_for(Duration::from_secs(9)), None);
+    /// window.start(id, Duration::from_secs(1)).unwrap();
+    /// let running = window.get(id, Duration::ZERO).unwrap();
+    /// assert_eq!(running.ran_for(Duration::from_secs(9)), Some(Duration::from_secs(8)));
+    /// ```
+    pub fn ran_for(&self, now: Duration) -> Option<Duration> {
+        Some(
+            self.finished_at
+                .unwrap_or(now)
+                .saturating_sub(self.started_at?),
+        )
     }
 }

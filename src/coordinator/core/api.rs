@@ -11,6 +11,8 @@
 /// and gives its id.
 macro_rules! shared_api {
     ($error:ty, $setup:literal) => {
+        $crate::coordinator::core::api::observe_api!($error);
+
         /// Stops accepting items; queued and running ones still run. Idempotent.
         ///
         /// ```
@@ -231,7 +233,7 @@ macro_rules! shared_api {
         /// ```
         #[doc = $setup]
         /// let id = submit!(1); // runs until cancelled
-        /// while coordinator.active_count() == 0 {
+        /// while coordinator.get(id).unwrap().state != State::Running {
         ///     smol::future::yield_now().await;
         /// }
         /// let running = coordinator.running();
@@ -455,3 +457,134 @@ macro_rules! shared_api {
 }
 
 pub(crate) use shared_api;
+
+/// The queries that lend each snapshot to a closure instead of cloning it out (they ask
+/// nothing of the body's error type: `std::io::Error`, `anyhow::Error` and most client
+/// errors are not `Clone`; and allocate nothing), and the clock snapshots are read
+/// against. Part of [`shared_api!`].
+macro_rules! observe_api {
+    ($error:ty) => {
+        /// The coordinator's clock now (its runtime's [`Timer::now`](crate::runtime::Timer::now)):
+        /// the reading a snapshot's times are comparable with, e.g. in
+        /// [`Snapshot::age`](crate::Snapshot::age).
+        ///
+        /// ```
+        /// # #[cfg(feature = "smol")] {
+        /// use core::time::Duration;
+        /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+        ///
+        /// smol::block_on(async {
+        ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+        ///     let id = coordinator.enqueue(1).await.unwrap();
+        ///     coordinator.drain().await;
+        ///     let now = coordinator.now();
+        ///     let age = coordinator.with(id, |s| s.age(now)).unwrap();
+        ///     assert!(age < Duration::from_secs(60));
+        /// });
+        /// # }
+        /// ```
+        pub fn now(&self) -> core::time::Duration {
+            self.core.now()
+        }
+
+        /// Calls `f` with operation `id`'s snapshot, borrowed where it lies, and returns
+        /// what `f` returns; `None` once the operation has left the window. Unlike
+        /// `get`, the error need not be `Clone`, and nothing is allocated.
+        ///
+        /// ```
+        /// # #[cfg(feature = "smol")] {
+        /// use std::io;
+        /// use ephemeral::{OpContext, Options, Outcome, WorkCoordinator, runtime::Smol};
+        ///
+        /// smol::block_on(async {
+        ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |path: &'static str, _: OpContext| async move {
+        ///         Err::<(), _>(io::Error::new(io::ErrorKind::NotFound, path))
+        ///     })
+        ///     .unwrap();
+        ///     let id = coordinator.enqueue("/etc/missing").await.unwrap();
+        ///     coordinator.drain().await;
+        ///     let kind = coordinator.with(id, |s| match s.outcome {
+        ///         Some(Outcome::Error(e)) => Some((e.kind(), e.to_string())),
+        ///         _ => None,
+        ///     });
+        ///     assert_eq!(kind, Some(Some((io::ErrorKind::NotFound, "/etc/missing".to_string()))));
+        /// });
+        /// # }
+        /// ```
+        pub fn with<X>(
+            &self,
+            id: $crate::OperationId,
+            f: impl FnOnce($crate::Snapshot<&$crate::Outcome<$error>>) -> X,
+        ) -> Option<X> {
+            self.core.with(id, f)
+        }
+
+        /// Calls `f` with each running operation's snapshot, borrowed (in slot order;
+        /// `running` returns them owned, for a `Clone` error). Allocates nothing.
+        ///
+        /// ```
+        /// # #[cfg(feature = "smol")] {
+        /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+        ///
+        /// let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+        /// let mut running = 0;
+        /// coordinator.visit_running(|_| running += 1);
+        /// assert_eq!(running, 0);
+        /// # }
+        /// ```
+        pub fn visit_running(&self, f: impl FnMut($crate::Snapshot<&$crate::Outcome<$error>>)) {
+            self.core.visit_in($crate::State::Running, f);
+        }
+
+        /// Calls `f` with each of the window's successful operations, borrowed (in slot
+        /// order; `completed` returns them owned and oldest first). Allocates nothing.
+        ///
+        /// ```
+        /// # #[cfg(feature = "smol")] {
+        /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+        ///
+        /// smol::block_on(async {
+        ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+        ///     coordinator.enqueue(1).await.unwrap();
+        ///     coordinator.drain().await;
+        ///     let mut done = 0;
+        ///     coordinator.visit_completed(|s| done += usize::from(s.outcome.is_some()));
+        ///     assert_eq!(done, 1);
+        /// });
+        /// # }
+        /// ```
+        pub fn visit_completed(&self, f: impl FnMut($crate::Snapshot<&$crate::Outcome<$error>>)) {
+            self.core.visit_in($crate::State::Completed, f);
+        }
+
+        /// Calls `f` with each of the window's failed operations (error or panic),
+        /// borrowed (in slot order; `failed` returns them owned and oldest first, for a
+        /// `Clone` error). Allocates nothing: a dead-letter pass over a window of
+        /// `std::io::Error`s reads each error, and the operation's label, in place.
+        ///
+        /// ```
+        /// # #[cfg(feature = "smol")] {
+        /// use std::io;
+        /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+        ///
+        /// smol::block_on(async {
+        ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |n: u8, _: OpContext| async move {
+        ///         if n % 2 == 0 { Ok(()) } else { Err(io::Error::other(format!("item {n}"))) }
+        ///     })
+        ///     .unwrap();
+        ///     for n in 0..4 { coordinator.enqueue(n).await.unwrap(); }
+        ///     coordinator.drain().await;
+        ///     let mut messages = Vec::new();
+        ///     coordinator.visit_failed(|s| messages.extend(s.outcome.and_then(|o| o.error()).map(|e| e.to_string())));
+        ///     messages.sort();
+        ///     assert_eq!(messages, ["item 1", "item 3"]);
+        /// });
+        /// # }
+        /// ```
+        pub fn visit_failed(&self, f: impl FnMut($crate::Snapshot<&$crate::Outcome<$error>>)) {
+            self.core.visit_in($crate::State::Faulted, f);
+        }
+    };
+}
+
+pub(crate) use observe_api;

@@ -10,7 +10,7 @@ use crate::coordinator::Outcome;
 use crate::options::Options;
 use crate::runtime::Spawner;
 use crate::signal::SignalEvent;
-use crate::window::Snapshot;
+use crate::window::{Label, Snapshot};
 #[cfg(doc)]
 use crate::{KeyedWorkCoordinator, PriorityWorkCoordinator, ResultCoordinator, WorkCoordinator};
 
@@ -22,13 +22,15 @@ mod sealed {
 pub(crate) use sealed::Sealed;
 
 /// Makes a coordinator type one a builder can build: `[generics] Type, parts`, where
-/// `R` and `E` among the generics are its runtime and body error, and `parts` is what
-/// its builder holds besides the options and callbacks.
+/// the first of the generics is its item type, `R` and `E` among them are its runtime
+/// and body error, and `parts` is what its builder holds besides the options and
+/// callbacks.
 macro_rules! coordinator_kind {
-    ([$($param:ident),*] $kind:ty, $parts:ty) => {
-        impl<$($param),*> $crate::coordinator::core::builder::Sealed for $kind {}
+    ([$item:ident $(, $param:ident)*] $kind:ty, $parts:ty) => {
+        impl<$item $(, $param)*> $crate::coordinator::core::builder::Sealed for $kind {}
 
-        impl<$($param),*> $crate::coordinator::core::builder::CoordinatorKind for $kind {
+        impl<$item $(, $param)*> $crate::coordinator::core::builder::CoordinatorKind for $kind {
+            type Item = $item;
             type Runtime = R;
             type Error = E;
             type Parts = $parts;
@@ -72,6 +74,8 @@ pub(crate) use coordinator_kind;
 /// # }
 /// ```
 pub trait CoordinatorKind: Sealed {
+    /// The items it accepts.
+    type Item;
     /// The runtime its workers are spawned on.
     type Runtime;
     /// The error type of its bodies.
@@ -116,7 +120,7 @@ pub trait CoordinatorKind: Sealed {
 pub struct CoordinatorBuilder<C: CoordinatorKind> {
     pub(crate) rt: C::Runtime,
     pub(crate) options: Options,
-    pub(crate) hooks: Hooks<C::Error>,
+    pub(crate) hooks: Hooks<C::Error, C::Item>,
     pub(crate) parts: C::Parts,
 }
 
@@ -126,6 +130,7 @@ impl<C: CoordinatorKind> fmt::Debug for CoordinatorBuilder<C> {
         f.debug_struct("CoordinatorBuilder")
             .field("options", &self.options)
             .field("on_finalized", &self.hooks.on_finalized.is_some())
+            .field("describe", &self.hooks.describe.is_some())
             .field("on_signal", &self.hooks.on_signal.is_some())
             .field("on_signal_async", &self.hooks.dispatch.is_some())
             .finish_non_exhaustive()
@@ -150,6 +155,42 @@ impl<C: CoordinatorKind> CoordinatorBuilder<C> {
         report: impl Fn(&Snapshot<&Outcome<C::Error>>) + Send + Sync + 'static,
     ) -> Self {
         self.hooks.on_finalized(report);
+        self
+    }
+
+    /// Labels each item enqueued without a label: `describe` writes into the operation's
+    /// [`Label`] (up to [`LABEL_CAPACITY`](crate::LABEL_CAPACITY) bytes; the rest is
+    /// dropped), on the enqueuing thread, before the item is accepted, so every
+    /// snapshot of the operation says what it is about (a failed one can then be listed
+    /// by its URL, say, without the error type carrying it). No allocation. A label
+    /// given at enqueue (`enqueue_labelled`) is used instead. A panic in `describe` is
+    /// contained (under `std`): the item is accepted with what was written.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use core::fmt::Write;
+    /// use ephemeral::{Label, OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let fetch = WorkCoordinator::builder(Smol, Options::default())
+    ///         .describe(|url: &String, label: &mut Label| { let _ = write!(label, "GET {url}"); })
+    ///         .build(|url: String, _: OpContext| async move {
+    ///             if url.ends_with("/down") { Err(std::io::Error::other("refused")) } else { Ok(()) }
+    ///         })
+    ///         .unwrap();
+    ///     fetch.enqueue_many(["/up".to_string(), "/down".to_string()]).await.unwrap();
+    ///     fetch.drain().await;
+    ///     let mut dead_letters = Vec::new();
+    ///     fetch.visit_failed(|s| dead_letters.push(s.label));
+    ///     assert_eq!(dead_letters, [Label::new("GET /down")]);
+    /// });
+    /// # }
+    /// ```
+    pub fn describe(
+        mut self,
+        describe: impl Fn(&C::Item, &mut Label) + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.describe(describe);
         self
     }
 

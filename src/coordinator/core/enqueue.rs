@@ -2,6 +2,7 @@
 //! for room, newcomers after those already waiting, and refusals that hand the item back.
 
 use super::*;
+use crate::window::Label;
 
 /// What a full coordinator ran out of.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,34 @@ where
     }
 
     pub(crate) fn try_enqueue(&self, item: T, key: K) -> Result<OperationId, EnqueueError<T>> {
-        self.offer(item, key, true).map_err(|(refused, _)| refused)
+        self.try_enqueue_labelled(item, key, None)
+    }
+
+    /// `try_enqueue`, describing the operation by `label` (by the builder's `describe`
+    /// if `None`).
+    pub(crate) fn try_enqueue_labelled(
+        &self,
+        item: T,
+        key: K,
+        label: Option<Label>,
+    ) -> Result<OperationId, EnqueueError<T>> {
+        let label = self.label(&item, label);
+        self.offer(item, key, label, true)
+            .map_err(|(refused, _)| refused)
+    }
+
+    /// The label given, or the one the builder's `describe` writes for `item` (contained:
+    /// a panic leaves what was written), or none.
+    fn label(&self, item: &T, given: Option<Label>) -> Label {
+        match (given, &self.describe) {
+            (Some(label), _) => label,
+            (None, Some(describe)) => {
+                let mut label = Label::EMPTY;
+                self.control.contain(|| describe(item, &mut label));
+                label
+            }
+            (None, None) => Label::EMPTY,
+        }
     }
 
     /// `try_enqueue`, also saying what a `Full` ran out of, so `enqueue` waits on the
@@ -36,6 +64,7 @@ where
         &self,
         item: T,
         key: K,
+        label: Label,
         newcomer: bool,
     ) -> Result<OperationId, (EnqueueError<T>, Shortage)> {
         let refused = if self.intake.is_closed() {
@@ -52,7 +81,7 @@ where
             drop(key);
             return Err((refuse(item), Shortage::Queue));
         }
-        let id = match self.window.insert_keyed(item, key, self.now()) {
+        let id = match self.window.insert_keyed(item, key, label, self.now()) {
             Ok(id) => id,
             // Slots run short only while snapshot readers hold evicted slots a moment.
             Err((item, key)) => {
@@ -120,8 +149,20 @@ where
         item: T,
         key: impl Fn(&T) -> K,
     ) -> Result<OperationId, EnqueueError<T>> {
+        self.enqueue_labelled(item, key, None).await
+    }
+
+    /// `enqueue`, describing the operation by `label` (by the builder's `describe` if
+    /// `None`; it runs once, however long the wait).
+    pub(crate) async fn enqueue_labelled(
+        &self,
+        item: T,
+        key: impl Fn(&T) -> K,
+        label: Option<Label>,
+    ) -> Result<OperationId, EnqueueError<T>> {
+        let label = self.label(&item, label);
         let first = key(&item);
-        let (mut item, mut short) = match self.offer(item, first, true) {
+        let (mut item, mut short) = match self.offer(item, first, label, true) {
             Err((EnqueueError::Full(back), short)) => (back, short),
             done => return done.map_err(|(refused, _)| refused),
         };
@@ -139,7 +180,7 @@ where
                 .until(|| {
                     match pending.take().map(|item| {
                         let k = key(&item);
-                        self.offer(item, k, false)
+                        self.offer(item, k, label, false)
                     })? {
                         Err((EnqueueError::Full(back), again)) if again == short => {
                             pending = Some(back);

@@ -1,6 +1,7 @@
 //! The callbacks a coordinator builder collects, the same for every coordinator.
 
 use super::*;
+use crate::window::Label;
 
 /// Called with each operation's snapshot as it becomes terminal.
 pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>;
@@ -8,25 +9,35 @@ pub(crate) type Finalized<E> = Box<dyn Fn(&Snapshot<&Outcome<E>>) + Send + Sync>
 /// [`Finalized`] as the core calls it: with the snapshot of the full record `O`.
 pub(super) type Report<O> = Box<dyn Fn(Snapshot<&O>) + Send + Sync>;
 
-/// The callbacks a coordinator builder collects, the same for every coordinator.
-pub(crate) struct Hooks<E> {
+/// Writes the label of an item enqueued without one.
+pub(crate) type Describe<T> = Box<dyn Fn(&T, &mut Label) + Send + Sync>;
+
+/// The callbacks a coordinator builder collects, the same for every coordinator: `E` is
+/// its bodies' error, `T` its items.
+pub(crate) struct Hooks<E, T> {
     pub(super) on_finalized: Option<Finalized<E>>,
+    pub(super) describe: Option<Describe<T>>,
     pub(super) on_signal: Option<OnSignal>,
     /// Present once async handlers were spawned for it.
     pub(super) dispatch: Option<Arc<Dispatch>>,
 }
 
-impl<E> Default for Hooks<E> {
+impl<E, T> Default for Hooks<E, T> {
     fn default() -> Self {
         Self {
             on_finalized: None,
+            describe: None,
             on_signal: None,
             dispatch: None,
         }
     }
 }
 
-impl<E> Hooks<E> {
+impl<E, T> Hooks<E, T> {
+    pub(crate) fn describe(&mut self, describe: impl Fn(&T, &mut Label) + Send + Sync + 'static) {
+        self.describe = Some(Box::new(describe));
+    }
+
     pub(crate) fn on_finalized(
         &mut self,
         report: impl Fn(&Snapshot<&Outcome<E>>) + Send + Sync + 'static,
@@ -63,7 +74,7 @@ impl<E> Hooks<E> {
     }
 }
 
-impl<E> Drop for Hooks<E> {
+impl<E, T> Drop for Hooks<E, T> {
     fn drop(&mut self) {
         // Still here: the build failed, so no coordinator will close the handlers.
         if let Some(dispatch) = &self.dispatch {

@@ -54,7 +54,7 @@ mod worker;
 pub(crate) use control::Control;
 pub use control::Totals;
 pub(crate) use hooks::Hooks;
-use hooks::Report;
+use hooks::{Describe, Report};
 use worker::Live;
 
 use alloc::boxed::Box;
@@ -133,6 +133,8 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     pub(crate) rt: R,
     ceiling: usize,
     on_finalized: Option<Report<O>>,
+    /// Labels items enqueued without a label (the builder's `describe`).
+    describe: Option<Describe<T>>,
     /// One per slot, notified when that slot's operation becomes terminal; only for
     /// coordinators whose callers wait on single operations (results).
     finished: Option<Box<[Wakeup]>>,
@@ -154,7 +156,7 @@ where
     pub(crate) fn start<B, Fut>(
         rt: R,
         options: &Options,
-        hooks: Hooks<O::Error>,
+        hooks: Hooks<O::Error, T>,
         queue: S,
         per_operation_wakeups: bool,
         body: B,
@@ -196,7 +198,7 @@ where
     fn new(
         rt: R,
         options: &Options,
-        mut hooks: Hooks<O::Error>,
+        mut hooks: Hooks<O::Error, T>,
         queue: S,
         per_operation_wakeups: bool,
     ) -> Result<Self, OptionsError> {
@@ -225,6 +227,7 @@ where
             rt,
             ceiling,
             on_finalized,
+            describe: hooks.describe.take(),
             finished,
             _drain_on: drain_on,
         })

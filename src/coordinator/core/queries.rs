@@ -154,3 +154,31 @@ where
             .collect()
     }
 }
+
+/// Queries that lend: the caller's closure borrows each snapshot where it lies, so the
+/// body's error needs no `Clone` (an `std::io::Error` is observed whole) and nothing is
+/// allocated.
+impl<T, R, S, O, K> Core<T, R, S, O, K>
+where
+    R: Timer,
+    S: Schedule<Key = K>,
+    O: Record,
+{
+    /// `f` of operation `id`'s borrowed snapshot, or `None` once it has left the window.
+    pub(crate) fn with<X>(
+        &self,
+        id: OperationId,
+        f: impl FnOnce(Snapshot<&Outcome<O::Error>>) -> X,
+    ) -> Option<X> {
+        self.read(id, |s| f(s.map(O::outcome)))
+    }
+
+    /// Calls `f` with each tracked operation in `state`, in slot order.
+    pub(crate) fn visit_in(&self, state: State, mut f: impl FnMut(Snapshot<&Outcome<O::Error>>)) {
+        self.visit(|s| {
+            if s.state == state {
+                f(s);
+            }
+        });
+    }
+}
