@@ -19,7 +19,7 @@ use crate::operation::OperationId;
 /// sink.raise_with("rate-limited", None, Some(42)).unwrap();
 /// let events = sink.events_matching("rate-*");
 /// assert_eq!(events[0].key, Some(42));
-/// assert_eq!(sink.name(events[0].signal), Some("rate-limited"));
+/// assert_eq!(sink.name(events[0].signal).unwrap(), "rate-limited");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SignalEvent {

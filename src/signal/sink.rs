@@ -16,7 +16,7 @@ use core::time::Duration;
 
 use super::history::History;
 use super::listeners::{Listener, Listeners};
-use super::{PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
+use super::{Name, PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
 use crate::operation::OperationId;
 use crate::runtime::Timer;
 use crate::sync::{Arc, Ordering, fence};
@@ -52,14 +52,16 @@ impl<S: AsRef<str>> SignalName for S {
 
 impl SignalName for Signal {
     fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
-        // Only an interned handle may be raised: its bit then means its name.
-        (self.index() < table.len())
+        // Only a handle to a name the table holds now may be raised: its bit then means
+        // its name, never a successor's.
+        table
+            .is_current(*self)
             .then_some(*self)
             .ok_or(TableError::UnknownHandle)
     }
     fn lookup(&self, table: &SignalTable) -> Option<Signal> {
-        // A handle past the table (from a larger one) names nothing here; one below its
-        // capacity but not interned has a bit that is never set, so asking is harmless.
+        // A handle past the table (from a larger one) names nothing here; a stale one is
+        // refused by every use (raise, retract and presence check its generation).
         (self.index() < table.capacity()).then_some(*self)
     }
 }
@@ -140,6 +142,8 @@ pub struct SignalSink {
 #[must_use]
 pub struct SinkBuilder {
     names: usize,
+    name_bytes: usize,
+    table: Option<Arc<SignalTable>>,
     history: usize,
     listeners: usize,
     max_age: Option<Duration>,
@@ -147,14 +151,41 @@ pub struct SinkBuilder {
 }
 
 impl SinkBuilder {
-    /// How many distinct names the sink can intern. Default 256.
+    /// How many names the sink's table holds at once (at most
+    /// [`MAX_NAMES`](super::MAX_NAMES)). Default 256. Once it is full, a new name takes
+    /// the slot of the oldest name nobody uses (see [`Signal`]); when every name is in
+    /// use, raising a new one is refused with [`TableError::Full`] and counted
+    /// ([`SignalSink::full_refusals`]).
     pub fn names(mut self, n: usize) -> Self {
         self.names = n;
         self
     }
 
-    /// How many raises the history keeps (at least 1). Default 1000, as the original's
-    /// `MaxQueuedSignals`.
+    /// The longest name the sink stores, in bytes (1 to
+    /// [`MAX_NAME_BYTES`](super::MAX_NAME_BYTES)). Default 64. Longer names are refused
+    /// with [`TableError::NameTooLong`]. Each name slot reserves this much.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::builder().name_bytes(128).build();
+    /// assert!(sink.raise("x".repeat(128)).is_ok());
+    /// assert!(sink.raise("x".repeat(129)).is_err());
+    /// ```
+    pub fn name_bytes(mut self, n: usize) -> Self {
+        self.name_bytes = n;
+        self
+    }
+
+    /// Builds the sink around an existing table (a coordinator's own sink shares the
+    /// table its window's marks pin names in).
+    pub(crate) fn table(mut self, table: Arc<SignalTable>) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    /// How many raises the history keeps (at least 1). Default 1000. (The original's
+    /// `MaxQueuedSignals`, also 1000 there, is not this bound: it limits the queue of
+    /// events waiting for async handlers, which is
+    /// [`Options::max_queued_signals`](crate::Options::max_queued_signals) here.)
     pub fn history(mut self, n: usize) -> Self {
         self.history = n.max(1);
         self
@@ -180,10 +211,13 @@ impl SinkBuilder {
     }
 
     /// Allocates every structure of the sink; nothing it does later allocates, except
-    /// interning a new name, subscribing, and the queries that return a `Vec`.
+    /// subscribing, compiling masks and the queries that return a `Vec`.
     pub fn build(self) -> SignalSink {
+        let (names, name_bytes) = (self.names, self.name_bytes);
         SignalSink {
-            table: Arc::new(SignalTable::new(self.names)),
+            table: self
+                .table
+                .unwrap_or_else(|| Arc::new(SignalTable::with_name_bytes(names, name_bytes))),
             inner: Arc::new(Inner {
                 history: History::new(self.history),
                 listeners: Listeners::new(self.listeners),
@@ -199,6 +233,7 @@ impl fmt::Debug for SinkBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SinkBuilder")
             .field("names", &self.names)
+            .field("name_bytes", &self.name_bytes)
             .field("history", &self.history)
             .field("listeners", &self.listeners)
             .field("max_age", &self.max_age)
@@ -277,6 +312,8 @@ impl SignalSink {
     pub fn builder() -> SinkBuilder {
         SinkBuilder {
             names: 256,
+            name_bytes: super::DEFAULT_NAME_BYTES,
+            table: None,
             history: 1000,
             listeners: 16,
             max_age: None,
@@ -321,10 +358,12 @@ impl SignalSink {
     /// assert!(mask.first_raised(&sink).is_some());
     /// ```
     pub fn mask(&self, patterns: &str) -> SignalMask {
-        SignalMask::new(PatternSet::parse(patterns), self.table.capacity())
+        SignalMask::new(PatternSet::parse(patterns), self.table.clone())
     }
 
-    /// The handle of `name`, interning it if needed (to raise by handle later).
+    /// The handle of `name`, interning it if needed (to raise by handle later). Once the
+    /// table is full, a handle to a name nobody uses may be reclaimed before it is
+    /// raised (see [`Signal`]); raising by name never is.
     ///
     /// ```
     /// let sink = ephemeral::signal::SignalSink::new();
@@ -336,15 +375,29 @@ impl SignalSink {
         self.table.intern(name)
     }
 
-    /// The name behind a handle.
+    /// A copy of the name behind a handle; `None` for a handle of another sink or whose
+    /// name was reclaimed (history events of a reclaimed name answer `None` here).
     ///
     /// ```
     /// let sink = ephemeral::signal::SignalSink::new();
     /// let s = sink.raise("x").unwrap();
-    /// assert_eq!(sink.name(s), Some("x"));
+    /// assert_eq!(sink.name(s).unwrap(), "x");
     /// ```
-    pub fn name(&self, signal: Signal) -> Option<&str> {
+    pub fn name(&self, signal: Signal) -> Option<Name> {
         self.table.name(signal)
+    }
+
+    /// How many raises of a new name were refused because every name of the table was in
+    /// use (each such raise returned [`TableError::Full`]).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::builder().names(1).build();
+    /// sink.raise("a").unwrap();
+    /// assert!(sink.raise("b").is_err(), "a is raised, so its slot is in use");
+    /// assert_eq!(sink.full_refusals(), 1);
+    /// ```
+    pub fn full_refusals(&self) -> u64 {
+        self.table.full_refusals()
     }
 
     /// How long signals stay present after their last raise, if limited.
@@ -357,7 +410,8 @@ impl SignalSink {
     }
 
     /// Raises `name`: marks it present, records the raise in the history and calls the
-    /// listeners. Refused only when a new name does not fit the table.
+    /// listeners. Refused when a new name does not fit the table (every name in use, or
+    /// too long), or for a handle whose name was reclaimed.
     ///
     /// ```
     /// let sink = ephemeral::signal::SignalSink::builder().names(1).build();
@@ -381,12 +435,24 @@ impl SignalSink {
         operation_id: Option<OperationId>,
         key: Option<u64>,
     ) -> Result<Signal, TableError> {
-        let signal = name.intern(&self.table)?;
+        let signal = self.pin(&name)?;
         self.raise_event(signal, operation_id, key);
+        self.table.unpin(signal);
         Ok(signal)
     }
 
-    /// Raises an interned signal and returns the event recorded.
+    /// The handle of `name`, pinned (the caller unpins it).
+    pub(crate) fn pin(&self, name: &impl SignalName) -> Result<Signal, TableError> {
+        loop {
+            let signal = name.intern(&self.table)?;
+            // A name nobody used may be reclaimed between the two: intern it again.
+            if self.table.pin(signal) {
+                return Ok(signal);
+            }
+        }
+    }
+
+    /// Raises a signal the caller holds pinned and returns the event recorded.
     pub(crate) fn raise_event(
         &self,
         signal: Signal,
@@ -469,11 +535,15 @@ impl SignalSink {
         let Some(signal) = name.lookup(&self.table) else {
             return false;
         };
+        if !self.table.pin(signal) {
+            return false;
+        }
         let was = self.is_raised(signal);
         if self.table.clear(signal) {
             // Deferred work may wait for exactly this.
             self.inner.changed.notify(usize::MAX);
         }
+        self.table.unpin(signal);
         was
     }
 
@@ -524,7 +594,7 @@ impl SignalSink {
     /// let sink = ephemeral::signal::SignalSink::new();
     /// sink.raise("a").unwrap();
     /// let mut seen = 0;
-    /// sink.visit_events(|event| { assert_eq!(sink.name(event.signal), Some("a")); seen += 1 });
+    /// sink.visit_events(|event| { assert_eq!(sink.name(event.signal).unwrap(), "a"); seen += 1 });
     /// assert_eq!(seen, 1);
     /// ```
     pub fn visit_events(&self, mut f: impl FnMut(&SignalEvent)) {
@@ -605,7 +675,7 @@ impl SignalSink {
         self.visit_events(|event| {
             if table
                 .name(event.signal)
-                .is_some_and(|n| patterns.matches(n))
+                .is_some_and(|n| patterns.matches(&n))
             {
                 f(event)
             }
@@ -620,7 +690,7 @@ impl SignalSink {
     /// sink.raise("http.slow").unwrap();
     /// let events = sink.events_matching("*.slow");
     /// assert_eq!(events.len(), 2);
-    /// assert_eq!(sink.name(events[0].signal), Some("db.slow"));
+    /// assert_eq!(sink.name(events[0].signal).unwrap(), "db.slow");
     /// ```
     pub fn events_matching(&self, patterns: &str) -> Vec<SignalEvent> {
         let mut events = Vec::new();
@@ -682,7 +752,7 @@ impl SignalSink {
     pub fn clear(&self) {
         let table = &self.table;
         for i in 0..table.len() {
-            table.retract(Signal::from_index(i as u32));
+            table.retract(table.handle_at(i));
         }
         self.inner.history.retain(|_| false);
         self.inner.changed.notify(usize::MAX);
@@ -701,11 +771,12 @@ impl SignalSink {
     pub fn clear_matching(&self, patterns: &str) {
         let patterns = PatternSet::parse(patterns);
         let table = &self.table;
-        let matches = |signal: Signal| table.name(signal).is_some_and(|n| patterns.matches(n));
+        let matches = |signal: Signal| table.name(signal).is_some_and(|n| patterns.matches(&n));
         for i in 0..table.len() {
-            let signal = Signal::from_index(i as u32);
-            if matches(signal) {
-                table.retract(signal);
+            if let Some(read) = table.read_name(i)
+                && patterns.matches(&read.found)
+            {
+                table.retract(read.signal);
             }
         }
         self.inner.history.retain(|event| !matches(event.signal));
@@ -791,7 +862,7 @@ mod tests {
         let inner = sink.clone();
         let _echo = sink
             .subscribe(move |event| {
-                if inner.name(event.signal) == Some("ping") {
+                if inner.name(event.signal).is_some_and(|n| n == "ping") {
                     inner.raise("pong").unwrap();
                     inner.retract("ping");
                 }
