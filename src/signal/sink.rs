@@ -343,8 +343,16 @@ impl SignalSink {
         &self.table
     }
 
-    /// The table, for a listener that must not hold the sink.
-    pub(crate) fn shared_table(&self) -> Arc<SignalTable> {
+    /// The sink's table, shared: for what must hold the names without holding the sink
+    /// (a listener the sink itself holds, a window's marks).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// let table = sink.shared_table();
+    /// sink.raise("a").unwrap();
+    /// assert!(table.lookup("a").is_some());
+    /// ```
+    pub fn shared_table(&self) -> Arc<SignalTable> {
         self.table.clone()
     }
 
