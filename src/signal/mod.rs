@@ -7,6 +7,7 @@
 //! intake on it (`cancel_on`, `defer_on`, `resume_on`, `drain_on` in
 //! [`Options`](crate::Options)).
 
+mod changes;
 mod event;
 pub(crate) mod history;
 pub(crate) mod listeners;
@@ -17,6 +18,7 @@ pub(crate) use pattern::pattern_setters;
 mod sink;
 mod table;
 
+pub use changes::{SignalChange, SignalChanges};
 pub use event::SignalEvent;
 pub use listeners::Listener;
 pub use mask::SignalMask;

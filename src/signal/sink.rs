@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use super::changes::{SignalChange, SignalChanges, Tap};
 use super::history::History;
 use super::listeners::{Listener, Listeners};
 use super::{Name, PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
@@ -92,6 +93,8 @@ impl Clock for DefaultClock {
 struct Inner {
     history: History,
     listeners: Listeners,
+    /// Called with each retract that made a signal absent (the changes streams' taps).
+    retracts: Listeners,
     max_age: Option<Duration>,
     clock: Box<dyn Clock>,
     /// Notified after every raise, retract and clear: what deferred work waits on.
@@ -221,6 +224,7 @@ impl SinkBuilder {
             inner: Arc::new(Inner {
                 history: History::new(self.history),
                 listeners: Listeners::new(self.listeners),
+                retracts: Listeners::new(self.listeners),
                 max_age: self.max_age,
                 clock: self.clock,
                 changed: Wakeup::new(),
@@ -249,11 +253,19 @@ impl fmt::Debug for SinkBuilder {
 pub struct Subscription {
     sink: SignalSink,
     slot: usize,
+    /// In the retract listeners (a changes stream's second tap) rather than the raise ones.
+    retracts: bool,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.sink.inner.listeners.remove(self.slot);
+        let inner = &self.sink.inner;
+        let set = if self.retracts {
+            &inner.retracts
+        } else {
+            &inner.listeners
+        };
+        set.remove(self.slot);
     }
 }
 
@@ -278,12 +290,16 @@ impl fmt::Debug for Subscription {
 pub enum SubscribeError {
     /// Every listener place is taken; build the sink with more (`SinkBuilder::listeners`).
     Full(Listener),
+    /// Every listener place is taken, so no changes stream could be made (each stream
+    /// takes one; `SinkBuilder::listeners`).
+    NoPlaceForChanges,
 }
 
 impl fmt::Debug for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Full(_) => f.write_str("Full(..)"),
+            Self::NoPlaceForChanges => f.write_str("NoPlaceForChanges"),
         }
     }
 }
@@ -543,6 +559,12 @@ impl SignalSink {
         let Some(signal) = name.lookup(&self.table) else {
             return false;
         };
+        self.retract_signal(signal)
+    }
+
+    /// Retracts a signal, waking deferred work and telling the changes streams if it was
+    /// set; returns whether it was present.
+    fn retract_signal(&self, signal: Signal) -> bool {
         if !self.table.pin(signal) {
             return false;
         }
@@ -550,6 +572,15 @@ impl SignalSink {
         if self.table.clear(signal) {
             // Deferred work may wait for exactly this.
             self.inner.changed.notify(usize::MAX);
+            let retracts = &self.inner.retracts;
+            if !retracts.is_idle() {
+                retracts.call(&SignalEvent {
+                    signal,
+                    operation_id: None,
+                    key: None,
+                    at: self.now(),
+                });
+            }
         }
         self.table.unpin(signal);
         was
@@ -742,10 +773,77 @@ impl SignalSink {
                 Ok(Subscription {
                     sink: self.clone(),
                     slot,
+                    retracts: false,
                 })
             }
             Err(listener) => Err(SubscribeError::Full(listener)),
         }
+    }
+
+    /// A stream of every raise and every retract that makes a signal absent, from now
+    /// on, buffering at most `capacity` (at least 1) changes for a slow consumer (see
+    /// [`SignalChanges`] for what it does when the consumer lags). Takes one listener
+    /// place until dropped.
+    ///
+    /// ```
+    /// use ephemeral::signal::{SignalChange, SignalSink};
+    /// use futures_lite::StreamExt;
+    ///
+    /// let sink = SignalSink::new();
+    /// let mut changes = sink.changes(16).unwrap();
+    /// sink.raise("a").unwrap();
+    /// assert!(matches!(futures_lite::future::block_on(changes.next()), Some(SignalChange::Raised(_))));
+    /// ```
+    pub fn changes(&self, capacity: usize) -> Result<SignalChanges, SubscribeError> {
+        self.tap(Tap::new(capacity, None))
+    }
+
+    /// [`changes`](Self::changes) of the signals matching `patterns` only. The names the
+    /// patterns match are kept in the table while the stream lives (never reclaimed).
+    ///
+    /// ```
+    /// use ephemeral::signal::{SignalChange, SignalSink};
+    /// use futures_lite::StreamExt;
+    ///
+    /// let sink = SignalSink::new();
+    /// let mut errors = sink.changes_matching("error.*", 16).unwrap();
+    /// sink.raise("ok").unwrap();
+    /// let e = sink.raise("error.io").unwrap();
+    /// let next = futures_lite::future::block_on(errors.next());
+    /// assert!(matches!(next, Some(SignalChange::Raised(event)) if event.signal == e));
+    /// ```
+    pub fn changes_matching(
+        &self,
+        patterns: &str,
+        capacity: usize,
+    ) -> Result<SignalChanges, SubscribeError> {
+        self.tap(Tap::new(capacity, Some(self.mask(patterns))))
+    }
+
+    fn tap(&self, tap: Tap) -> Result<SignalChanges, SubscribeError> {
+        let tap = Arc::new(tap);
+        let on_raise = tap.clone();
+        let raises = self
+            .subscribe(move |event| on_raise.offer(event.signal, SignalChange::Raised(*event)))
+            .map_err(|_| SubscribeError::NoPlaceForChanges)?;
+        let on_retract = tap.clone();
+        let slot = self
+            .inner
+            .retracts
+            .add(Box::new(move |event: &SignalEvent| {
+                let change = SignalChange::Retracted {
+                    signal: event.signal,
+                    at: event.at,
+                };
+                on_retract.offer(event.signal, change);
+            }))
+            .map_err(|_| SubscribeError::NoPlaceForChanges)?;
+        let retracts = Subscription {
+            sink: self.clone(),
+            slot,
+            retracts: true,
+        };
+        Ok(SignalChanges::new(tap, raises, retracts))
     }
 
     /// Retracts every signal and empties the history.
@@ -760,7 +858,7 @@ impl SignalSink {
     pub fn clear(&self) {
         let table = &self.table;
         for i in 0..table.len() {
-            table.retract(table.handle_at(i));
+            self.retract_signal(table.handle_at(i));
         }
         self.inner.history.retain(|_| false);
         self.inner.changed.notify(usize::MAX);
@@ -784,7 +882,7 @@ impl SignalSink {
             if let Some(read) = table.read_name(i)
                 && patterns.matches(&read.found)
             {
-                table.retract(read.signal);
+                self.retract_signal(read.signal);
             }
         }
         self.inner.history.retain(|event| !matches(event.signal));
