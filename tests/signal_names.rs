@@ -19,7 +19,7 @@ fn a_coordinator_cycles_ten_thousand_per_host_names_through_a_table_of_64() {
                 let name = format!("ratelimited.host-{host}");
                 let signal = ctx.emit(&name).expect("a slot for the new name");
                 assert_eq!(ctx.sink().name(signal).unwrap(), name.as_str());
-                if host % 3 == 0 {
+                if host.is_multiple_of(3) {
                     // Left raised; an operator clears the one left 30 hosts ago.
                     ctx.sink()
                         .retract(format!("ratelimited.host-{}", host.wrapping_sub(30)));
