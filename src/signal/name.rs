@@ -134,7 +134,11 @@ pub(crate) fn load(words: &[AtomicU64], len: usize) -> Name {
         len: len.min(MAX_NAME_BYTES) as u8,
         bytes: [0; MAX_NAME_BYTES],
     };
-    for (w, word) in words.iter().enumerate().take(words_for(usize::from(name.len))) {
+    for (w, word) in words
+        .iter()
+        .enumerate()
+        .take(words_for(usize::from(name.len)))
+    {
         let value = word.load(Ordering::Acquire).to_le_bytes();
         let start = w * WORD;
         let end = (start + WORD).min(usize::from(name.len));
