@@ -111,6 +111,10 @@ impl SignalMask {
                 // Pinned by us: still the name we matched.
                 continue;
             }
+            // Cheap skip of names matched before; the consistent read checks again.
+            if table.born(i) <= seen {
+                continue;
+            }
             let Some(read) = table.read_name(i) else {
                 continue;
             };

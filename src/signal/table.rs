@@ -308,6 +308,12 @@ impl SignalTable {
         self.births.load(Ordering::Acquire)
     }
 
+    /// The `births` value that placed slot `i`'s name (a hint: read it again in
+    /// [`read`](Self::read) for a consistent answer).
+    pub(crate) fn born(&self, i: usize) -> u64 {
+        self.born[i].load(Ordering::Relaxed)
+    }
+
     fn words_of(&self, i: usize) -> &[AtomicU64] {
         &self.words[i * self.stride..(i + 1) * self.stride]
     }
