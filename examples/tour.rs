@@ -109,7 +109,11 @@ fn main() {
                 Some(other) => format!("{other:?}"),
                 None => String::new(),
             };
-            let signals: Vec<_> = snap.signals.iter().filter_map(|s| sink.name(*s)).collect();
+            let signals: Vec<String> = snap
+                .signals
+                .iter()
+                .filter_map(|s| sink.name(*s).map(|n| n.to_string()))
+                .collect();
             println!(
                 "  {:<9} {:<10} {:>8.2?} {:<7} {what:<28} {}",
                 snap.id.to_string(),

@@ -104,6 +104,11 @@ pub struct Options {
     /// The sink the coordinator raises into and gates on; share one between
     /// coordinators to let them see each other's signals. `None`: a sink of its own.
     pub signals: Option<SignalSink>,
+    /// How many names the coordinator's own sink holds at once (used only when
+    /// [`signals`](Self::signals) is `None`; a shared sink has its own, see
+    /// `SinkBuilder::names`). Default 256. Names nobody uses any more are reclaimed for new
+    /// ones, so this bounds the names in use, not the names ever raised.
+    pub signal_names: usize,
     /// While a signal matching these is present, items about to start are cancelled
     /// instead (their outcome names the signal).
     pub cancel_on: PatternSet,
@@ -137,6 +142,7 @@ impl Default for Options {
             max_operation_lifetime: Duration::from_secs(5 * 60),
             pin_budget: None,
             signals: None,
+            signal_names: 256,
             cancel_on: PatternSet::default(),
             defer_on: PatternSet::default(),
             resume_on: PatternSet::default(),
@@ -285,6 +291,23 @@ impl Options {
     /// ```
     pub fn signals(mut self, sink: SignalSink) -> Self {
         self.signals = Some(sink);
+        self
+    }
+
+    /// Sets [`signal_names`](Self::signal_names), the name capacity of the
+    /// coordinator's own sink.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// let options = Options::default().signal_names(1024);
+    /// let coordinator = WorkCoordinator::new(Smol, options, |_: u8, _: OpContext| async {}).unwrap();
+    /// assert_eq!(coordinator.signals().table().capacity(), 1024);
+    /// # }
+    /// ```
+    pub fn signal_names(mut self, n: usize) -> Self {
+        self.signal_names = n;
         self
     }
 

@@ -13,8 +13,8 @@ use core::hash::Hash;
 
 use ephemeral::runtime::{ManualClock, ManualSleep, Runtime, Spawner, Timer};
 use ephemeral::signal::{
-    Pattern, PatternSet, Signal, SignalEvent, SignalMask, SignalSink, SignalTable, SinkBuilder,
-    Subscription,
+    Name, Pattern, PatternSet, Signal, SignalChange, SignalChanges, SignalEvent, SignalMask,
+    SignalSink, SignalTable, SinkBuilder, Subscription,
 };
 use ephemeral::{
     CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError, FinishError, InsertError,
@@ -35,6 +35,9 @@ fn plain_types_are_send_and_sync() {
     send_sync::<Subscription>();
     send_sync::<SignalTable>();
     send_sync::<SignalMask>();
+    send_sync::<SignalChanges>();
+    send_sync::<SignalChange>();
+    send_sync::<Name>();
     send_sync::<SignalEvent>();
     send_sync::<Signal>();
     send_sync::<Pattern>();

@@ -71,7 +71,12 @@ fn drain_on_racing(sink: SignalSink, before_subscribing: impl FnOnce()) -> Close
     let options = Options::default()
         .signals(sink.clone())
         .drain_on("shutdown");
-    let signals = Signals::new(&options, Arc::new(Marks::new(1)), None, None);
+    let signals = Signals::new(
+        &options,
+        Arc::new(Marks::new(1, sink.shared_table())),
+        None,
+        None,
+    );
     let raiser = thread::spawn(move || {
         sink.raise(shutdown).unwrap();
     });

@@ -35,6 +35,7 @@ fn window() -> Arc<Window<u32, u32>> {
         .queue_capacity(1)
         .max_concurrency(2)
         .max_tracked(1)
+        .signal_names(1)
         .pin_budget(0);
     Arc::new(Window::new(&options).unwrap())
 }

@@ -16,14 +16,17 @@ use ephemeral::signal::SignalTable;
 use ephemeral::{OPERATION_SIGNALS, Options, Window};
 use loom::sync::Arc;
 use loom::thread;
-use loom_tests::explore;
+use loom_tests::explore_with;
 
 #[test]
 fn a_retract_after_racing_adds_leaves_the_signal_absent() {
     // Two cells is the side the retract must clear twice.
     let sides = ["kept written into one cell", "kept written into two cells"];
-    explore(&sides, move |seen| {
-        let table = SignalTable::new(2 + OPERATION_SIGNALS);
+    // Interning the fillers and pinning each mark's name are many steps, none racing.
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 10_000;
+    explore_with(builder, &sides, move |seen| {
+        let table = Arc::new(SignalTable::new(2 + OPERATION_SIGNALS));
         let (kept, other) = (
             table.intern("kept").unwrap(),
             table.intern("other").unwrap(),
@@ -37,10 +40,11 @@ fn a_retract_after_racing_adds_leaves_the_signal_absent() {
         let options = Options::default()
             .queue_capacity(1)
             .max_concurrency(1)
-            .max_tracked(1);
+            .max_tracked(1)
+            .signal_names(1);
         let window: Window<(), ()> = Window::new(&options).unwrap();
         let id = window.insert((), Duration::ZERO).unwrap();
-        let marks = Arc::new(Marks::new(3));
+        let marks = Arc::new(Marks::new(3, table.clone()));
         // `other` takes the first cell, so one add of `kept` may pass it while the other
         // thread's retract empties it for the second add.
         assert!(marks.add(id, other));

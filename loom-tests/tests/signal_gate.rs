@@ -28,7 +28,12 @@ fn gate(defer_on: &str) -> (Arc<Signals>, SignalSink, ManualClock) {
         .clock(clock.clone())
         .build();
     let options = Options::default().signals(sink.clone()).defer_on(defer_on);
-    let signals = Signals::new(&options, Arc::new(Marks::new(1)), None, None);
+    let signals = Signals::new(
+        &options,
+        Arc::new(Marks::new(1, sink.shared_table())),
+        None,
+        None,
+    );
     (Arc::new(signals), sink, clock)
 }
 

@@ -25,6 +25,7 @@ fn window(max_concurrency: usize, pins: usize) -> Arc<Window<u32, u32>> {
         .queue_capacity(1)
         .max_concurrency(max_concurrency)
         .max_tracked(1)
+        .signal_names(1)
         .pin_budget(pins);
     Arc::new(Window::new(&options).unwrap())
 }

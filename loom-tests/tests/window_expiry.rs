@@ -33,6 +33,7 @@ fn window() -> Arc<Window<u32, u32>> {
         .queue_capacity(1)
         .max_concurrency(1)
         .max_tracked(1)
+        .signal_names(1)
         .pin_budget(1)
         .max_operation_lifetime(Duration::from_millis(10));
     Arc::new(Window::new(&options).unwrap())

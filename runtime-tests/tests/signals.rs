@@ -291,7 +291,7 @@ fn a_full_handler_queue_drops_the_oldest<E: Executor>(exec: E) {
                 let _ = wait.recv().await;
                 log.lock()
                     .unwrap()
-                    .push(names.name(event.signal).unwrap().to_owned());
+                    .push(names.name(event.signal).unwrap().to_string());
             }
         })
         .build(|_: u32, ctx: OpContext| async move {
@@ -467,7 +467,7 @@ fn a_panicking_handler_loses_only_its_own_event<E: Executor>(exec: E) {
                 .max_concurrent_signal_handlers(1),
         )
         .on_signal_async(move |event| {
-            if names.name(event.signal) == Some("boom") {
+            if names.name(event.signal).is_some_and(|n| n == "boom") {
                 panic!("handler refused its event");
             }
             let count = count.clone();

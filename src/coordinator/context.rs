@@ -80,6 +80,34 @@ impl OpContext {
         self.control.signals.raise_from(self.id, name)
     }
 
+    /// [`signal`](Self::signal) for bodies that have nothing to do about a refusal: the
+    /// handle, or `None` when the name could not be raised: the sink's table full of
+    /// names in use (counted in [`SignalSink::full_refusals`]), or an empty or too long
+    /// name.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol, signal::SignalSink};
+    ///
+    /// smol::block_on(async {
+    ///     let sink = SignalSink::builder().names(1).build();
+    ///     sink.raise("held").unwrap();
+    ///     let options = Options::default().signals(sink.clone());
+    ///     let coordinator = WorkCoordinator::new(Smol, options, |_: u8, ctx: OpContext| async move {
+    ///         assert_eq!(ctx.emit("no.room"), None, "the only name is raised");
+    ///     }).unwrap();
+    ///     coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(sink.full_refusals(), 1);
+    ///     assert_eq!(coordinator.totals().completed, 1);
+    /// });
+    /// # }
+    /// ```
+    pub fn emit(&self, name: &str) -> Option<Signal> {
+        self.signal(name).ok()
+    }
+
     /// Retracts `name` from the sink and from this operation's record (see
     /// [`signal`](Self::signal)). Returns whether it was present in either.
     pub fn retract(&self, name: &str) -> bool {

@@ -8,8 +8,12 @@ use crate::operation::OperationId;
 /// A raise: which signal, from which operation and key (if any), and when.
 ///
 /// `at` is a reading of the sink's clock. A `key` is the caller's own number for what
-/// the raise concerns (a keyed coordinator passes its key's hash); it lets history
-/// queries tell keys apart without storing strings.
+/// the raise concerns, given to [`SignalSink::raise_with`](super::SignalSink::raise_with);
+/// it lets history queries tell keys apart without storing strings. Raises from bodies
+/// (`OpContext::signal`) carry the operation's id and no key, in keyed coordinators too.
+///
+/// A `signal` handle stays in the event after its name is reclaimed for another name
+/// (see [`Signal`]): it then names nothing, and pattern queries skip the event.
 ///
 /// ```
 /// use core::time::Duration;
@@ -19,7 +23,7 @@ use crate::operation::OperationId;
 /// sink.raise_with("rate-limited", None, Some(42)).unwrap();
 /// let events = sink.events_matching("rate-*");
 /// assert_eq!(events[0].key, Some(42));
-/// assert_eq!(sink.name(events[0].signal), Some("rate-limited"));
+/// assert_eq!(sink.name(events[0].signal).unwrap(), "rate-limited");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SignalEvent {

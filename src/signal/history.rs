@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! seq   = (ticket + 1) << 2 | CLEARED | WRITING      0 = never written
-//! word0 = signal index (bits 0..32) | HAS_OP (bit 32) | HAS_KEY (bit 33)
+//! word0 = signal index (bits 0..24) | HAS_OP (bit 24) | HAS_KEY (bit 25) | signal generation (bits 32..64)
 //! word1 = operation id's slot and generation (0 when absent)
 //! word2 = key (0 when absent)
 //! word3 = `at` in nanoseconds (saturating at `u64::MAX`, about 584 years)
@@ -64,12 +64,15 @@ const WRITING: Field<u64> = Field::flag(0);
 const CLEARED: Field<u64> = WRITING.above(1);
 /// `seq` field: the cell's ticket plus one (so 0 means never written).
 const TICKET: Field<u64> = Field::top(2);
-/// `word0` field: the signal's index.
-const SIGNAL: Field<u64> = Field::new(0, 32);
+/// `word0` field: the signal's slot index (tables hold at most 2^24 - 1 names).
+const SIGNAL: Field<u64> = Field::new(0, 24);
 /// `word0` flag: `word1` holds an operation id.
 const HAS_OP: Field<u64> = SIGNAL.above(1);
 /// `word0` flag: `word2` holds a key.
 const HAS_KEY: Field<u64> = HAS_OP.above(1);
+/// `word0` field: the signal's generation (events of a reclaimed name keep their old
+/// handle, which names nothing any more).
+const GENERATION: Field<u64> = Field::top(32);
 /// How many times a reader re-reads a cell that changed under it before skipping it.
 const READ_ATTEMPTS: usize = 4;
 /// Words per packed event.
@@ -124,7 +127,8 @@ fn ticket_of(seq: u64) -> u64 {
 }
 
 fn pack(event: &SignalEvent) -> [u64; WORDS] {
-    let mut word0 = SIGNAL.place(u64::from(event.signal.index() as u32));
+    let mut word0 = SIGNAL.place(event.signal.index() as u64 & SIGNAL.max());
+    word0 = GENERATION.set(word0, u64::from(event.signal.generation()));
     word0 = HAS_OP.set(word0, u64::from(event.operation_id.is_some()));
     word0 = HAS_KEY.set(word0, u64::from(event.key.is_some()));
     [
@@ -138,7 +142,7 @@ fn pack(event: &SignalEvent) -> [u64; WORDS] {
 
 fn unpack(words: [u64; WORDS]) -> SignalEvent {
     SignalEvent {
-        signal: Signal::from_index(SIGNAL.get(words[0]) as u32),
+        signal: Signal::new(SIGNAL.get(words[0]) as u32, GENERATION.get(words[0]) as u32),
         operation_id: if HAS_OP.is_set(words[0]) {
             OperationId::from_raw(words[4], words[1])
         } else {
@@ -296,7 +300,7 @@ mod tests {
     /// A self-checking event: every field derives from `n`, so a torn read shows.
     fn event(n: u64) -> SignalEvent {
         SignalEvent {
-            signal: Signal::from_index((n % 7) as u32),
+            signal: Signal::new((n % 7) as u32, n as u32),
             operation_id: OperationId::from_raw(n, (1 << 32) | n),
             key: if n.is_multiple_of(3) { None } else { Some(n) },
             at: Duration::from_nanos(n),
@@ -322,13 +326,13 @@ mod tests {
     fn round_trips_every_field() {
         let history = History::new(4);
         let full = SignalEvent {
-            signal: Signal::from_index(u32::MAX),
+            signal: Signal::new((1 << 24) - 1, u32::MAX),
             operation_id: OperationId::from_raw(u64::MAX, u64::MAX),
             key: Some(0),
             at: Duration::from_nanos(u64::MAX),
         };
         let bare = SignalEvent {
-            signal: Signal::from_index(0),
+            signal: Signal::new(0, 0),
             operation_id: None,
             key: None,
             at: Duration::ZERO,

@@ -263,6 +263,11 @@ impl Listeners {
         }
     }
 
+    /// Whether no listener is added (a caller may skip building an event for nobody).
+    pub fn is_idle(&self) -> bool {
+        self.active.load(Ordering::Relaxed) == 0
+    }
+
     /// Panics caught in listeners (their calls and their drops) so far; always 0 without
     /// `std`, where a panic cannot be caught.
     pub fn panics(&self) -> u64 {

@@ -14,9 +14,10 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use super::changes::{SignalChange, SignalChanges, Tap};
 use super::history::History;
 use super::listeners::{Listener, Listeners};
-use super::{PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
+use super::{Name, PatternSet, Signal, SignalEvent, SignalMask, SignalTable, TableError};
 use crate::operation::OperationId;
 use crate::runtime::Timer;
 use crate::sync::{Arc, Ordering, fence};
@@ -52,14 +53,16 @@ impl<S: AsRef<str>> SignalName for S {
 
 impl SignalName for Signal {
     fn intern(&self, table: &SignalTable) -> Result<Signal, TableError> {
-        // Only an interned handle may be raised: its bit then means its name.
-        (self.index() < table.len())
+        // Only a handle to a name the table holds now may be raised: its bit then means
+        // its name, never a successor's.
+        table
+            .is_current(*self)
             .then_some(*self)
             .ok_or(TableError::UnknownHandle)
     }
     fn lookup(&self, table: &SignalTable) -> Option<Signal> {
-        // A handle past the table (from a larger one) names nothing here; one below its
-        // capacity but not interned has a bit that is never set, so asking is harmless.
+        // A handle past the table (from a larger one) names nothing here; a stale one is
+        // refused by every use (raise, retract and presence check its generation).
         (self.index() < table.capacity()).then_some(*self)
     }
 }
@@ -90,6 +93,8 @@ impl Clock for DefaultClock {
 struct Inner {
     history: History,
     listeners: Listeners,
+    /// Called with each retract that made a signal absent (the changes streams' taps).
+    retracts: Listeners,
     max_age: Option<Duration>,
     clock: Box<dyn Clock>,
     /// Notified after every raise, retract and clear: what deferred work waits on.
@@ -140,6 +145,8 @@ pub struct SignalSink {
 #[must_use]
 pub struct SinkBuilder {
     names: usize,
+    name_bytes: usize,
+    table: Option<Arc<SignalTable>>,
     history: usize,
     listeners: usize,
     max_age: Option<Duration>,
@@ -147,14 +154,41 @@ pub struct SinkBuilder {
 }
 
 impl SinkBuilder {
-    /// How many distinct names the sink can intern. Default 256.
+    /// How many names the sink's table holds at once (at most
+    /// [`MAX_NAMES`](super::MAX_NAMES)). Default 256. Once it is full, a new name takes
+    /// the slot of the oldest name nobody uses (see [`Signal`]); when every name is in
+    /// use, raising a new one is refused with [`TableError::Full`] and counted
+    /// ([`SignalSink::full_refusals`]).
     pub fn names(mut self, n: usize) -> Self {
         self.names = n;
         self
     }
 
-    /// How many raises the history keeps (at least 1). Default 1000, as the original's
-    /// `MaxQueuedSignals`.
+    /// The longest name the sink stores, in bytes (1 to
+    /// [`MAX_NAME_BYTES`](super::MAX_NAME_BYTES)). Default 64. Longer names are refused
+    /// with [`TableError::NameTooLong`]. Each name slot reserves this much.
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::builder().name_bytes(128).build();
+    /// assert!(sink.raise("x".repeat(128)).is_ok());
+    /// assert!(sink.raise("x".repeat(129)).is_err());
+    /// ```
+    pub fn name_bytes(mut self, n: usize) -> Self {
+        self.name_bytes = n;
+        self
+    }
+
+    /// Builds the sink around an existing table (a coordinator's own sink shares the
+    /// table its window's marks pin names in).
+    pub(crate) fn table(mut self, table: Arc<SignalTable>) -> Self {
+        self.table = Some(table);
+        self
+    }
+
+    /// How many raises the history keeps (at least 1). Default 1000. (The original's
+    /// `MaxQueuedSignals`, also 1000 there, is not this bound: it limits the queue of
+    /// events waiting for async handlers, which is
+    /// [`Options::max_queued_signals`](crate::Options::max_queued_signals) here.)
     pub fn history(mut self, n: usize) -> Self {
         self.history = n.max(1);
         self
@@ -180,13 +214,17 @@ impl SinkBuilder {
     }
 
     /// Allocates every structure of the sink; nothing it does later allocates, except
-    /// interning a new name, subscribing, and the queries that return a `Vec`.
+    /// subscribing, compiling masks and the queries that return a `Vec`.
     pub fn build(self) -> SignalSink {
+        let (names, name_bytes) = (self.names, self.name_bytes);
         SignalSink {
-            table: Arc::new(SignalTable::new(self.names)),
+            table: self
+                .table
+                .unwrap_or_else(|| Arc::new(SignalTable::with_name_bytes(names, name_bytes))),
             inner: Arc::new(Inner {
                 history: History::new(self.history),
                 listeners: Listeners::new(self.listeners),
+                retracts: Listeners::new(self.listeners),
                 max_age: self.max_age,
                 clock: self.clock,
                 changed: Wakeup::new(),
@@ -199,6 +237,7 @@ impl fmt::Debug for SinkBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SinkBuilder")
             .field("names", &self.names)
+            .field("name_bytes", &self.name_bytes)
             .field("history", &self.history)
             .field("listeners", &self.listeners)
             .field("max_age", &self.max_age)
@@ -214,11 +253,19 @@ impl fmt::Debug for SinkBuilder {
 pub struct Subscription {
     sink: SignalSink,
     slot: usize,
+    /// In the retract listeners (a changes stream's second tap) rather than the raise ones.
+    retracts: bool,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.sink.inner.listeners.remove(self.slot);
+        let inner = &self.sink.inner;
+        let set = if self.retracts {
+            &inner.retracts
+        } else {
+            &inner.listeners
+        };
+        set.remove(self.slot);
     }
 }
 
@@ -243,12 +290,16 @@ impl fmt::Debug for Subscription {
 pub enum SubscribeError {
     /// Every listener place is taken; build the sink with more (`SinkBuilder::listeners`).
     Full(Listener),
+    /// Every listener place is taken, so no changes stream could be made (each stream
+    /// takes one; `SinkBuilder::listeners`).
+    NoPlaceForChanges,
 }
 
 impl fmt::Debug for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Full(_) => f.write_str("Full(..)"),
+            Self::NoPlaceForChanges => f.write_str("NoPlaceForChanges"),
         }
     }
 }
@@ -277,6 +328,8 @@ impl SignalSink {
     pub fn builder() -> SinkBuilder {
         SinkBuilder {
             names: 256,
+            name_bytes: super::DEFAULT_NAME_BYTES,
+            table: None,
             history: 1000,
             listeners: 16,
             max_age: None,
@@ -306,8 +359,16 @@ impl SignalSink {
         &self.table
     }
 
-    /// The table, for a listener that must not hold the sink.
-    pub(crate) fn shared_table(&self) -> Arc<SignalTable> {
+    /// The sink's table, shared: for what must hold the names without holding the sink
+    /// (a listener the sink itself holds, a window's marks).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::new();
+    /// let table = sink.shared_table();
+    /// sink.raise("a").unwrap();
+    /// assert!(table.lookup("a").is_some());
+    /// ```
+    pub fn shared_table(&self) -> Arc<SignalTable> {
         self.table.clone()
     }
 
@@ -321,10 +382,12 @@ impl SignalSink {
     /// assert!(mask.first_raised(&sink).is_some());
     /// ```
     pub fn mask(&self, patterns: &str) -> SignalMask {
-        SignalMask::new(PatternSet::parse(patterns), self.table.capacity())
+        SignalMask::new(PatternSet::parse(patterns), self.table.clone())
     }
 
-    /// The handle of `name`, interning it if needed (to raise by handle later).
+    /// The handle of `name`, interning it if needed (to raise by handle later). Once the
+    /// table is full, a handle to a name nobody uses may be reclaimed before it is
+    /// raised (see [`Signal`]); raising by name never is.
     ///
     /// ```
     /// let sink = ephemeral::signal::SignalSink::new();
@@ -336,15 +399,29 @@ impl SignalSink {
         self.table.intern(name)
     }
 
-    /// The name behind a handle.
+    /// A copy of the name behind a handle; `None` for a handle of another sink or whose
+    /// name was reclaimed (history events of a reclaimed name answer `None` here).
     ///
     /// ```
     /// let sink = ephemeral::signal::SignalSink::new();
     /// let s = sink.raise("x").unwrap();
-    /// assert_eq!(sink.name(s), Some("x"));
+    /// assert_eq!(sink.name(s).unwrap(), "x");
     /// ```
-    pub fn name(&self, signal: Signal) -> Option<&str> {
+    pub fn name(&self, signal: Signal) -> Option<Name> {
         self.table.name(signal)
+    }
+
+    /// How many raises of a new name were refused because every name of the table was in
+    /// use (each such raise returned [`TableError::Full`]).
+    ///
+    /// ```
+    /// let sink = ephemeral::signal::SignalSink::builder().names(1).build();
+    /// sink.raise("a").unwrap();
+    /// assert!(sink.raise("b").is_err(), "a is raised, so its slot is in use");
+    /// assert_eq!(sink.full_refusals(), 1);
+    /// ```
+    pub fn full_refusals(&self) -> u64 {
+        self.table.full_refusals()
     }
 
     /// How long signals stay present after their last raise, if limited.
@@ -357,7 +434,8 @@ impl SignalSink {
     }
 
     /// Raises `name`: marks it present, records the raise in the history and calls the
-    /// listeners. Refused only when a new name does not fit the table.
+    /// listeners. Refused when a new name does not fit the table (every name in use, or
+    /// too long), or for a handle whose name was reclaimed.
     ///
     /// ```
     /// let sink = ephemeral::signal::SignalSink::builder().names(1).build();
@@ -381,12 +459,24 @@ impl SignalSink {
         operation_id: Option<OperationId>,
         key: Option<u64>,
     ) -> Result<Signal, TableError> {
-        let signal = name.intern(&self.table)?;
+        let signal = self.pin(&name)?;
         self.raise_event(signal, operation_id, key);
+        self.table.unpin(signal);
         Ok(signal)
     }
 
-    /// Raises an interned signal and returns the event recorded.
+    /// The handle of `name`, pinned (the caller unpins it).
+    pub(crate) fn pin(&self, name: &impl SignalName) -> Result<Signal, TableError> {
+        loop {
+            let signal = name.intern(&self.table)?;
+            // A name nobody used may be reclaimed between the two: intern it again.
+            if self.table.pin(signal) {
+                return Ok(signal);
+            }
+        }
+    }
+
+    /// Raises a signal the caller holds pinned and returns the event recorded.
     pub(crate) fn raise_event(
         &self,
         signal: Signal,
@@ -469,11 +559,30 @@ impl SignalSink {
         let Some(signal) = name.lookup(&self.table) else {
             return false;
         };
+        self.retract_signal(signal)
+    }
+
+    /// Retracts a signal, waking deferred work and telling the changes streams if it was
+    /// set; returns whether it was present.
+    fn retract_signal(&self, signal: Signal) -> bool {
+        if !self.table.pin(signal) {
+            return false;
+        }
         let was = self.is_raised(signal);
         if self.table.clear(signal) {
             // Deferred work may wait for exactly this.
             self.inner.changed.notify(usize::MAX);
+            let retracts = &self.inner.retracts;
+            if !retracts.is_idle() {
+                retracts.call(&SignalEvent {
+                    signal,
+                    operation_id: None,
+                    key: None,
+                    at: self.now(),
+                });
+            }
         }
+        self.table.unpin(signal);
         was
     }
 
@@ -524,7 +633,7 @@ impl SignalSink {
     /// let sink = ephemeral::signal::SignalSink::new();
     /// sink.raise("a").unwrap();
     /// let mut seen = 0;
-    /// sink.visit_events(|event| { assert_eq!(sink.name(event.signal), Some("a")); seen += 1 });
+    /// sink.visit_events(|event| { assert_eq!(sink.name(event.signal).unwrap(), "a"); seen += 1 });
     /// assert_eq!(seen, 1);
     /// ```
     pub fn visit_events(&self, mut f: impl FnMut(&SignalEvent)) {
@@ -605,7 +714,7 @@ impl SignalSink {
         self.visit_events(|event| {
             if table
                 .name(event.signal)
-                .is_some_and(|n| patterns.matches(n))
+                .is_some_and(|n| patterns.matches(&n))
             {
                 f(event)
             }
@@ -620,7 +729,7 @@ impl SignalSink {
     /// sink.raise("http.slow").unwrap();
     /// let events = sink.events_matching("*.slow");
     /// assert_eq!(events.len(), 2);
-    /// assert_eq!(sink.name(events[0].signal), Some("db.slow"));
+    /// assert_eq!(sink.name(events[0].signal).unwrap(), "db.slow");
     /// ```
     pub fn events_matching(&self, patterns: &str) -> Vec<SignalEvent> {
         let mut events = Vec::new();
@@ -664,10 +773,77 @@ impl SignalSink {
                 Ok(Subscription {
                     sink: self.clone(),
                     slot,
+                    retracts: false,
                 })
             }
             Err(listener) => Err(SubscribeError::Full(listener)),
         }
+    }
+
+    /// A stream of every raise and every retract that makes a signal absent, from now
+    /// on, buffering at most `capacity` (at least 1) changes for a slow consumer (see
+    /// [`SignalChanges`] for what it does when the consumer lags). Takes one listener
+    /// place until dropped.
+    ///
+    /// ```
+    /// use ephemeral::signal::{SignalChange, SignalSink};
+    /// use futures_lite::StreamExt;
+    ///
+    /// let sink = SignalSink::new();
+    /// let mut changes = sink.changes(16).unwrap();
+    /// sink.raise("a").unwrap();
+    /// assert!(matches!(futures_lite::future::block_on(changes.next()), Some(SignalChange::Raised(_))));
+    /// ```
+    pub fn changes(&self, capacity: usize) -> Result<SignalChanges, SubscribeError> {
+        self.tap(Tap::new(capacity, None))
+    }
+
+    /// [`changes`](Self::changes) of the signals matching `patterns` only. The names the
+    /// patterns match are kept in the table while the stream lives (never reclaimed).
+    ///
+    /// ```
+    /// use ephemeral::signal::{SignalChange, SignalSink};
+    /// use futures_lite::StreamExt;
+    ///
+    /// let sink = SignalSink::new();
+    /// let mut errors = sink.changes_matching("error.*", 16).unwrap();
+    /// sink.raise("ok").unwrap();
+    /// let e = sink.raise("error.io").unwrap();
+    /// let next = futures_lite::future::block_on(errors.next());
+    /// assert!(matches!(next, Some(SignalChange::Raised(event)) if event.signal == e));
+    /// ```
+    pub fn changes_matching(
+        &self,
+        patterns: &str,
+        capacity: usize,
+    ) -> Result<SignalChanges, SubscribeError> {
+        self.tap(Tap::new(capacity, Some(self.mask(patterns))))
+    }
+
+    fn tap(&self, tap: Tap) -> Result<SignalChanges, SubscribeError> {
+        let tap = Arc::new(tap);
+        let on_raise = tap.clone();
+        let raises = self
+            .subscribe(move |event| on_raise.offer(event.signal, SignalChange::Raised(*event)))
+            .map_err(|_| SubscribeError::NoPlaceForChanges)?;
+        let on_retract = tap.clone();
+        let slot = self
+            .inner
+            .retracts
+            .add(Box::new(move |event: &SignalEvent| {
+                let change = SignalChange::Retracted {
+                    signal: event.signal,
+                    at: event.at,
+                };
+                on_retract.offer(event.signal, change);
+            }))
+            .map_err(|_| SubscribeError::NoPlaceForChanges)?;
+        let retracts = Subscription {
+            sink: self.clone(),
+            slot,
+            retracts: true,
+        };
+        Ok(SignalChanges::new(tap, raises, retracts))
     }
 
     /// Retracts every signal and empties the history.
@@ -682,7 +858,7 @@ impl SignalSink {
     pub fn clear(&self) {
         let table = &self.table;
         for i in 0..table.len() {
-            table.retract(Signal::from_index(i as u32));
+            self.retract_signal(table.handle_at(i));
         }
         self.inner.history.retain(|_| false);
         self.inner.changed.notify(usize::MAX);
@@ -701,11 +877,12 @@ impl SignalSink {
     pub fn clear_matching(&self, patterns: &str) {
         let patterns = PatternSet::parse(patterns);
         let table = &self.table;
-        let matches = |signal: Signal| table.name(signal).is_some_and(|n| patterns.matches(n));
+        let matches = |signal: Signal| table.name(signal).is_some_and(|n| patterns.matches(&n));
         for i in 0..table.len() {
-            let signal = Signal::from_index(i as u32);
-            if matches(signal) {
-                table.retract(signal);
+            if let Some(read) = table.read_name(i)
+                && patterns.matches(&read.found)
+            {
+                self.retract_signal(read.signal);
             }
         }
         self.inner.history.retain(|event| !matches(event.signal));
@@ -791,7 +968,7 @@ mod tests {
         let inner = sink.clone();
         let _echo = sink
             .subscribe(move |event| {
-                if inner.name(event.signal) == Some("ping") {
+                if inner.name(event.signal).is_some_and(|n| n == "ping") {
                     inner.raise("pong").unwrap();
                     inner.retract("ping");
                 }

@@ -9,6 +9,16 @@
 //! CAS a mark, so two clones of one `OpContext` on different threads cannot lose one
 //! another's marks.
 //!
+//! # Marks pin their names
+//!
+//! A name marked on an operation in the window is not reclaimed by the signal table:
+//! each cell holding a signal holds one pin on it (`table.rs`, Pins). Whoever moves a
+//! cell off a signal releases that pin: `remove`'s CAS, an `add` overwriting a stale
+//! mark, and [`Marks::release`], which the slab calls when it frees the slot (the
+//! operation has left the window). A cell stores only the slot index; while it pins the
+//! name the slot's generation cannot move, so `get` reads it from the table and checks
+//! the cell did not change meanwhile.
+//!
 //! Two adds of one signal racing a remove of another can write the signal into two
 //! cells (one add passes a cell while it holds the other signal, the remove empties it,
 //! the second add takes it, the first writes further on). So `remove` clears every cell
@@ -35,8 +45,8 @@ use alloc::boxed::Box;
 use super::snapshot::{OPERATION_SIGNALS, OperationSignals};
 use crate::bits::Field;
 use crate::operation::OperationId;
-use crate::signal::Signal;
-use crate::sync::{AtomicU64, Ordering};
+use crate::signal::{Signal, SignalTable};
+use crate::sync::{Arc, AtomicU64, Ordering};
 
 /// A mark's signal index plus one; zero means "no signal".
 const SIGNAL: Field<u64> = Field::new(0, 32);
@@ -61,11 +71,11 @@ fn generation_of(mark: u64) -> u32 {
     GENERATION.get(mark) as u32
 }
 
-/// The signal a mark holds, if any.
-fn signal_of(mark: u64) -> Option<Signal> {
+/// The table slot of the signal a mark holds, if any.
+fn slot_of(mark: u64) -> Option<usize> {
     match SIGNAL.get(mark) {
         0 => None,
-        n => Some(Signal::from_index(n as u32 - 1)),
+        n => Some(n as usize - 1),
     }
 }
 
@@ -73,16 +83,31 @@ fn signal_of(mark: u64) -> Option<Signal> {
 /// each tagged with the generation of the operation that wrote it.
 pub struct Marks {
     /// `OPERATION_SIGNALS` marks per slot; any holder of the slot's operation writes.
+    /// Each cell holding a signal holds a pin on it in `table`.
     marks: Box<[AtomicU64]>,
+    table: Arc<SignalTable>,
 }
 
 impl Marks {
-    /// Marks for a window of `slots` slots, all empty.
-    pub fn new(slots: usize) -> Self {
+    /// Marks for a window of `slots` slots, all empty, naming signals of `table`.
+    pub fn new(slots: usize, table: Arc<SignalTable>) -> Self {
         Self {
             marks: (0..slots * OPERATION_SIGNALS)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
+            table,
+        }
+    }
+
+    /// The table whose names the marks pin.
+    pub(crate) fn table(&self) -> &Arc<SignalTable> {
+        &self.table
+    }
+
+    /// Releases the pin of a cell that held `mark` and no longer does.
+    fn released(&self, mark: u64) {
+        if let Some(i) = slot_of(mark) {
+            self.table.unpin_slot(i);
         }
     }
 
@@ -93,20 +118,36 @@ impl Marks {
             .unwrap_or_default()
     }
 
-    /// Records `signal` on `id`. Returns false when its record is full.
+    /// Records `signal` on `id`. Returns false when its record is full or `signal`'s
+    /// name was reclaimed.
     pub fn add(&self, id: OperationId, signal: Signal) -> bool {
         if self.has(id, signal) {
             return true;
         }
+        // The cell's pin, taken before the cell names the signal.
+        if !self.table.pin(signal) {
+            return false;
+        }
+        let placed = self.place(id, signal);
+        if placed != Some(true) {
+            // Not written: already there (a racing add), or no room.
+            self.table.unpin(signal);
+        }
+        placed.is_some()
+    }
+
+    /// Writes `signal`'s mark into a free or stale cell of `id`: `Some(true)` written,
+    /// `Some(false)` already there, `None` no room.
+    fn place(&self, id: OperationId, signal: Signal) -> Option<bool> {
         let wanted = mark(id, signal);
         for cell in self.of(id) {
             let mut current = cell.load(Ordering::Acquire);
             loop {
                 if current == wanted {
-                    return true;
+                    return Some(false);
                 }
                 let generation = generation_of(current);
-                let taken = generation == id.generation() && signal_of(current).is_some();
+                let taken = generation == id.generation() && slot_of(current).is_some();
                 // A newer generation's mark means this id is stale (a context kept past its
                 // operation's eviction): it must not erase the newcomer's marks.
                 let newer = (generation.wrapping_sub(id.generation()) as i32) > 0;
@@ -114,34 +155,63 @@ impl Marks {
                     break;
                 }
                 match cell.compare_exchange(current, wanted, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => return true,
+                    Ok(_) => {
+                        // A stale operation's mark gives its pin back.
+                        self.released(current);
+                        return Some(true);
+                    }
                     Err(seen) => current = seen,
                 }
             }
         }
-        false
+        None
     }
 
     /// Removes `signal` from `id`'s record (every cell holding it, see the module docs);
     /// returns whether it was there.
     pub fn remove(&self, id: OperationId, signal: Signal) -> bool {
+        // Pinned, the slot keeps `signal`'s name while we compare cells by slot index.
+        if !self.table.pin(signal) {
+            return false;
+        }
         let wanted = mark(id, signal);
         let empty = empty(id);
         let mut found = false;
         for cell in self.of(id) {
-            found |= cell
+            if cell
                 .compare_exchange(wanted, empty, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok();
+                .is_ok()
+            {
+                self.released(wanted);
+                found = true;
+            }
         }
+        self.table.unpin(signal);
         found
     }
 
     /// Whether `id` has `signal` recorded.
     pub fn has(&self, id: OperationId, signal: Signal) -> bool {
         let wanted = mark(id, signal);
+        // A cell with `signal`'s slot pins the name there now: it is `signal`'s only if
+        // the handle is current.
         self.of(id)
             .iter()
             .any(|cell| cell.load(Ordering::Acquire) == wanted)
+            && self.table.is_current(signal)
+    }
+
+    /// Empties every cell of window slot `index` (its operation has left the window),
+    /// giving back their pins.
+    pub(crate) fn release(&self, index: u32) {
+        let start = index as usize * OPERATION_SIGNALS;
+        for cell in self
+            .marks
+            .get(start..start + OPERATION_SIGNALS)
+            .unwrap_or_default()
+        {
+            self.released(cell.swap(0, Ordering::AcqRel));
+        }
     }
 
     /// The signals recorded on `id`.
@@ -149,9 +219,12 @@ impl Marks {
         let mut found = heapless::Vec::new();
         for cell in self.of(id) {
             let m = cell.load(Ordering::Acquire);
-            if generation_of(m) == id.generation()
-                && let Some(signal) = signal_of(m)
-            {
+            let Some(i) = slot_of(m).filter(|_| generation_of(m) == id.generation()) else {
+                continue;
+            };
+            let signal = self.table.handle_at(i);
+            // Unchanged around the read: the cell's pin held the slot's name throughout.
+            if cell.load(Ordering::Acquire) == m {
                 // Once, even if racing adds wrote it twice; at most OPERATION_SIGNALS
                 // cells, so it always fits.
                 if !found.contains(&signal) {
@@ -163,15 +236,36 @@ impl Marks {
     }
 }
 
+impl Drop for Marks {
+    fn drop(&mut self) {
+        // The window is gone: its operations no longer keep names in a shared table.
+        for cell in self.marks.iter() {
+            self.released(cell.swap(0, Ordering::Relaxed));
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
+    use alloc::vec::Vec;
+
+    /// A table with `n` names interned, and their handles.
+    fn table(n: usize) -> (Arc<SignalTable>, Vec<Signal>) {
+        let table = Arc::new(SignalTable::new(n + 1));
+        let signals = (0..n)
+            .map(|i| table.intern(&alloc::format!("s{i}")).unwrap())
+            .collect();
+        (table, signals)
+    }
+
     #[test]
     fn marks_belong_to_one_generation_and_a_full_record_says_so() {
-        let marks = Marks::new(2);
+        let (table, signals) = table(100);
+        let marks = Marks::new(2, table);
         let old = OperationId::new(0, 1, 1);
-        let s = |i| Signal::from_index(i);
+        let s = |i: u32| signals[i as usize];
         assert!(marks.add(old, s(3)) && marks.add(old, s(3)));
         assert_eq!(&*marks.get(old), &[s(3)]);
         let reused = OperationId::new(0, 1, 2);
@@ -192,15 +286,58 @@ mod tests {
     #[test]
     fn a_signal_written_into_two_cells_is_listed_once_and_retracted_from_both() {
         // What two racing adds can leave behind (see the module docs).
-        let marks = Marks::new(1);
+        let (table, signals) = table(6);
+        let marks = Marks::new(1, table.clone());
         let id = OperationId::new(0, 0, 1);
-        let s = Signal::from_index(5);
+        let s = signals[5];
         let cells = marks.of(id);
-        cells[0].store(mark(id, s), Ordering::Relaxed);
-        cells[3].store(mark(id, s), Ordering::Relaxed);
+        for cell in [0, 3] {
+            assert!(table.pin(s), "each cell holds a pin");
+            cells[cell].store(mark(id, s), Ordering::Relaxed);
+        }
         assert_eq!(&*marks.get(id), &[s], "listed once");
         assert!(marks.remove(id, s));
         assert!(!marks.has(id, s), "still present after its retract");
         assert!(marks.get(id).is_empty());
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod pins {
+    use super::*;
+
+    #[test]
+    fn a_marked_name_is_kept_until_its_operation_leaves_the_window() {
+        let table = Arc::new(SignalTable::new(1));
+        let marks = Marks::new(1, table.clone());
+        let id = OperationId::new(0, 0, 1);
+        let host = table.intern("host-1").unwrap();
+        assert!(marks.add(id, host));
+        assert!(
+            table.intern("host-2").is_err(),
+            "a marked name was reclaimed"
+        );
+        marks.release(id.index());
+        assert!(marks.get(id).is_empty());
+        let next = table.intern("host-2").unwrap();
+        assert!(!marks.has(id, host) && !marks.has(id, next));
+        assert!(!marks.add(id, host), "a stale handle cannot be marked");
+        assert!(marks.add(id, next) && marks.remove(id, next));
+        assert!(
+            table.intern("host-3").is_ok(),
+            "a removed mark gave its pin back"
+        );
+    }
+
+    #[test]
+    fn a_stale_operations_mark_gives_its_pin_back_when_overwritten() {
+        let table = Arc::new(SignalTable::new(2));
+        let marks = Marks::new(1, table.clone());
+        let (old, new) = (OperationId::new(0, 0, 1), OperationId::new(0, 0, 2));
+        let a = table.intern("a").unwrap();
+        let b = table.intern("b").unwrap();
+        assert!(marks.add(old, a));
+        assert!(marks.add(new, b), "overwrites the stale mark of a");
+        assert_eq!(table.intern("c").map(|c| c.index()), Ok(a.index()));
     }
 }

@@ -52,6 +52,7 @@ use core::time::Duration;
 
 use crate::operation::{OperationId, State};
 use crate::options::{Options, OptionsError};
+use crate::signal::{SignalSink, SignalTable};
 
 use crate::sync::{Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::time::to_nanos;
@@ -153,9 +154,16 @@ impl<I, O, K> Window<I, O, K> {
     pub fn new(options: &Options) -> Result<Self, OptionsError> {
         options.validate()?;
         let slots = options.slot_capacity()?;
+        // The marks pin names in the sink's table; a coordinator without a shared sink
+        // builds its own around this table (`Signals::new`).
+        let table = options.signals.as_ref().map_or_else(
+            || Arc::new(SignalTable::new(options.signal_names)),
+            SignalSink::shared_table,
+        );
+        let marks = Arc::new(Marks::new(slots, table));
         Ok(Self {
-            slab: Slab::new(slots),
-            marks: Arc::new(Marks::new(slots)),
+            slab: Slab::with_marks(slots, Some(marks.clone())),
+            marks,
             cells: (0..options.max_tracked)
                 .map(|_| AtomicU64::new(0))
                 .collect(),

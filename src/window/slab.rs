@@ -72,9 +72,10 @@
 use alloc::boxed::Box;
 use core::time::Duration;
 
+use super::Marks;
 use crate::bits::Field;
 use crate::operation::{MAX_SLOTS, OperationId, State};
-use crate::sync::{AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
+use crate::sync::{Arc, AtomicU32, AtomicU64, Ordering, UnsafeCell, contain, spin_hint};
 use crate::wakeup::Wakeup;
 
 use super::Label;
@@ -307,6 +308,9 @@ pub struct Slab<I, O, K = ()> {
     freed: Wakeup,
     /// Panics contained in the `Drop` of values freed with their slots; any freer.
     drop_panics: AtomicU64,
+    /// The signals each slot's operation raised: released when the slot is freed, so a
+    /// name stays pinned exactly while an operation in the window carries it.
+    marks: Option<Arc<Marks>>,
 }
 
 // SAFETY: the slab hands `I` values from the inserting thread to the claiming thread and
@@ -339,7 +343,13 @@ impl<I, O, K> Drop for Leave<'_, I, O, K> {
 
 impl<I, O, K> Slab<I, O, K> {
     /// Allocates `capacity` free slots; the only allocation the slab ever makes.
+    #[cfg(any(test, loom))]
     pub fn new(capacity: usize) -> Self {
+        Self::with_marks(capacity, None)
+    }
+
+    /// [`new`](Self::new), releasing a slot's `marks` whenever the slot is freed.
+    pub(crate) fn with_marks(capacity: usize, marks: Option<Arc<Marks>>) -> Self {
         debug_assert!(capacity <= MAX_SLOTS);
         let slots = (0..capacity)
             .map(|i| Slot {
@@ -362,6 +372,7 @@ impl<I, O, K> Slab<I, O, K> {
             free_head: AtomicU64::new(free_head(0, head)),
             freed: Wakeup::new(),
             drop_panics: AtomicU64::new(0),
+            marks,
         }
     }
 
@@ -627,6 +638,10 @@ impl<I, O, K> Slab<I, O, K> {
                 slot.key.with_mut(|cell| (*cell).take()),
             )
         };
+        if let Some(marks) = &self.marks {
+            // Before the slot can be reused; no reader is inside to list them.
+            marks.release(index);
+        }
         self.push_free(index);
         self.freed.notify(1);
         if contain(move || drop(owned)).is_none() {

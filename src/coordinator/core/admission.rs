@@ -75,9 +75,13 @@ impl Signals {
         on_signal: Option<OnSignal>,
         dispatch: Option<Arc<Dispatch>>,
     ) -> Self {
-        let sink = options.signals.clone().unwrap_or_default();
-        let names = sink.table().capacity();
-        let mask = |set: &crate::signal::PatternSet| SignalMask::new(set.clone(), names);
+        // A sink of its own shares the table its window's marks pin names in.
+        let sink = options
+            .signals
+            .clone()
+            .unwrap_or_else(|| SignalSink::builder().table(marks.table().clone()).build());
+        let table = sink.shared_table();
+        let mask = |set: &crate::signal::PatternSet| SignalMask::new(set.clone(), table.clone());
         let (cancel_on, defer_on) = (mask(&options.cancel_on), mask(&options.defer_on));
         Self {
             gated: !cancel_on.is_empty() || !defer_on.is_empty(),
@@ -106,8 +110,7 @@ impl Signals {
         options: &Options,
         close: impl Fn() + Send + Sync + 'static,
     ) -> Result<Option<Subscription>, OptionsError> {
-        let table = self.sink.shared_table();
-        let mask = SignalMask::new(options.drain_on.clone(), table.capacity());
+        let mask = SignalMask::new(options.drain_on.clone(), self.sink.shared_table());
         if mask.is_empty() {
             return Ok(None);
         }
@@ -117,7 +120,7 @@ impl Signals {
         let close = Arc::new(close);
         let (closer, check) = (close.clone(), mask.clone());
         let listener = move |event: &SignalEvent| {
-            if mask.contains(&table, event.signal) {
+            if mask.contains(event.signal) {
                 closer();
             }
         };
@@ -136,7 +139,8 @@ impl Signals {
     /// is caught (under `std`) and counted in the sink's
     /// [`listener_panics`](SignalSink::listener_panics); the handlers still get the event.
     pub(crate) fn raise_from(&self, id: OperationId, name: &str) -> Result<Signal, TableError> {
-        let signal = self.sink.signal(name)?;
+        // Pinned until reported, so `on_signal` can always read the name.
+        let signal = self.sink.pin(&name)?;
         self.marks.add(id, signal);
         let event = self.sink.raise_event(signal, Some(id), None);
         if let Some(report) = &self.on_signal
@@ -147,6 +151,7 @@ impl Signals {
         if let Some(dispatch) = &self.dispatch {
             dispatch.offer(event);
         }
+        self.sink.table().unpin(signal);
         Ok(signal)
     }
 
@@ -293,7 +298,7 @@ mod tests {
         let on_signal: OnSignal = Box::new(|_| panic!("on_signal bug"));
         let signals = Signals::new(
             &options,
-            Arc::new(Marks::new(1)),
+            Arc::new(Marks::new(1, sink.shared_table())),
             Some(on_signal),
             Some(dispatch.clone()),
         );

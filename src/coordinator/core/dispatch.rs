@@ -145,7 +145,7 @@ mod tests {
 
     fn event(n: u64) -> SignalEvent {
         SignalEvent {
-            signal: Signal::from_index(0),
+            signal: Signal::new(0, 0),
             operation_id: None,
             key: Some(n),
             at: Duration::ZERO,

@@ -144,7 +144,7 @@ where
                 .signals
                 .iter()
                 .copied()
-                .filter(|signal| sink.name(*signal).is_some_and(|n| patterns.matches(n)))
+                .filter(|signal| sink.name(*signal).is_some_and(|n| patterns.matches(&n)))
                 .collect();
             (!hits.is_empty()).then_some((s.id, hits))
         });

@@ -170,11 +170,11 @@ impl Lanes {
             return Err(OptionsError::ZeroAging);
         }
         let sink = options.signals.clone().unwrap_or_default();
-        let names = sink.table().capacity();
+        let table = sink.shared_table();
         let queues = lanes.iter().map(|lane| LaneQueue {
             queue: ConcurrentQueue::bounded(lane.max_depth.unwrap_or(options.queue_capacity)),
-            cancel_on: SignalMask::new(lane.cancel_on.clone(), names),
-            defer_on: SignalMask::new(lane.defer_on.clone(), names),
+            cancel_on: SignalMask::new(lane.cancel_on.clone(), table.clone()),
+            defer_on: SignalMask::new(lane.defer_on.clone(), table.clone()),
             promote_after: lane.promote_after,
             passed_over: AtomicUsize::new(0),
             held_since: AtomicU64::new(0),

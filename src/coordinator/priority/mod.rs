@@ -13,6 +13,7 @@ use super::{Body, LaneError, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::signal::SignalSink;
 pub use lanes::Lane;
 #[cfg(loom)]
 pub use lanes::Lanes;
@@ -86,7 +87,10 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
     ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError> {
         let mut options = self.options;
         // The lanes' gates and the core must read one sink.
-        options.signals.get_or_insert_with(Default::default);
+        let names = options.signal_names;
+        options
+            .signals
+            .get_or_insert_with(|| SignalSink::builder().names(names).build());
         let lanes = Lanes::new(&self.parts, &options)?;
         let core = Core::start(self.rt, &options, self.hooks, lanes, false, body)?;
         Ok(PriorityWorkCoordinator { core })
