@@ -17,6 +17,10 @@ pub(crate) use loom::sync::atomic::{
 
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
+
+/// What coordinator handles are counted with: `alloc`'s `Arc` in every build, loom's
+/// included (loom's `Arc` has no `Weak`; no model shares coordinator handles).
+pub(crate) use alloc::sync::{Arc as Handle, Weak as WeakHandle};
 #[cfg(all(not(loom), target_has_atomic = "64"))]
 pub(crate) use core::sync::atomic::AtomicU64;
 #[cfg(not(loom))]

@@ -21,6 +21,7 @@ pub use self::core::Totals;
 pub(crate) use self::core::admission::Signals;
 pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
+pub use self::core::handle::WeakCoordinator;
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
 pub use keyed::KeyedWorkCoordinator;

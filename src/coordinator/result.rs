@@ -11,13 +11,16 @@ use core::fmt;
 
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::outcome::Record;
 use super::{Body, EnqueueError, Outcome, ResultError};
+use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::sync::Handle;
 use crate::sync::Lock;
 
 /// A finished operation's record: how it ended, and its value until taken. The value
@@ -92,11 +95,17 @@ impl<V, E: Clone> Resulted<V, E> {
 /// });
 /// # }
 /// ```
+///
+/// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it, and
+/// dropping the last one cancels it.
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
 pub struct ResultCoordinator<I, V, R, E = Infallible> {
-    core: Owner<Core<I, R, Fifo, Resulted<V, E>>>,
+    core: Handle<ResultOwner<I, V, R, E>>,
 }
 
-coordinator_kind!([I, V, R, E] ResultCoordinator<I, V, R, E>, ());
+type ResultOwner<I, V, R, E> = Owner<Core<I, R, Fifo, Resulted<V, E>>>;
+
+coordinator_kind!([I, V, R, E] ResultCoordinator<I, V, R, E>, (), ResultOwner<I, V, R, E>);
 
 impl<I, V, R, E> CoordinatorBuilder<ResultCoordinator<I, V, R, E>>
 where
@@ -123,8 +132,48 @@ where
     where
         B: Body<I, V, E>,
     {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator (see
+    /// [`WeakCoordinator`]): `make` gets a weak handle and returns the body. A body
+    /// waiting for a result its own coordinator has not finished is refused with
+    /// [`ResultError::WouldDeadlock`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Each item reports how many operations its coordinator had accepted.
+    ///     let coordinator = ResultCoordinator::builder(Smol, Options::default())
+    ///         .build_with(|me| move |_: u8, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move { me.upgrade().map(|me| me.totals().enqueued).ok_or(()) }
+    ///         })
+    ///         .unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     assert_eq!(coordinator.wait_for_result(id).await, Ok(1));
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B>(
+        self,
+        make: impl FnOnce(WeakCoordinator<ResultCoordinator<I, V, R, E>>) -> B,
+    ) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
+    where
+        B: Body<I, V, E>,
+    {
         let queue = Fifo::bounded(self.options.queue_capacity);
-        let core = Core::start(self.rt, &self.options, self.hooks, queue, true, body)?;
+        let core = Core::start(
+            self.rt,
+            &self.options,
+            self.hooks,
+            queue,
+            true,
+            (),
+            |owner| make(WeakCoordinator::new(owner)),
+        )?;
         Ok(ResultCoordinator { core })
     }
 }
@@ -264,6 +313,7 @@ where
     }
 
     shared_api!(E);
+    handle_api!();
 }
 
 impl<I, V, R, E> fmt::Debug for ResultCoordinator<I, V, R, E>

@@ -8,12 +8,15 @@ use futures_lite::{Stream, StreamExt};
 
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::{Body, EnqueueError, Outcome};
+use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::sync::Handle;
 
 /// A long-lived coordinator: accepts items over time and runs `body` on each, at most
 /// `max_concurrency` at once, keeping a window of recent operations.
@@ -21,8 +24,16 @@ use crate::runtime::{Spawner, Timer};
 /// Workers are spawned once, at construction, through `R`'s [`Spawner`]; enqueue, run,
 /// finish and eviction allocate nothing. A body returns `()` or `Result<(), E>`; its
 /// error (or panic, under `std`) is kept on the operation in the window, never thrown at
-/// whoever enqueued it. Dropping the coordinator cancels it: call
-/// [`complete`](Self::complete) and [`drain`](Self::drain) first to finish the work.
+/// whoever enqueued it.
+///
+/// A coordinator is a handle: clones share it, and dropping the **last** handle
+/// cancels it (its queued items become `Cancelled`, running bodies are dropped at
+/// their next poll). Call [`complete`](Self::complete) and [`drain`](Self::drain) before
+/// the last handle goes out of scope to finish the work. A drop cannot wait for the
+/// work (that would block, or hang on a paused coordinator or an endless body), and
+/// work left running with no handle could be neither observed nor stopped; so the drop
+/// cancels, and the type is `#[must_use]` so a coordinator built and not kept is a
+/// warning rather than work silently cancelled.
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -76,11 +87,14 @@ use crate::runtime::{Spawner, Timer};
 /// });
 /// # }
 /// ```
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
 pub struct WorkCoordinator<T, R, E = Infallible> {
-    core: Owner<Core<T, R, Fifo, Outcome<E>>>,
+    core: Handle<WorkOwner<T, R, E>>,
 }
 
-coordinator_kind!([T, R, E] WorkCoordinator<T, R, E>, ());
+type WorkOwner<T, R, E> = Owner<Core<T, R, Fifo, Outcome<E>>>;
+
+coordinator_kind!([T, R, E] WorkCoordinator<T, R, E>, (), WorkOwner<T, R, E>);
 
 impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
     CoordinatorBuilder<WorkCoordinator<T, R, E>>
@@ -102,8 +116,53 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
         self,
         body: B,
     ) -> Result<WorkCoordinator<T, R, E>, OptionsError> {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator: `make`
+    /// gets a [`WeakCoordinator`] on the coordinator being built and returns the body.
+    /// The weak handle does not keep the coordinator alive, and calls through it follow
+    /// the re-entrancy rules (an `enqueue` that would wait is refused with
+    /// [`EnqueueError::WouldDeadlock`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Counts down: each item enqueues the next smaller one.
+    ///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
+    ///         .build_with(|me| move |n: u32, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move {
+    ///                 if let (Some(me), true) = (me.upgrade(), n > 0) {
+    ///                     me.try_enqueue(n - 1).unwrap();
+    ///                 }
+    ///             }
+    ///         })
+    ///         .unwrap();
+    ///     coordinator.enqueue(9).await.unwrap();
+    ///     while coordinator.totals().completed < 10 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     assert_eq!(coordinator.totals().enqueued, 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B: Body<T, (), E>>(
+        self,
+        make: impl FnOnce(WeakCoordinator<WorkCoordinator<T, R, E>>) -> B,
+    ) -> Result<WorkCoordinator<T, R, E>, OptionsError> {
         let queue = Fifo::bounded(self.options.queue_capacity);
-        let core = Core::start(self.rt, &self.options, self.hooks, queue, false, body)?;
+        let core = Core::start(
+            self.rt,
+            &self.options,
+            self.hooks,
+            queue,
+            false,
+            (),
+            |owner| make(WeakCoordinator::new(owner)),
+        )?;
         Ok(WorkCoordinator { core })
     }
 }
@@ -232,6 +291,7 @@ where
     }
 
     shared_api!(E);
+    handle_api!();
 }
 
 impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for WorkCoordinator<T, R, E> {

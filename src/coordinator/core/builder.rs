@@ -21,17 +21,37 @@ mod sealed {
 
 pub(crate) use sealed::Sealed;
 
-/// Makes a coordinator type one a builder can build: `[generics] Type, parts`, where
-/// `R` and `E` among the generics are its runtime and body error, and `parts` is what
-/// its builder holds besides the options and callbacks.
+/// Makes a coordinator type one a builder can build, and a handle that clones:
+/// `[generics] Type, parts, owner`, where `R` and `E` among the generics are its
+/// runtime and body error, `parts` is what its builder holds besides the options and
+/// callbacks, and `owner` is the [`Owner`](super::Owner) its handles share (the type of
+/// its only field, `core`, is `Handle<owner>`).
 macro_rules! coordinator_kind {
-    ([$($param:ident),*] $kind:ty, $parts:ty) => {
+    ([$($param:ident),*] $kind:ty, $parts:ty, $owner:ty) => {
         impl<$($param),*> $crate::coordinator::core::builder::Sealed for $kind {}
 
         impl<$($param),*> $crate::coordinator::core::builder::CoordinatorKind for $kind {
             type Runtime = R;
             type Error = E;
             type Parts = $parts;
+        }
+
+        impl<$($param),*> $crate::coordinator::core::handle::Shares for $kind {
+            type Owner = $owner;
+            fn from_owner(core: $crate::sync::Handle<$owner>) -> Self {
+                Self { core }
+            }
+        }
+
+        /// Another handle on the same coordinator (one reference count): every handle
+        /// enqueues into, observes and controls the same work. Dropping the last one
+        /// cancels the coordinator.
+        impl<$($param),*> Clone for $kind {
+            fn clone(&self) -> Self {
+                Self {
+                    core: self.core.clone(),
+                }
+            }
         }
     };
 }
@@ -113,6 +133,7 @@ pub trait CoordinatorKind: Sealed {
 /// # }
 /// ```
 // The bound is the fields': they are typed by `C`'s associated types.
+#[must_use = "a builder builds nothing until `build`"]
 pub struct CoordinatorBuilder<C: CoordinatorKind> {
     pub(crate) rt: C::Runtime,
     pub(crate) options: Options,

@@ -15,11 +15,14 @@ use core::hash::Hash;
 
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::{Core, Owner};
 use super::{Body, EnqueueError, Outcome};
+use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
+use crate::sync::Handle;
 use crate::window::Snapshot;
 #[cfg(not(loom))]
 use scheduler::Keys;
@@ -80,12 +83,22 @@ type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
 /// });
 /// # }
 /// ```
+///
+/// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it (and its
+/// key selector), and dropping the last one cancels it.
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
 pub struct KeyedWorkCoordinator<T, K, R, E = Infallible> {
-    core: Owner<KeyedCore<T, K, R, E>>,
-    key_of: Selector<T, K>,
+    core: Handle<KeyedOwner<T, K, R, E>>,
 }
 
-coordinator_kind!([T, K, R, E] KeyedWorkCoordinator<T, K, R, E>, KeyedParts<T, K>);
+/// What a keyed coordinator's handles share: the core, and the key selector.
+type KeyedOwner<T, K, R, E> = Owner<KeyedCore<T, K, R, E>, Selector<T, K>>;
+
+coordinator_kind!(
+    [T, K, R, E] KeyedWorkCoordinator<T, K, R, E>,
+    KeyedParts<T, K>,
+    KeyedOwner<T, K, R, E>
+);
 
 /// What a keyed builder holds besides the options and callbacks.
 pub struct KeyedParts<T, K> {
@@ -194,12 +207,49 @@ where
         self,
         body: B,
     ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator (see
+    /// [`WeakCoordinator`]): `make` gets a weak handle and returns the body.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // A body asks how many items of its own key still wait.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |n: &u32| n % 2, Options::default())
+    ///         .build_with(|me| move |n: u32, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move { let _waiting = me.upgrade().map(|me| me.pending_count_for_key(&(n % 2))); }
+    ///         })
+    ///         .unwrap();
+    ///     coordinator.enqueue_many(0..4).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 4);
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B: Body<T, (), E>>(
+        self,
+        make: impl FnOnce(WeakCoordinator<KeyedWorkCoordinator<T, K, R, E>>) -> B,
+    ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
         let KeyedParts { key_of, limits } = self.parts;
         self.options.validate()?;
         limits.validate()?;
         let keys = Keys::new(&self.options, &limits, self.options.slot_capacity()?);
-        let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
-        Ok(KeyedWorkCoordinator { core, key_of })
+        let core = Core::start(
+            self.rt,
+            &self.options,
+            self.hooks,
+            keys,
+            false,
+            key_of,
+            |owner| make(WeakCoordinator::new(owner)),
+        )?;
+        Ok(KeyedWorkCoordinator { core })
     }
 }
 
@@ -272,7 +322,7 @@ where
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.
     pub async fn enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        self.core.enqueue(item, &*self.key_of).await
+        self.core.enqueue(item, &*self.core.parts).await
     }
 
     /// Accepts `item` now, or hands it back in `Full` or `Closed`.
@@ -287,7 +337,7 @@ where
     /// # }
     /// ```
     pub fn try_enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        let key = (self.key_of)(&item);
+        let key = (self.core.parts)(&item);
         self.core.try_enqueue(item, key)
     }
 
@@ -297,7 +347,7 @@ where
         &self,
         items: impl IntoIterator<Item = T>,
     ) -> Result<usize, EnqueueError<T>> {
-        self.core.enqueue_many(items, &*self.key_of).await
+        self.core.enqueue_many(items, &*self.core.parts).await
     }
 
     /// How many of `key`'s items wait to start (not counting ones a worker has taken).
@@ -330,6 +380,7 @@ where
     }
 
     shared_api!(E);
+    handle_api!();
 }
 
 impl<T, K, R, E> fmt::Debug for KeyedWorkCoordinator<T, K, R, E>

@@ -6,7 +6,10 @@ use core::fmt;
 
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::{Core, Owner};
+use crate::WeakCoordinator;
+use crate::sync::Handle;
 mod lanes;
 
 use super::{Body, LaneError, Outcome};
@@ -58,11 +61,17 @@ use lanes::Lanes;
 /// });
 /// # }
 /// ```
+///
+/// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it, and
+/// dropping the last one cancels it.
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
 pub struct PriorityWorkCoordinator<T, R, E = Infallible> {
-    core: Owner<Core<T, R, Lanes, Outcome<E>, usize>>,
+    core: Handle<PriorityOwner<T, R, E>>,
 }
 
-coordinator_kind!([T, R, E] PriorityWorkCoordinator<T, R, E>, Vec<Lane>);
+type PriorityOwner<T, R, E> = Owner<Core<T, R, Lanes, Outcome<E>, usize>>;
+
+coordinator_kind!([T, R, E] PriorityWorkCoordinator<T, R, E>, Vec<Lane>, PriorityOwner<T, R, E>);
 
 impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
     CoordinatorBuilder<PriorityWorkCoordinator<T, R, E>>
@@ -84,11 +93,46 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
         self,
         body: B,
     ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError> {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator (see
+    /// [`WeakCoordinator`]): `make` gets a weak handle and returns the body.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // An item of the high lane follows up in the low one.
+    ///     let coordinator = PriorityWorkCoordinator::builder(Smol, [Lane::new("high"), Lane::new("low")], Options::default())
+    ///         .build_with(|me| move |n: u8, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move {
+    ///                 if let (Some(me), 0) = (me.upgrade(), n) {
+    ///                     me.try_enqueue(1, 1).unwrap();
+    ///                 }
+    ///             }
+    ///         })
+    ///         .unwrap();
+    ///     coordinator.enqueue(0, 0).await.unwrap();
+    ///     while coordinator.totals().completed < 2 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B: Body<T, (), E>>(
+        self,
+        make: impl FnOnce(WeakCoordinator<PriorityWorkCoordinator<T, R, E>>) -> B,
+    ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError> {
         let mut options = self.options;
         // The lanes' gates and the core must read one sink.
         options.signals.get_or_insert_with(Default::default);
         let lanes = Lanes::new(&self.parts, &options)?;
-        let core = Core::start(self.rt, &options, self.hooks, lanes, false, body)?;
+        let core = Core::start(self.rt, &options, self.hooks, lanes, false, (), |owner| {
+            make(WeakCoordinator::new(owner))
+        })?;
         Ok(PriorityWorkCoordinator { core })
     }
 }
@@ -184,6 +228,7 @@ where
     }
 
     shared_api!(E);
+    handle_api!();
 }
 
 impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for PriorityWorkCoordinator<T, R, E> {
