@@ -18,8 +18,9 @@ pub(crate) use loom::sync::atomic::{
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
 
-/// What coordinator handles are counted with: `alloc`'s `Arc` in every build, loom's
-/// included (loom's `Arc` has no `Weak`; no model shares coordinator handles).
+/// What handles no loom model shares are counted with (coordinator handles, the boxed
+/// runtime): `alloc`'s `Arc` in every build, loom's included (loom's `Arc` has no
+/// `Weak` and no unsizing).
 pub(crate) use alloc::sync::{Arc as Handle, Weak as WeakHandle};
 #[cfg(all(not(loom), target_has_atomic = "64"))]
 pub(crate) use core::sync::atomic::AtomicU64;

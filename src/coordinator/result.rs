@@ -19,7 +19,7 @@ use super::{Body, EnqueueError, Outcome, ResultError};
 use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
 use crate::sync::Handle;
 use crate::sync::Lock;
 
@@ -99,7 +99,7 @@ impl<V, E: Clone> Resulted<V, E> {
 /// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it, and
 /// dropping the last one cancels it.
 #[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
-pub struct ResultCoordinator<I, V, R, E = Infallible> {
+pub struct ResultCoordinator<I, V, R = BoxedRuntime, E = Infallible> {
     core: Handle<ResultOwner<I, V, R, E>>,
 }
 

@@ -15,7 +15,7 @@ use super::{Body, EnqueueError, Outcome};
 use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
 use crate::sync::Handle;
 
 /// A long-lived coordinator: accepts items over time and runs `body` on each, at most
@@ -33,7 +33,18 @@ use crate::sync::Handle;
 /// work (that would block, or hang on a paused coordinator or an endless body), and
 /// work left running with no handle could be neither observed nor stopped; so the drop
 /// cancels, and the type is `#[must_use]` so a coordinator built and not kept is a
-/// warning rather than work silently cancelled.
+/// warning rather than work silently cancelled:
+///
+/// ```compile_fail
+/// # #![deny(unused_must_use)]
+/// # use ephemeral::{CoordinatorBuilder, OpContext, WorkCoordinator, runtime::{Spawner, Timer}};
+/// fn start<R: Spawner + Timer>(builder: CoordinatorBuilder<WorkCoordinator<u8, R>>) {
+///     builder.build(|_: u8, _: OpContext| async {}).unwrap(); // built, and cancelled at once
+/// }
+/// ```
+///
+/// The runtime parameter `R` defaults to [`BoxedRuntime`], so a struct can hold a
+/// `WorkCoordinator<Job>` without naming its executor.
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -88,7 +99,7 @@ use crate::sync::Handle;
 /// # }
 /// ```
 #[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
-pub struct WorkCoordinator<T, R, E = Infallible> {
+pub struct WorkCoordinator<T, R = BoxedRuntime, E = Infallible> {
     core: Handle<WorkOwner<T, R, E>>,
 }
 

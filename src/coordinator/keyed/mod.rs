@@ -21,7 +21,7 @@ use super::{Body, EnqueueError, Outcome};
 use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
 use crate::sync::Handle;
 use crate::window::Snapshot;
 #[cfg(not(loom))]
@@ -87,7 +87,7 @@ type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
 /// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it (and its
 /// key selector), and dropping the last one cancels it.
 #[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
-pub struct KeyedWorkCoordinator<T, K, R, E = Infallible> {
+pub struct KeyedWorkCoordinator<T, K, R = BoxedRuntime, E = Infallible> {
     core: Handle<KeyedOwner<T, K, R, E>>,
 }
 

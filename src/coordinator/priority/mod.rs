@@ -15,7 +15,7 @@ mod lanes;
 use super::{Body, LaneError, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
 pub use lanes::Lane;
 #[cfg(loom)]
 pub use lanes::Lanes;
@@ -65,7 +65,7 @@ use lanes::Lanes;
 /// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it, and
 /// dropping the last one cancels it.
 #[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
-pub struct PriorityWorkCoordinator<T, R, E = Infallible> {
+pub struct PriorityWorkCoordinator<T, R = BoxedRuntime, E = Infallible> {
     core: Handle<PriorityOwner<T, R, E>>,
 }
 
