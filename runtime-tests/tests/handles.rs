@@ -231,13 +231,15 @@ fn every_coordinator_clones_and_reaches_itself_from_a_body<E: Executor>(exec: E)
                     let me = me.clone();
                     async move {
                         if n == 0 {
-                            me.upgrade().unwrap().try_enqueue(1, 1).unwrap();
+                            let me = me.upgrade().unwrap();
+                            me.try_enqueue(1, me.lane("low").unwrap()).unwrap();
                         }
                     }
                 }
             })
             .unwrap();
-        priority.clone().enqueue(0, 0).await.unwrap();
+        let high = priority.lane("high").unwrap();
+        priority.clone().enqueue(0, high).await.unwrap();
         within(LIMIT, until(|| priority.totals().completed == 2)).await;
     });
 }

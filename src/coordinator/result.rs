@@ -9,6 +9,10 @@ use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
 
+use futures_lite::Stream;
+
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::handle::handle_api;
@@ -236,6 +240,106 @@ where
     /// Accepts `item` now, or hands it back in `Full` or `Closed`.
     pub fn try_enqueue(&self, item: I) -> Result<OperationId, EnqueueError<I>> {
         self.core.try_enqueue(item, ())
+    }
+
+    /// Enqueues every item in turn, waiting while full. Returns how many were accepted;
+    /// an error hands back the first refused item (the ones before it were accepted).
+    /// The values are found with [`results`](Self::results) or by the ids `enqueue`
+    /// returns.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n * 2) }).unwrap();
+    ///     assert_eq!(coordinator.enqueue_many(1..=3).await.unwrap(), 3);
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     let mut values: Vec<_> = coordinator.successful().into_iter().map(|(_, v)| v).collect();
+    ///     values.sort();
+    ///     assert_eq!(values, [2, 4, 6]);
+    /// });
+    /// # }
+    /// ```
+    pub async fn enqueue_many(
+        &self,
+        items: impl IntoIterator<Item = I>,
+    ) -> Result<usize, EnqueueError<I>> {
+        self.core.enqueue_many(items, |_| ()).await
+    }
+
+    /// Builds a coordinator fed by `stream`: a task on `rt` enqueues each item (waiting
+    /// while full) and completes the coordinator when the stream ends.
+    /// [`drain`](Self::drain) waits for the stream's end as well as for the work.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let items = futures_lite::stream::iter(1..=4u32);
+    ///     let coordinator = ResultCoordinator::from_stream(Smol, items, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n) }).unwrap();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.is_completed());
+    ///     assert_eq!(coordinator.successful().iter().map(|(_, v)| v).sum::<u32>(), 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn from_stream<S, B>(
+        rt: R,
+        stream: S,
+        options: Options,
+        body: B,
+    ) -> Result<Self, OptionsError>
+    where
+        S: Stream<Item = I> + Send + 'static,
+        B: Body<I, V, E>,
+    {
+        let coordinator = Self::new(rt, options, body)?;
+        Core::feed(&coordinator.core, stream, |_| (), true);
+        Ok(coordinator)
+    }
+
+    /// Enqueues every item of `stream` from a task on the coordinator's runtime (see
+    /// [`WorkCoordinator::feed`](crate::WorkCoordinator::feed)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n) }).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(0..5));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.successful().len(), 5);
+    /// });
+    /// # }
+    /// ```
+    pub fn feed(&self, stream: impl Stream<Item = I> + Send + 'static) {
+        Core::feed(&self.core, stream, |_| (), false);
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it (see
+    /// [`WorkCoordinator::sink`](crate::WorkCoordinator::sink)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::StreamExt;
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n) }).unwrap();
+    ///     futures::stream::iter(0..3).map(Ok).forward(coordinator.sink()).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.successful().len(), 3);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self) -> impl futures_sink::Sink<I, Error = EnqueueError<I>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
     /// Resolves with operation `id`'s value once it has finished (at once if it has),

@@ -3,9 +3,10 @@
 use core::convert::Infallible;
 use core::fmt;
 
-use futures_lite::future::or;
-use futures_lite::{Stream, StreamExt};
+use futures_lite::Stream;
 
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::handle::handle_api;
@@ -249,27 +250,61 @@ where
         B: Body<T, (), E>,
     {
         let coordinator = Self::new(rt, options, body)?;
-        // The feeder is held until the stream ends, so `drain` waits for it (it is not
-        // an item, so no count includes it). It also ends when the coordinator is
-        // cancelled or dropped, even while the stream has nothing to give.
-        let core = Core::hold(&coordinator.core);
-        coordinator.core.rt.spawn(async move {
-            let mut stream = core::pin::pin!(stream);
-            loop {
-                let next = or(stream.next(), async {
-                    core.cancelled().await;
-                    None
-                });
-                let Some(item) = next.await else {
-                    break;
-                };
-                if core.enqueue(item, |_| ()).await.is_err() {
-                    break;
-                }
-            }
-            core.complete();
-        });
+        Core::feed(&coordinator.core, stream, |_| (), true);
         Ok(coordinator)
+    }
+
+    /// Enqueues every item of `stream` from a task on the coordinator's runtime,
+    /// waiting while full. [`drain`](Self::drain) waits for the stream's end as well;
+    /// the coordinator stays open (several streams may feed it). The task ends with the
+    /// stream, at the first item refused (the coordinator was completed; that item is
+    /// dropped), or when the coordinator is cancelled or its last handle dropped.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(0..10));
+    ///     coordinator.feed(futures_lite::stream::iter(10..20));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 20);
+    ///     assert!(!coordinator.is_completed());
+    /// });
+    /// # }
+    /// ```
+    pub fn feed(&self, stream: impl Stream<Item = T> + Send + 'static) {
+        Core::feed(&self.core, stream, |_| (), false);
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it: sending waits while
+    /// the coordinator is full (at most one item waits inside the sink, and nothing is
+    /// allocated), and a refused item comes back in the error. Closing the sink flushes
+    /// it; it does not complete the coordinator. Pin it (`core::pin::pin!`) to use
+    /// `SinkExt`'s methods.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::{SinkExt, StreamExt};
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default().queue_capacity(2), |_: u32, _: OpContext| async {}).unwrap();
+    ///     futures::stream::iter(0..10).map(Ok).forward(coordinator.sink()).await.unwrap();
+    ///     let mut sink = core::pin::pin!(coordinator.sink());
+    ///     sink.send(10).await.unwrap();
+    ///     coordinator.complete();
+    ///     assert_eq!(sink.send(11).await.unwrap_err().into_inner(), 11);
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 11);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self) -> impl futures_sink::Sink<T, Error = EnqueueError<T>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.

@@ -43,6 +43,7 @@ pub(crate) mod builder;
 mod control;
 pub(crate) mod dispatch;
 mod enqueue;
+mod feed;
 pub(crate) mod guard;
 pub(crate) mod handle;
 mod hooks;
@@ -54,6 +55,8 @@ mod worker;
 
 pub(crate) use control::Control;
 pub use control::Totals;
+#[cfg(feature = "sink")]
+pub(crate) use feed::EnqueueSink;
 pub(crate) use handle::Owner;
 pub(crate) use hooks::Hooks;
 use hooks::Report;

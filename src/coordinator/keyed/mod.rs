@@ -7,12 +7,15 @@ pub(crate) use scheduler::KeyLimits;
 #[cfg(loom)]
 pub use scheduler::{KeyLimits, Keys};
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
 use core::hash::Hash;
 
+use futures_lite::Stream;
+
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
 use super::core::handle::handle_api;
@@ -27,7 +30,8 @@ use crate::window::Snapshot;
 #[cfg(not(loom))]
 use scheduler::Keys;
 
-type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
+/// Shared by the coordinator's handles and its stream feeders.
+type Selector<T, K> = Handle<dyn Fn(&T) -> K + Send + Sync>;
 
 /// The core of a keyed coordinator: its queue is the key scheduler, its window keeps
 /// each operation's key.
@@ -314,7 +318,7 @@ where
         options: Options,
     ) -> CoordinatorBuilder<Self> {
         let parts = KeyedParts {
-            key_of: Box::new(key_of),
+            key_of: Handle::new(key_of),
             limits: KeyLimits::default(),
         };
         CoordinatorBuilder::new(rt, options, parts)
@@ -348,6 +352,91 @@ where
         items: impl IntoIterator<Item = T>,
     ) -> Result<usize, EnqueueError<T>> {
         self.core.enqueue_many(items, &*self.core.parts).await
+    }
+
+    /// Builds a coordinator fed by `stream`, filing items under `key_of(&item)`: a task
+    /// on `rt` enqueues each item (waiting while full) and completes the coordinator
+    /// when the stream ends. [`drain`](Self::drain) waits for the stream's end as well
+    /// as for the work.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let items = futures_lite::stream::iter(0..30u32);
+    ///     let coordinator = KeyedWorkCoordinator::from_stream(Smol, |n: &u32| n % 3, items, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.is_completed());
+    ///     assert_eq!(coordinator.snapshot_for_key(&2).len(), 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn from_stream<S, B>(
+        rt: R,
+        key_of: impl Fn(&T) -> K + Send + Sync + 'static,
+        stream: S,
+        options: Options,
+        body: B,
+    ) -> Result<Self, OptionsError>
+    where
+        S: Stream<Item = T> + Send + 'static,
+        B: Body<T, (), E>,
+    {
+        let coordinator = Self::new(rt, key_of, options, body)?;
+        coordinator.feed_until(stream, true);
+        Ok(coordinator)
+    }
+
+    /// Enqueues every item of `stream` from a task on the coordinator's runtime, each
+    /// under its key (see [`WorkCoordinator::feed`](crate::WorkCoordinator::feed)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u32| n % 2, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(0..10));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.snapshot_for_key(&0).len(), 5);
+    /// });
+    /// # }
+    /// ```
+    pub fn feed(&self, stream: impl Stream<Item = T> + Send + 'static) {
+        self.feed_until(stream, false);
+    }
+
+    fn feed_until(&self, stream: impl Stream<Item = T> + Send + 'static, complete_at_end: bool) {
+        let key_of = self.core.parts.clone();
+        Core::feed(
+            &self.core,
+            stream,
+            move |item| key_of(item),
+            complete_at_end,
+        );
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it, each item under its
+    /// key (see [`WorkCoordinator::sink`](crate::WorkCoordinator::sink)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::StreamExt;
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u32| n % 2, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     futures::stream::iter(0..6).map(Ok).forward(coordinator.sink()).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.snapshot_for_key(&1).len(), 3);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self) -> impl futures_sink::Sink<T, Error = EnqueueError<T>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
     /// How many of `key`'s items wait to start (not counting ones a worker has taken).
