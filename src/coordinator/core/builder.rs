@@ -107,7 +107,8 @@ pub trait CoordinatorKind: Sealed {
 /// here) and what only `C` has (see each coordinator's `builder`). Each coordinator's
 /// `builder` returns one and its `build` finishes it, so a builder can only build the
 /// coordinator it came from. The arguments are those of the coordinator's `new` but
-/// the body, which `build` takes.
+/// the body, which `build` takes (or `build_with`, for a body that reaches its own
+/// coordinator through a [`WeakCoordinator`](crate::WeakCoordinator)).
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {

@@ -9,8 +9,6 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use crate::sync::{Arc, Handle, WeakHandle};
-#[cfg(doc)]
-use crate::{CoordinatorBuilder, WorkCoordinator};
 
 /// What every handle of one coordinator shares, made by `Core::start`: the core, and
 /// what the coordinator adds to it (`parts`: a keyed coordinator's key selector).
