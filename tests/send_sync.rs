@@ -118,7 +118,6 @@ fn coordinator_futures<T, K, V, E, R>(
     context: &OpContext,
     item: impl Fn() -> T,
     id: OperationId,
-    lane: LaneId,
 ) where
     T: Send + 'static,
     K: Hash + Eq + Clone + Send + Sync + 'static,
@@ -132,6 +131,7 @@ fn coordinator_futures<T, K, V, E, R>(
     send(keyed.enqueue(item()));
     send(keyed.enqueue_many(core::iter::once(item())));
     send(keyed.drain());
+    let lane = priority.lane_at(0).unwrap();
     send(priority.enqueue(item(), lane));
     send(priority.enqueue_many(core::iter::once(item()), lane));
     send(priority.drain());
