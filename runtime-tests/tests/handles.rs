@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
+use ephemeral::runtime::BoxedRuntime;
 use ephemeral::{
     CancelCause, EnqueueError, KeyedWorkCoordinator, Lane, OpContext, Options, Outcome,
     PriorityWorkCoordinator, ResultCoordinator, WorkCoordinator,
@@ -20,6 +21,7 @@ on_every_executor!(
     a_body_holding_its_upgraded_handle_does_not_keep_the_coordinator_alive,
     a_body_enqueueing_through_its_weak_handle_into_its_full_coordinator_is_refused,
     every_coordinator_clones_and_reaches_itself_from_a_body,
+    a_coordinator_on_a_boxed_runtime_spawns_and_sleeps_on_the_erased_one,
 );
 
 /// Dropping one handle while a clone lives changes nothing: the clone enqueues, and the
@@ -241,5 +243,32 @@ fn every_coordinator_clones_and_reaches_itself_from_a_body<E: Executor>(exec: E)
         let high = priority.lane("high").unwrap();
         priority.clone().enqueue(0, high).await.unwrap();
         within(LIMIT, until(|| priority.totals().completed == 2)).await;
+    });
+}
+
+/// Held in a struct without naming its executor: the coordinators' default runtime.
+struct Service {
+    work: WorkCoordinator<u32>,
+}
+
+/// A coordinator on a `BoxedRuntime` runs its workers on the erased executor and
+/// sleeps on its timer: items deferred by a signal are released at `max_defer` (a
+/// sleep), and the rest run.
+fn a_coordinator_on_a_boxed_runtime_spawns_and_sleeps_on_the_erased_one<E: Executor>(exec: E) {
+    let rt = BoxedRuntime::new(exec.rt());
+    exec.block_on(async move {
+        let options = Options::default()
+            .defer_on("hold")
+            .max_defer(core::time::Duration::from_millis(5));
+        let service = Service {
+            work: WorkCoordinator::new(rt, options, |_: u32, _: OpContext| async {}).unwrap(),
+        };
+        service.work.signals().raise("hold").unwrap();
+        service.work.enqueue_many(0..4).await.unwrap();
+        service.work.complete();
+        within(LIMIT, service.work.drain()).await;
+        let totals = service.work.totals();
+        assert_eq!(totals.completed, 4, "{}", E::NAME);
+        assert!(totals.deferred > 0, "{}: {totals:?}", E::NAME);
     });
 }
