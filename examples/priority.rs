@@ -22,7 +22,10 @@ async fn priority() {
         },
     )
     .unwrap();
-    let (interactive, batch) = (0, coordinator.lane("batch").unwrap());
+    let (interactive, batch) = (
+        coordinator.lane("interactive").unwrap(),
+        coordinator.lane("batch").unwrap(),
+    );
 
     coordinator.signals().raise("db.busy").unwrap();
     for job in 0..10 {

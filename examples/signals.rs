@@ -18,7 +18,7 @@ async fn fetch(page: u32, ctx: OpContext) -> Result<(), String> {
 async fn signals() {
     // One sink, shared: what any coordinator raises, every coordinator sees.
     let sink = SignalSink::new();
-    let crawler = WorkCoordinator::<u32, _, String>::builder(
+    let crawler = WorkCoordinator::builder(
         Smol,
         Options::default()
             .max_concurrency(4)

@@ -132,9 +132,9 @@ mod window;
 
 pub use coordinator::{
     Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
-    EnqueueError, KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome,
+    EnqueueError, KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, Outcome,
     PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
-    Totals, WorkCoordinator,
+    Totals, WeakCoordinator, WorkCoordinator,
 };
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
 pub use operation::{OperationId, State};

@@ -17,6 +17,11 @@ pub(crate) use loom::sync::atomic::{
 
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
+
+/// What handles no loom model shares are counted with (coordinator handles, the boxed
+/// runtime): `alloc`'s `Arc` in every build, loom's included (loom's `Arc` has no
+/// `Weak` and no unsizing).
+pub(crate) use alloc::sync::{Arc as Handle, Weak as WeakHandle};
 #[cfg(all(not(loom), target_has_atomic = "64"))]
 pub(crate) use core::sync::atomic::AtomicU64;
 #[cfg(not(loom))]

@@ -239,3 +239,39 @@ fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
         "allocations for {ITEMS} result items, each waited on"
     );
 }
+
+/// C9 through a `Sink`: items sent through a coordinator's sink (waiting in it while the
+/// queue is full) allocate nothing either: the enqueue it drives lives inside the sink.
+#[cfg(feature = "sink")]
+#[test]
+fn items_sent_through_a_sink_allocate_nothing_after_warm_up() {
+    use futures::SinkExt;
+
+    let executor = PollAll::default();
+    let coordinator = WorkCoordinator::new(
+        executor.clone(),
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100),
+        |n: u64, _: OpContext| async move {
+            if n.is_multiple_of(2) {
+                future::yield_now().await;
+            }
+        },
+    )
+    .unwrap();
+    let run = |range: core::ops::Range<u64>| {
+        let coordinator = &coordinator;
+        async move {
+            let mut sink = core::pin::pin!(coordinator.sink());
+            for n in range {
+                sink.send(n).await.unwrap();
+            }
+            coordinator.drain().await;
+        }
+    };
+    let allocated = allocations_after_warm_up(&executor, run);
+    assert_eq!(allocated, 0, "allocations for {ITEMS} items");
+    assert_eq!(coordinator.totals().completed, 10_000 + ITEMS);
+}

@@ -11,16 +11,19 @@
 use core::future::Future;
 use core::hash::Hash;
 
-use ephemeral::runtime::{ManualClock, ManualSleep, Runtime, Spawner, Timer};
+use ephemeral::runtime::{
+    BoxedRuntime, BoxedSleep, ManualClock, ManualSleep, Runtime, Spawner, Timer,
+};
 use ephemeral::signal::{
     Name, Pattern, PatternSet, Signal, SignalChange, SignalChanges, SignalEvent, SignalMask,
     SignalSink, SignalTable, SinkBuilder, Subscription,
 };
 use ephemeral::{
     CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError, FinishError, InsertError,
-    KeyedWorkCoordinator, Lane, LaneError, OpContext, OperationId, OperationSignals, Options,
-    OptionsError, Outcome, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
-    Snapshot, State, Summary, Totals, Window, WindowError, WorkCoordinator,
+    KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, OperationId, OperationSignals,
+    Options, OptionsError, Outcome, PanicMessage, PriorityWorkCoordinator, ResultCoordinator,
+    ResultError, Snapshot, State, Summary, Totals, WeakCoordinator, Window, WindowError,
+    WorkCoordinator,
 };
 
 fn send_sync<T: Send + Sync>() {}
@@ -56,6 +59,21 @@ fn plain_types_are_send_and_sync() {
     send_sync::<WindowError>();
     send_sync::<ManualClock>();
     send_sync::<ManualSleep>();
+    send_sync::<LaneId>();
+    send_sync::<BoxedRuntime>();
+    let rt = BoxedRuntime::new(Runtime {
+        spawner: NoSpawn,
+        timer: ManualClock::new(),
+    });
+    let sleep: BoxedSleep = rt.sleep(core::time::Duration::ZERO);
+    send(sleep);
+}
+
+/// A spawner that drops what it is given, to build runtimes in checks.
+struct NoSpawn;
+
+impl Spawner for NoSpawn {
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, _: F) {}
 }
 
 /// The coordinators, windows and the values they hand out, for every item, key, value,
@@ -73,6 +91,10 @@ where
     send_sync::<KeyedWorkCoordinator<T, K, R, E>>();
     send_sync::<PriorityWorkCoordinator<T, R, E>>();
     send_sync::<ResultCoordinator<T, V, R, E>>();
+    send_sync::<WeakCoordinator<WorkCoordinator<T, R, E>>>();
+    send_sync::<WeakCoordinator<KeyedWorkCoordinator<T, K, R, E>>>();
+    send_sync::<WeakCoordinator<PriorityWorkCoordinator<T, R, E>>>();
+    send_sync::<WeakCoordinator<ResultCoordinator<T, V, R, E>>>();
     send_sync::<CoordinatorBuilder<WorkCoordinator<T, R, E>>>();
     send_sync::<CoordinatorBuilder<KeyedWorkCoordinator<T, K, R, E>>>();
     send_sync::<CoordinatorBuilder<PriorityWorkCoordinator<T, R, E>>>();
@@ -112,9 +134,12 @@ fn coordinator_futures<T, K, V, E, R>(
     send(keyed.enqueue(item()));
     send(keyed.enqueue_many(core::iter::once(item())));
     send(keyed.drain());
-    send(priority.enqueue(item(), 0));
+    let lane = priority.lane_at(0).unwrap();
+    send(priority.enqueue(item(), lane));
+    send(priority.enqueue_many(core::iter::once(item()), lane));
     send(priority.drain());
     send(results.enqueue(item()));
+    send(results.enqueue_many(core::iter::once(item())));
     send(results.wait_for_result(id));
     send(results.drain());
     send(context.cancelled());

@@ -520,7 +520,8 @@ fn a_lane_is_released_when_its_defer_signal_expires<E: Executor>(exec: E) {
         )
         .unwrap();
         coordinator.signals().raise("hold").unwrap();
-        coordinator.enqueue(1, 1).await.unwrap();
+        let low = coordinator.lane("low").unwrap();
+        coordinator.enqueue(1, low).await.unwrap();
         coordinator.complete();
         let drained = finishes_within(PROMPT, coordinator.drain()).await.is_some();
         assert!(

@@ -275,7 +275,7 @@ fn describe_labels_every_coordinators_items<E: Executor>(exec: E) {
             .describe(describe)
             .build(|_: u32, _: OpContext| async {})
             .unwrap();
-            let id = lanes.enqueue(7, 0).await.unwrap();
+            let id = lanes.enqueue(7, lanes.lane("only").unwrap()).await.unwrap();
             lanes.drain().await;
             assert_eq!(
                 lanes.with(id, |s| s.label),

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use ephemeral::runtime::{Spawner, Timer};
 use ephemeral::{
-    CancelCause, Lane, LaneError, OpContext, Options, Outcome, PriorityWorkCoordinator, State,
+    CancelCause, Lane, LaneError, LaneId, OpContext, Options, Outcome, PriorityWorkCoordinator,
+    State,
 };
 use runtime_tests::{Executor, LIMIT, OneAtATime, gate, on_every_executor, until, within};
 
@@ -59,7 +60,7 @@ fn higher_lanes_start_first_fifo_within_a_lane<E: Executor>(exec: E) {
             coordinator.lane("mid").unwrap(),
             coordinator.lane("low").unwrap(),
         );
-        assert_eq!((high, mid, low), (0, 1, 2));
+        assert_eq!((high.index(), mid.index(), low.index()), (0, 1, 2));
         let lanes = [
             low, mid, high, high, low, mid, low, low, high, mid, high, low, mid, high, low,
         ];
@@ -68,8 +69,12 @@ fn higher_lanes_start_first_fifo_within_a_lane<E: Executor>(exec: E) {
             coordinator.enqueue(FIRST, low).await.unwrap();
             until(|| coordinator.active_count() == 1).await;
             for &lane in &lanes {
-                coordinator.enqueue((lane, next[lane]), lane).await.unwrap();
-                next[lane] += 1;
+                let index = lane.index();
+                coordinator
+                    .enqueue((index, next[index]), lane)
+                    .await
+                    .unwrap();
+                next[index] += 1;
             }
             assert_eq!(coordinator.pending_counts(), [5, 4, 6]);
             release.close();
@@ -79,6 +84,7 @@ fn higher_lanes_start_first_fifo_within_a_lane<E: Executor>(exec: E) {
         .await;
         let expected: Vec<Job> = [high, mid, low]
             .into_iter()
+            .map(LaneId::index)
             .flat_map(|lane| (0..next[lane]).map(move |n| (lane, n)))
             .collect();
         let log = log.lock().unwrap().clone();
@@ -88,12 +94,13 @@ fn higher_lanes_start_first_fifo_within_a_lane<E: Executor>(exec: E) {
     });
 }
 
-/// C10 for lanes: an unknown lane index is `UnknownLane` with the item back (from
-/// `enqueue` and `try_enqueue`); a lane at its `max_depth` gives `Full(item)` to
-/// `try_enqueue` while other lanes still accept, and `enqueue` waits for room in it;
-/// after `complete`, `Closed(item)`.
+/// C10 for lanes: a lane name or index the coordinator lacks gives no `LaneId`, and
+/// another coordinator's lane is `UnknownLane` with the item back (from `enqueue` and
+/// `try_enqueue`); a lane at its `max_depth` gives `Full(item)` to `try_enqueue` while
+/// other lanes still accept, and `enqueue` waits for room in it; after `complete`,
+/// `Closed(item)`.
 fn unknown_lanes_and_full_lanes_hand_the_item_back<E: Executor>(exec: E) {
-    let rt = exec.rt();
+    let (rt, other_rt) = (exec.rt(), exec.rt());
     exec.block_on(async move {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (release, wait) = gate();
@@ -104,28 +111,48 @@ fn unknown_lanes_and_full_lanes_hand_the_item_back<E: Executor>(exec: E) {
             logging_body(&log, wait, |_| true),
         )
         .unwrap();
-        assert_eq!(coordinator.lane("small"), Some(1));
+        assert_eq!(coordinator.lane("small").map(LaneId::index), Some(1));
         assert_eq!(coordinator.lane("missing"), None);
+        assert_eq!(coordinator.lane_at(2), None);
+        // A lane of another coordinator, even at an index this one has, is unknown here.
+        let other = PriorityWorkCoordinator::new(
+            other_rt,
+            [Lane::new("high"), Lane::new("small")],
+            Options::default(),
+            |_: Job, _: OpContext| async {},
+        )
+        .unwrap();
+        let foreign = other.lane("small").unwrap();
         within(LIMIT, async {
             assert!(matches!(
-                coordinator.try_enqueue((9, 0), 2),
-                Err(LaneError::UnknownLane(2, (9, 0)))
+                coordinator.try_enqueue((9, 0), foreign),
+                Err(LaneError::UnknownLane(lane, (9, 0))) if lane == foreign
             ));
             assert!(matches!(
-                coordinator.enqueue((9, 1), 7).await,
-                Err(LaneError::UnknownLane(7, (9, 1)))
+                coordinator.enqueue((9, 1), foreign).await,
+                Err(LaneError::UnknownLane(lane, (9, 1))) if lane == foreign
             ));
-            coordinator.enqueue((0, 0), 0).await.unwrap();
+            coordinator
+                .enqueue((0, 0), coordinator.lane_at(0).unwrap())
+                .await
+                .unwrap();
             until(|| coordinator.active_count() == 1).await;
-            coordinator.try_enqueue((1, 0), 1).unwrap();
-            coordinator.try_enqueue((1, 1), 1).unwrap();
-            match coordinator.try_enqueue((1, 2), 1) {
+            coordinator
+                .try_enqueue((1, 0), coordinator.lane_at(1).unwrap())
+                .unwrap();
+            coordinator
+                .try_enqueue((1, 1), coordinator.lane_at(1).unwrap())
+                .unwrap();
+            match coordinator.try_enqueue((1, 2), coordinator.lane_at(1).unwrap()) {
                 Err(LaneError::Full(item)) => assert_eq!(item, (1, 2), "{}", E::NAME),
                 other => panic!("{}: expected Full, got {other:?}", E::NAME),
             }
-            coordinator.try_enqueue((0, 1), 0).unwrap();
+            coordinator
+                .try_enqueue((0, 1), coordinator.lane_at(0).unwrap())
+                .unwrap();
             assert_eq!(coordinator.pending_counts(), [1, 2]);
-            let mut waiting = std::pin::pin!(coordinator.enqueue((1, 2), 1));
+            let mut waiting =
+                std::pin::pin!(coordinator.enqueue((1, 2), coordinator.lane_at(1).unwrap()));
             assert!(
                 futures_lite::future::poll_once(waiting.as_mut())
                     .await
@@ -147,11 +174,13 @@ fn unknown_lanes_and_full_lanes_hand_the_item_back<E: Executor>(exec: E) {
             release.close();
             coordinator.complete();
             assert!(matches!(
-                coordinator.try_enqueue((0, 9), 0),
+                coordinator.try_enqueue((0, 9), coordinator.lane_at(0).unwrap()),
                 Err(LaneError::Closed((0, 9)))
             ));
             assert!(matches!(
-                coordinator.enqueue((1, 9), 1).await,
+                coordinator
+                    .enqueue((1, 9), coordinator.lane_at(1).unwrap())
+                    .await,
                 Err(LaneError::Closed((1, 9)))
             ));
             coordinator.drain().await;
@@ -183,8 +212,14 @@ fn a_held_lane_waits_while_other_lanes_run<E: Executor>(exec: E) {
         coordinator.signals().raise("hold").unwrap();
         within(LIMIT, async {
             for n in 0..5 {
-                coordinator.enqueue((1, n), 1).await.unwrap();
-                coordinator.enqueue((0, n), 0).await.unwrap();
+                coordinator
+                    .enqueue((1, n), coordinator.lane_at(1).unwrap())
+                    .await
+                    .unwrap();
+                coordinator
+                    .enqueue((0, n), coordinator.lane_at(0).unwrap())
+                    .await
+                    .unwrap();
             }
             until(|| coordinator.totals().completed == 5 && coordinator.deferred_count() == 5)
                 .await;
@@ -247,8 +282,14 @@ fn a_never_retracted_hold_ends_at_the_defer_bound<E: Executor>(exec: E) {
         coordinator.signals().raise("hold").unwrap();
         within(LIMIT, async {
             for n in 0..5 {
-                coordinator.enqueue((1, n), 1).await.unwrap();
-                coordinator.enqueue((0, n), 0).await.unwrap();
+                coordinator
+                    .enqueue((1, n), coordinator.lane_at(1).unwrap())
+                    .await
+                    .unwrap();
+                coordinator
+                    .enqueue((0, n), coordinator.lane_at(0).unwrap())
+                    .await
+                    .unwrap();
             }
             coordinator.complete();
             coordinator.drain().await;
@@ -282,8 +323,18 @@ fn a_lanes_cancel_signal_cancels_only_that_lane<E: Executor>(exec: E) {
         let (lows, highs) = within(LIMIT, async {
             let (mut lows, mut highs) = (Vec::new(), Vec::new());
             for n in 0..4 {
-                lows.push(coordinator.enqueue((1, n), 1).await.unwrap());
-                highs.push(coordinator.enqueue((0, n), 0).await.unwrap());
+                lows.push(
+                    coordinator
+                        .enqueue((1, n), coordinator.lane_at(1).unwrap())
+                        .await
+                        .unwrap(),
+                );
+                highs.push(
+                    coordinator
+                        .enqueue((0, n), coordinator.lane_at(0).unwrap())
+                        .await
+                        .unwrap(),
+                );
             }
             coordinator.drain().await;
             (lows, highs)
@@ -306,7 +357,10 @@ fn a_lanes_cancel_signal_cancels_only_that_lane<E: Executor>(exec: E) {
 
         assert!(coordinator.signals().retract("shed"));
         let again = within(LIMIT, async {
-            let id = coordinator.enqueue((1, 4), 1).await.unwrap();
+            let id = coordinator
+                .enqueue((1, 4), coordinator.lane_at(1).unwrap())
+                .await
+                .unwrap();
             coordinator.complete();
             coordinator.drain().await;
             id
@@ -392,7 +446,10 @@ async fn aging_gaps<R: Spawner + Timer + Clone>(
     let gaps = within(LIMIT, async {
         let mut high = 0;
         for _ in 0..50 {
-            coordinator.enqueue((0, high), 0).await.unwrap();
+            coordinator
+                .enqueue((0, high), coordinator.lane_at(0).unwrap())
+                .await
+                .unwrap();
             high += 1;
         }
         let mut steps = OneAtATime::at_rest(&release, &blocked, concurrency).await;
@@ -402,12 +459,16 @@ async fn aging_gaps<R: Spawner + Timer + Clone>(
         // Every worker is blocked, so nothing starts between the mark and the enqueue.
         log.lock().unwrap().push(MARK);
         for n in 0..3 {
-            coordinator.try_enqueue((1, n), 1).unwrap();
+            coordinator
+                .try_enqueue((1, n), coordinator.lane_at(1).unwrap())
+                .unwrap();
         }
         while log.lock().unwrap().iter().filter(|job| job.0 == 1).count() < 3 {
             assert!(steps.freed() < 1000, "the low items never started");
             // A steady stream: the high lane never runs dry.
-            coordinator.try_enqueue((0, high), 0).unwrap();
+            coordinator
+                .try_enqueue((0, high), coordinator.lane_at(0).unwrap())
+                .unwrap();
             high += 1;
             steps.free_one().await;
         }
@@ -458,12 +519,20 @@ fn a_waiting_enqueue_is_woken_when_its_lane_has_room<E: Executor>(exec: E) {
         .unwrap();
         coordinator.signals().raise("hold").unwrap();
         within(LIMIT, async {
-            coordinator.try_enqueue((0, 0), 0).unwrap();
+            coordinator
+                .try_enqueue((0, 0), coordinator.lane_at(0).unwrap())
+                .unwrap();
             until(|| coordinator.active_count() == 1).await;
-            coordinator.try_enqueue((1, 0), 1).unwrap();
-            coordinator.try_enqueue((0, 1), 0).unwrap();
-            let mut low = std::pin::pin!(coordinator.enqueue((1, 1), 1));
-            let mut high = std::pin::pin!(coordinator.enqueue((0, 2), 0));
+            coordinator
+                .try_enqueue((1, 0), coordinator.lane_at(1).unwrap())
+                .unwrap();
+            coordinator
+                .try_enqueue((0, 1), coordinator.lane_at(0).unwrap())
+                .unwrap();
+            let mut low =
+                std::pin::pin!(coordinator.enqueue((1, 1), coordinator.lane_at(1).unwrap()));
+            let mut high =
+                std::pin::pin!(coordinator.enqueue((0, 2), coordinator.lane_at(0).unwrap()));
             assert!(
                 futures_lite::future::poll_once(low.as_mut())
                     .await

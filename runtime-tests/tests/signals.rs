@@ -99,7 +99,7 @@ fn an_unbounded_deferral_ends_at_the_retract<E: Executor>(exec: E) {
         sink.raise("busy").unwrap();
         within(LIMIT, async {
             work.enqueue(1).await.unwrap();
-            lanes.enqueue(2, 0).await.unwrap();
+            lanes.enqueue(2, lanes.lane_at(0).unwrap()).await.unwrap();
             until(|| work.deferred_count() == 1 && lanes.deferred_count() == 1).await;
             // Long enough for both workers to go to sleep on their timers.
             rt.sleep(Duration::from_millis(50)).await;

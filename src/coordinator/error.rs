@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::{CancelCause, PanicMessage};
+use super::{CancelCause, LaneId, PanicMessage};
 use crate::operation::OperationId;
 
 /// Why an item was not accepted; the item comes back inside.
@@ -69,17 +69,21 @@ impl<T> core::error::Error for EnqueueError<T> {}
 /// Why an item was not accepted into a lane; the item comes back inside.
 ///
 /// ```
-/// use ephemeral::LaneError;
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{Lane, LaneError, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
 ///
-/// let err = LaneError::UnknownLane(9, "job");
-/// assert_eq!(err.to_string(), "there is no lane 9");
+/// let one = PriorityWorkCoordinator::new(Smol, [Lane::new("a")], Options::default(), |_: &str, _: OpContext| async {}).unwrap();
+/// let other = PriorityWorkCoordinator::new(Smol, [Lane::new("a")], Options::default(), |_: &str, _: OpContext| async {}).unwrap();
+/// let err = one.try_enqueue("job", other.lane("a").unwrap()).unwrap_err();
+/// assert_eq!(err.to_string(), "lane 0 is another coordinator's");
 /// assert_eq!(err.into_inner(), "job");
+/// # }
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LaneError<T> {
-    /// No lane has this index.
-    UnknownLane(usize, T),
+    /// The lane is another coordinator's.
+    UnknownLane(LaneId, T),
     /// The lane is at its `max_depth` (`try_enqueue` only; `enqueue` waits instead).
     Full(T),
     /// The coordinator was completed or cancelled.
@@ -118,7 +122,7 @@ impl<T> From<EnqueueError<T>> for LaneError<T> {
 impl<T> fmt::Debug for LaneError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownLane(lane, _) => write!(f, "UnknownLane({lane}, ..)"),
+            Self::UnknownLane(lane, _) => write!(f, "UnknownLane({lane:?}, ..)"),
             Self::Full(_) => f.write_str("Full(..)"),
             Self::Closed(_) => f.write_str("Closed(..)"),
             Self::WouldDeadlock(_) => f.write_str("WouldDeadlock(..)"),
@@ -129,7 +133,7 @@ impl<T> fmt::Debug for LaneError<T> {
 impl<T> fmt::Display for LaneError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnknownLane(lane, _) => write!(f, "there is no lane {lane}"),
+            Self::UnknownLane(lane, _) => write!(f, "lane {lane} is another coordinator's"),
             Self::Full(_) => f.write_str("the lane is full"),
             Self::Closed(_) => f.write_str("the coordinator is closed"),
             Self::WouldDeadlock(_) => f.write_str(

@@ -9,15 +9,22 @@ use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
 
+use futures_lite::Stream;
+
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::outcome::Record;
 use super::{Body, EnqueueError, Outcome, ResultError};
+use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
+use crate::sync::Handle;
 use crate::sync::Lock;
 
 /// A finished operation's record: how it ended, and its value until taken. The value
@@ -92,11 +99,17 @@ impl<V, E: Clone> Resulted<V, E> {
 /// });
 /// # }
 /// ```
-pub struct ResultCoordinator<I, V, R, E = Infallible> {
-    core: Owner<Core<I, R, Fifo, Resulted<V, E>>>,
+///
+/// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it, and
+/// dropping the last one cancels it.
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
+pub struct ResultCoordinator<I, V, R = BoxedRuntime, E = Infallible> {
+    core: Handle<ResultOwner<I, V, R, E>>,
 }
 
-coordinator_kind!([I, V, R, E] ResultCoordinator<I, V, R, E>, ());
+type ResultOwner<I, V, R, E> = Owner<Core<I, R, Fifo, Resulted<V, E>>>;
+
+coordinator_kind!([I, V, R, E] ResultCoordinator<I, V, R, E>, (), ResultOwner<I, V, R, E>);
 
 impl<I, V, R, E> CoordinatorBuilder<ResultCoordinator<I, V, R, E>>
 where
@@ -123,8 +136,48 @@ where
     where
         B: Body<I, V, E>,
     {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator (see
+    /// [`WeakCoordinator`]): `make` gets a weak handle and returns the body. A body
+    /// waiting for a result its own coordinator has not finished is refused with
+    /// [`ResultError::WouldDeadlock`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Each item reports how many operations its coordinator had accepted.
+    ///     let coordinator = ResultCoordinator::builder(Smol, Options::default())
+    ///         .build_with(|me| move |_: u8, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move { me.upgrade().map(|me| me.totals().enqueued).ok_or(()) }
+    ///         })
+    ///         .unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     assert_eq!(coordinator.wait_for_result(id).await, Ok(1));
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B>(
+        self,
+        make: impl FnOnce(WeakCoordinator<ResultCoordinator<I, V, R, E>>) -> B,
+    ) -> Result<ResultCoordinator<I, V, R, E>, OptionsError>
+    where
+        B: Body<I, V, E>,
+    {
         let queue = Fifo::bounded(self.options.queue_capacity);
-        let core = Core::start(self.rt, &self.options, self.hooks, queue, true, body)?;
+        let core = Core::start(
+            self.rt,
+            &self.options,
+            self.hooks,
+            queue,
+            true,
+            (),
+            |owner| make(WeakCoordinator::new(owner)),
+        )?;
         Ok(ResultCoordinator { core })
     }
 }
@@ -187,6 +240,106 @@ where
     /// Accepts `item` now, or hands it back in `Full` or `Closed`.
     pub fn try_enqueue(&self, item: I) -> Result<OperationId, EnqueueError<I>> {
         self.core.try_enqueue(item, ())
+    }
+
+    /// Enqueues every item in turn, waiting while full. Returns how many were accepted;
+    /// an error hands back the first refused item (the ones before it were accepted).
+    /// The values are found with [`results`](Self::results) or by the ids `enqueue`
+    /// returns.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n * 2) }).unwrap();
+    ///     assert_eq!(coordinator.enqueue_many(1..=3).await.unwrap(), 3);
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     let mut values: Vec<_> = coordinator.successful().into_iter().map(|(_, v)| v).collect();
+    ///     values.sort();
+    ///     assert_eq!(values, [2, 4, 6]);
+    /// });
+    /// # }
+    /// ```
+    pub async fn enqueue_many(
+        &self,
+        items: impl IntoIterator<Item = I>,
+    ) -> Result<usize, EnqueueError<I>> {
+        self.core.enqueue_many(items, |_| ()).await
+    }
+
+    /// Builds a coordinator fed by `stream`: a task on `rt` enqueues each item (waiting
+    /// while full) and completes the coordinator when the stream ends.
+    /// [`drain`](Self::drain) waits for the stream's end as well as for the work.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let items = futures_lite::stream::iter(1..=4u32);
+    ///     let coordinator = ResultCoordinator::from_stream(Smol, items, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n) }).unwrap();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.is_completed());
+    ///     assert_eq!(coordinator.successful().iter().map(|(_, v)| v).sum::<u32>(), 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn from_stream<S, B>(
+        rt: R,
+        stream: S,
+        options: Options,
+        body: B,
+    ) -> Result<Self, OptionsError>
+    where
+        S: Stream<Item = I> + Send + 'static,
+        B: Body<I, V, E>,
+    {
+        let coordinator = Self::new(rt, options, body)?;
+        Core::feed(&coordinator.core, stream, |_| (), true);
+        Ok(coordinator)
+    }
+
+    /// Enqueues every item of `stream` from a task on the coordinator's runtime (see
+    /// [`WorkCoordinator::feed`](crate::WorkCoordinator::feed)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n) }).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(0..5));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.successful().len(), 5);
+    /// });
+    /// # }
+    /// ```
+    pub fn feed(&self, stream: impl Stream<Item = I> + Send + 'static) {
+        Core::feed(&self.core, stream, |_| (), false);
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it (see
+    /// [`WorkCoordinator::sink`](crate::WorkCoordinator::sink)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::StreamExt;
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move { Ok::<_, ()>(n) }).unwrap();
+    ///     futures::stream::iter(0..3).map(Ok).forward(coordinator.sink()).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.successful().len(), 3);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self) -> impl futures_sink::Sink<I, Error = EnqueueError<I>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
     /// Resolves with operation `id`'s value once it has finished (at once if it has),
@@ -275,6 +428,7 @@ where
         # }).unwrap();\n\
         # macro_rules! submit { ($n:expr) => { coordinator.enqueue($n).await.unwrap() } }"
     );
+    handle_api!();
 }
 
 impl<I, V, R, E> fmt::Debug for ResultCoordinator<I, V, R, E>

@@ -3,17 +3,21 @@
 use core::convert::Infallible;
 use core::fmt;
 
-use futures_lite::future::or;
-use futures_lite::{Stream, StreamExt};
+use futures_lite::Stream;
 
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::schedule::Fifo;
 use super::core::{Core, Owner};
 use super::{Body, EnqueueError, Outcome};
+use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
+use crate::sync::Handle;
 use crate::window::Label;
 
 /// A long-lived coordinator: accepts items over time and runs `body` on each, at most
@@ -22,8 +26,27 @@ use crate::window::Label;
 /// Workers are spawned once, at construction, through `R`'s [`Spawner`]; enqueue, run,
 /// finish and eviction allocate nothing. A body returns `()` or `Result<(), E>`; its
 /// error (or panic, under `std`) is kept on the operation in the window, never thrown at
-/// whoever enqueued it. Dropping the coordinator cancels it: call
-/// [`complete`](Self::complete) and [`drain`](Self::drain) first to finish the work.
+/// whoever enqueued it.
+///
+/// A coordinator is a handle: clones share it, and dropping the **last** handle
+/// cancels it (its queued items become `Cancelled`, running bodies are dropped at
+/// their next poll). Call [`complete`](Self::complete) and [`drain`](Self::drain) before
+/// the last handle goes out of scope to finish the work. A drop cannot wait for the
+/// work (that would block, or hang on a paused coordinator or an endless body), and
+/// work left running with no handle could be neither observed nor stopped; so the drop
+/// cancels, and the type is `#[must_use]` so a coordinator built and not kept is a
+/// warning rather than work silently cancelled:
+///
+/// ```compile_fail
+/// # #![deny(unused_must_use)]
+/// # use ephemeral::{CoordinatorBuilder, OpContext, WorkCoordinator, runtime::{Spawner, Timer}};
+/// fn start<R: Spawner + Timer>(builder: CoordinatorBuilder<WorkCoordinator<u8, R>>) {
+///     builder.build(|_: u8, _: OpContext| async {}).unwrap(); // built, and cancelled at once
+/// }
+/// ```
+///
+/// The runtime parameter `R` defaults to [`BoxedRuntime`], so a struct can hold a
+/// `WorkCoordinator<Job>` without naming its executor.
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -77,11 +100,14 @@ use crate::window::Label;
 /// });
 /// # }
 /// ```
-pub struct WorkCoordinator<T, R, E = Infallible> {
-    core: Owner<Core<T, R, Fifo, Outcome<E>>>,
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
+pub struct WorkCoordinator<T, R = BoxedRuntime, E = Infallible> {
+    core: Handle<WorkOwner<T, R, E>>,
 }
 
-coordinator_kind!([T, R, E] WorkCoordinator<T, R, E>, ());
+type WorkOwner<T, R, E> = Owner<Core<T, R, Fifo, Outcome<E>>>;
+
+coordinator_kind!([T, R, E] WorkCoordinator<T, R, E>, (), WorkOwner<T, R, E>);
 
 impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
     CoordinatorBuilder<WorkCoordinator<T, R, E>>
@@ -103,8 +129,53 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
         self,
         body: B,
     ) -> Result<WorkCoordinator<T, R, E>, OptionsError> {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator: `make`
+    /// gets a [`WeakCoordinator`] on the coordinator being built and returns the body.
+    /// The weak handle does not keep the coordinator alive, and calls through it follow
+    /// the re-entrancy rules (an `enqueue` that would wait is refused with
+    /// [`EnqueueError::WouldDeadlock`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Counts down: each item enqueues the next smaller one.
+    ///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
+    ///         .build_with(|me| move |n: u32, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move {
+    ///                 if let (Some(me), true) = (me.upgrade(), n > 0) {
+    ///                     me.try_enqueue(n - 1).unwrap();
+    ///                 }
+    ///             }
+    ///         })
+    ///         .unwrap();
+    ///     coordinator.enqueue(9).await.unwrap();
+    ///     while coordinator.totals().completed < 10 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     assert_eq!(coordinator.totals().enqueued, 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B: Body<T, (), E>>(
+        self,
+        make: impl FnOnce(WeakCoordinator<WorkCoordinator<T, R, E>>) -> B,
+    ) -> Result<WorkCoordinator<T, R, E>, OptionsError> {
         let queue = Fifo::bounded(self.options.queue_capacity);
-        let core = Core::start(self.rt, &self.options, self.hooks, queue, false, body)?;
+        let core = Core::start(
+            self.rt,
+            &self.options,
+            self.hooks,
+            queue,
+            false,
+            (),
+            |owner| make(WeakCoordinator::new(owner)),
+        )?;
         Ok(WorkCoordinator { core })
     }
 }
@@ -180,27 +251,61 @@ where
         B: Body<T, (), E>,
     {
         let coordinator = Self::new(rt, options, body)?;
-        // The feeder is held until the stream ends, so `drain` waits for it (it is not
-        // an item, so no count includes it). It also ends when the coordinator is
-        // cancelled or dropped, even while the stream has nothing to give.
-        let core = Core::hold(&coordinator.core);
-        coordinator.core.rt.spawn(async move {
-            let mut stream = core::pin::pin!(stream);
-            loop {
-                let next = or(stream.next(), async {
-                    core.cancelled().await;
-                    None
-                });
-                let Some(item) = next.await else {
-                    break;
-                };
-                if core.enqueue(item, |_| ()).await.is_err() {
-                    break;
-                }
-            }
-            core.complete();
-        });
+        Core::feed(&coordinator.core, stream, |_| (), true);
         Ok(coordinator)
+    }
+
+    /// Enqueues every item of `stream` from a task on the coordinator's runtime,
+    /// waiting while full. [`drain`](Self::drain) waits for the stream's end as well;
+    /// the coordinator stays open (several streams may feed it). The task ends with the
+    /// stream, at the first item refused (the coordinator was completed; that item is
+    /// dropped), or when the coordinator is cancelled or its last handle dropped.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(0..10));
+    ///     coordinator.feed(futures_lite::stream::iter(10..20));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 20);
+    ///     assert!(!coordinator.is_completed());
+    /// });
+    /// # }
+    /// ```
+    pub fn feed(&self, stream: impl Stream<Item = T> + Send + 'static) {
+        Core::feed(&self.core, stream, |_| (), false);
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it: sending waits while
+    /// the coordinator is full (at most one item waits inside the sink, and nothing is
+    /// allocated), and a refused item comes back in the error. Closing the sink flushes
+    /// it; it does not complete the coordinator. Pin it (`core::pin::pin!`) to use
+    /// `SinkExt`'s methods.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::{SinkExt, StreamExt};
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default().queue_capacity(2), |_: u32, _: OpContext| async {}).unwrap();
+    ///     futures::stream::iter(0..10).map(Ok).forward(coordinator.sink()).await.unwrap();
+    ///     let mut sink = core::pin::pin!(coordinator.sink());
+    ///     sink.send(10).await.unwrap();
+    ///     coordinator.complete();
+    ///     assert_eq!(sink.send(11).await.unwrap_err().into_inner(), 11);
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 11);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self) -> impl futures_sink::Sink<T, Error = EnqueueError<T>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.
@@ -297,6 +402,7 @@ where
         # }).unwrap();\n\
         # macro_rules! submit { ($n:expr) => { coordinator.enqueue($n).await.unwrap() } }"
     );
+    handle_api!();
 }
 
 impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for WorkCoordinator<T, R, E> {

@@ -21,6 +21,7 @@ use super::{IoSleep, Spawner, Timer, monotonic};
 /// rx.recv_timeout(Duration::from_secs(5)).unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-std")))]
 pub struct AsyncStd;
 
 impl Spawner for AsyncStd {

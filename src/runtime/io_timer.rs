@@ -16,6 +16,7 @@ use core::task::{Context, Poll};
 /// # }
 /// ```
 #[derive(Debug)]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "smol", feature = "async-std"))))]
 pub struct IoSleep(pub(super) async_io::Timer);
 
 impl Future for IoSleep {

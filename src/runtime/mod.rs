@@ -5,11 +5,29 @@
 //! [`ManualClock`] makes time deterministic in tests. Any other executor (an embedded
 //! one, a custom pool) plugs in by implementing the traits.
 //!
+//! # Your own executor
+//!
+//! [`Spawner::spawn`] takes a `Send + 'static` future and runs it in the background;
+//! [`Timer`] sleeps and reads a monotonic clock. A coordinator spawns its workers once
+//! (one per unit of its concurrency ceiling) and each async signal handler's task, and
+//! sleeps only to bound deferrals and lane holds, so the spawner may allocate per spawn
+//! and the timer may be coarse. The futures are `Send` because other executors poll
+//! them from any thread; a single-threaded executor stores them as `Send` futures too,
+//! and runs them on its one thread. `examples/local_executor.rs` is a complete
+//! executor written by hand (a run queue, a timer list and a `block_on`) driving a
+//! coordinator, in about a hundred lines; [`SmolExecutor`](self#adapters) runs on an
+//! `async-executor` you own (its `LocalExecutor` cannot be used: it takes no `Send`
+//! bound, so it is itself not `Send`). [`BoxedRuntime`] erases whichever runtime it is,
+//! for code that stores a coordinator without naming its executor.
+//!
 //! # Adapters
 //!
 //! Each is a [`Spawner`] and a [`Timer`], built with its feature:
 //!
-#![cfg_attr(feature = "smol", doc = "* `smol`: [`Smol`]")]
+#![cfg_attr(
+    feature = "smol",
+    doc = "* `smol`: [`Smol`] (the global executor), [`SmolExecutor`] (one of yours)"
+)]
 #![cfg_attr(not(feature = "smol"), doc = "* `smol`: `Smol` (not in this build)")]
 #![cfg_attr(feature = "tokio", doc = "* `tokio`: [`Tokio`]")]
 #![cfg_attr(not(feature = "tokio"), doc = "* `tokio`: `Tokio` (not in this build)")]
@@ -22,7 +40,9 @@
 use core::future::Future;
 use core::time::Duration;
 
+mod boxed;
 mod manual;
+pub use boxed::{BoxedRuntime, BoxedSleep};
 pub use manual::{ManualClock, ManualSleep};
 
 #[cfg(feature = "std")]
@@ -36,7 +56,7 @@ pub use io_timer::IoSleep;
 #[cfg(feature = "smol")]
 mod smol;
 #[cfg(feature = "smol")]
-pub use self::smol::Smol;
+pub use self::smol::{Smol, SmolExecutor};
 
 #[cfg(feature = "tokio")]
 mod tokio;

@@ -23,7 +23,29 @@ use super::{Spawner, Timer, monotonic};
 /// });
 /// rx.recv_timeout(Duration::from_secs(5)).unwrap();
 /// ```
+///
+/// A [`Handle`](tokio::runtime::Handle) converts: `Tokio::from(handle)`, or pass
+/// `handle.into()` where a runtime is expected.
+///
+/// ```
+/// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Tokio};
+///
+/// let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+/// let coordinator = WorkCoordinator::new(
+///     Tokio::from(rt.handle().clone()),
+///     Options::default(),
+///     |_: u32, _: OpContext| async {},
+/// )
+/// .unwrap();
+/// rt.block_on(async {
+///     coordinator.enqueue(1).await.unwrap();
+///     coordinator.complete();
+///     coordinator.drain().await;
+/// });
+/// assert_eq!(coordinator.totals().completed, 1);
+/// ```
 #[derive(Clone, Debug)]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct Tokio {
     handle: tokio::runtime::Handle,
 }
@@ -55,6 +77,13 @@ impl Tokio {
     }
 }
 
+/// Same as [`Tokio::new`].
+impl From<tokio::runtime::Handle> for Tokio {
+    fn from(handle: tokio::runtime::Handle) -> Self {
+        Self::new(handle)
+    }
+}
+
 /// [`Tokio::try_current`] was called outside a tokio runtime.
 ///
 /// ```
@@ -62,6 +91,7 @@ impl Tokio {
 /// assert_eq!(err.to_string(), "not inside a tokio runtime");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub struct NoTokioRuntime;
 
 impl fmt::Display for NoTokioRuntime {

@@ -441,7 +441,9 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
                 let lanes = self.case.options.lanes.len();
                 let depths = c.pending_counts();
                 let lane = usize::from(q) % lanes;
-                if depths.len() != lanes || c.lane(&format!("lane{lane}")) != Some(lane) {
+                if depths.len() != lanes
+                    || c.lane(&format!("lane{lane}")).map(|l| l.index()) != Some(lane)
+                {
                     self.log().fail(
                         Invariant::BadInputIsAnError,
                         format_args!(

@@ -288,7 +288,10 @@ impl<R: Spawner + Timer + Clone> Subject<R> {
             Subject::Keyed(c) => c.enqueue(item).await.map_err(refusal),
             Subject::Results(c) => c.enqueue(item).await.map_err(refusal),
             Subject::Priority(c) => {
-                let lane = usize::from(item.spec.lane);
+                // A lane past the last has no id: it is refused as unknown.
+                let Some(lane) = c.lane_at(usize::from(item.spec.lane)) else {
+                    return Err(Refusal::UnknownLane);
+                };
                 c.enqueue(item, lane).await.map_err(lane_refusal)
             }
         }
@@ -301,7 +304,9 @@ impl<R: Spawner + Timer + Clone> Subject<R> {
             Subject::Keyed(c) => c.try_enqueue(item).map_err(refusal),
             Subject::Results(c) => c.try_enqueue(item).map_err(refusal),
             Subject::Priority(c) => {
-                let lane = usize::from(item.spec.lane);
+                let Some(lane) = c.lane_at(usize::from(item.spec.lane)) else {
+                    return Err(Refusal::UnknownLane);
+                };
                 c.try_enqueue(item, lane).map_err(lane_refusal)
             }
         }

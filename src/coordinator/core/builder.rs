@@ -21,12 +21,13 @@ mod sealed {
 
 pub(crate) use sealed::Sealed;
 
-/// Makes a coordinator type one a builder can build: `[generics] Type, parts`, where
-/// the first of the generics is its item type, `R` and `E` among them are its runtime
-/// and body error, and `parts` is what its builder holds besides the options and
-/// callbacks.
+/// Makes a coordinator type one a builder can build, and a handle that clones:
+/// `[generics] Type, parts, owner`, where the first of the generics is its item type,
+/// `R` and `E` among them are its runtime and body error, `parts` is what its builder
+/// holds besides the options and callbacks, and `owner` is the [`Owner`](super::Owner)
+/// its handles share (the type of its only field, `core`, is `Handle<owner>`).
 macro_rules! coordinator_kind {
-    ([$item:ident $(, $param:ident)*] $kind:ty, $parts:ty) => {
+    ([$item:ident $(, $param:ident)*] $kind:ty, $parts:ty, $owner:ty) => {
         impl<$item $(, $param)*> $crate::coordinator::core::builder::Sealed for $kind {}
 
         impl<$item $(, $param)*> $crate::coordinator::core::builder::CoordinatorKind for $kind {
@@ -34,6 +35,24 @@ macro_rules! coordinator_kind {
             type Runtime = R;
             type Error = E;
             type Parts = $parts;
+        }
+
+        impl<$item $(, $param)*> $crate::coordinator::core::handle::Shares for $kind {
+            type Owner = $owner;
+            fn from_owner(core: $crate::sync::Handle<$owner>) -> Self {
+                Self { core }
+            }
+        }
+
+        /// Another handle on the same coordinator (one reference count): every handle
+        /// enqueues into, observes and controls the same work. Dropping the last one
+        /// cancels the coordinator.
+        impl<$item $(, $param)*> Clone for $kind {
+            fn clone(&self) -> Self {
+                Self {
+                    core: self.core.clone(),
+                }
+            }
         }
     };
 }
@@ -91,7 +110,8 @@ pub trait CoordinatorKind: Sealed {
 /// here) and what only `C` has (see each coordinator's `builder`). Each coordinator's
 /// `builder` returns one and its `build` finishes it, so a builder can only build the
 /// coordinator it came from. The arguments are those of the coordinator's `new` but
-/// the body, which `build` takes.
+/// the body, which `build` takes (or `build_with`, for a body that reaches its own
+/// coordinator through a [`WeakCoordinator`](crate::WeakCoordinator)).
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -117,6 +137,7 @@ pub trait CoordinatorKind: Sealed {
 /// # }
 /// ```
 // The bound is the fields': they are typed by `C`'s associated types.
+#[must_use = "a builder builds nothing until `build`"]
 pub struct CoordinatorBuilder<C: CoordinatorKind> {
     pub(crate) rt: C::Runtime,
     pub(crate) options: Options,

@@ -43,7 +43,9 @@ pub(crate) mod builder;
 mod control;
 pub(crate) mod dispatch;
 mod enqueue;
+mod feed;
 pub(crate) mod guard;
+pub(crate) mod handle;
 mod hooks;
 pub(crate) mod intake;
 pub(crate) mod permits;
@@ -53,6 +55,9 @@ mod worker;
 
 pub(crate) use control::Control;
 pub use control::Totals;
+#[cfg(feature = "sink")]
+pub(crate) use feed::EnqueueSink;
+pub(crate) use handle::Owner;
 pub(crate) use hooks::Hooks;
 use hooks::{Describe, Report};
 use worker::Live;
@@ -79,31 +84,9 @@ use crate::operation::{OperationId, State};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
 use crate::signal::{Signal, SignalEvent, Subscription};
-use crate::sync::{Arc, Ordering};
+use crate::sync::{Arc, Handle, Ordering, WeakHandle};
 use crate::wakeup::Wakeup;
 use crate::window::{Snapshot, Window, WindowError};
-
-/// A coordinator's handle on its core, made by [`Core::start`]: dropping it cancels the
-/// core (IMPLEMENTATION.md, C7), so no coordinator needs a `Drop` of its own. The
-/// cancel is a function chosen by `start`, so this type (and the coordinators holding
-/// it) need no bounds.
-pub(crate) struct Owner<C> {
-    core: Arc<C>,
-    stop: fn(&C),
-}
-
-impl<C> core::ops::Deref for Owner<C> {
-    type Target = Arc<C>;
-    fn deref(&self) -> &Arc<C> {
-        &self.core
-    }
-}
-
-impl<C> Drop for Owner<C> {
-    fn drop(&mut self) {
-        (self.stop)(&self.core);
-    }
-}
 
 /// Keeps `drain` waiting while alive; see [`Core::hold`]. Dereferences to the core.
 pub(crate) struct Hold<T, R, S, O, K>(Arc<Core<T, R, S, O, K>>);
@@ -152,38 +135,47 @@ where
     K: Send + Sync + 'static,
 {
     /// Builds a core (see [`new`](Self::new)) and spawns one worker per unit of the
-    /// concurrency ceiling running `body`; the permits decides how many run bodies at once.
-    pub(crate) fn start<B, Fut>(
+    /// concurrency ceiling running the body `make` returns; the permits decide how many
+    /// run bodies at once. `make` gets a weak handle on the owner being built (with
+    /// `parts`), so a body can reach its own coordinator without keeping it alive.
+    pub(crate) fn start<X, M, B, Fut>(
         rt: R,
         options: &Options,
         hooks: Hooks<O::Error, T>,
         queue: S,
         per_operation_wakeups: bool,
-        body: B,
-    ) -> Result<Owner<Self>, OptionsError>
+        parts: X,
+        make: M,
+    ) -> Result<Handle<Owner<Self, X>>, OptionsError>
     where
+        M: FnOnce(WeakHandle<Owner<Self, X>>) -> B,
         B: Fn(T, OpContext) -> Fut + Send + Sync + 'static,
         Fut: Future + Send,
         Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
         S::Taken: Send + Sync,
     {
         let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
-        let body = Arc::new(body);
-        for worker in 0..core.ceiling {
-            // Made outside the future, so it is counted down even if the future is
-            // dropped before its first poll.
-            let live = Live(core.clone());
-            let body = body.clone();
-            core.rt.spawn(async move {
-                let core = &live.0;
-                core.work(worker, &*body).await;
-                drop(live);
-            });
-        }
-        Ok(Owner {
-            core,
-            stop: |core| core.stop(CancelCause::Coordinator),
-        })
+        // The weak handle cannot be upgraded until this returns; no body runs before,
+        // since nobody can enqueue yet.
+        Ok(Handle::new_cyclic(|owner| {
+            let body = Arc::new(make(owner.clone()));
+            for worker in 0..core.ceiling {
+                // Made outside the future, so it is counted down even if the future is
+                // dropped before its first poll.
+                let live = Live(core.clone());
+                let body = body.clone();
+                core.rt.spawn(async move {
+                    let core = &live.0;
+                    core.work(worker, &*body).await;
+                    drop(live);
+                });
+            }
+            Owner {
+                core,
+                stop: |core| core.stop(CancelCause::Coordinator),
+                parts,
+            }
+        }))
     }
 }
 

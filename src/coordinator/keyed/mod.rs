@@ -7,24 +7,31 @@ pub(crate) use scheduler::KeyLimits;
 #[cfg(loom)]
 pub use scheduler::{KeyLimits, Keys};
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
 use core::hash::Hash;
 
+use futures_lite::Stream;
+
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::{Core, Owner};
 use super::{Body, EnqueueError, Outcome};
+use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
+use crate::sync::Handle;
 use crate::window::Snapshot;
 #[cfg(not(loom))]
 use scheduler::Keys;
 
-type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
+/// Shared by the coordinator's handles and its stream feeders.
+type Selector<T, K> = Handle<dyn Fn(&T) -> K + Send + Sync>;
 
 /// The core of a keyed coordinator: its queue is the key scheduler, its window keeps
 /// each operation's key.
@@ -80,12 +87,22 @@ type KeyedCore<T, K, R, E> = Core<T, R, Keys<K>, Outcome<E>, K>;
 /// });
 /// # }
 /// ```
-pub struct KeyedWorkCoordinator<T, K, R, E = Infallible> {
-    core: Owner<KeyedCore<T, K, R, E>>,
-    key_of: Selector<T, K>,
+///
+/// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it (and its
+/// key selector), and dropping the last one cancels it.
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
+pub struct KeyedWorkCoordinator<T, K, R = BoxedRuntime, E = Infallible> {
+    core: Handle<KeyedOwner<T, K, R, E>>,
 }
 
-coordinator_kind!([T, K, R, E] KeyedWorkCoordinator<T, K, R, E>, KeyedParts<T, K>);
+/// What a keyed coordinator's handles share: the core, and the key selector.
+type KeyedOwner<T, K, R, E> = Owner<KeyedCore<T, K, R, E>, Selector<T, K>>;
+
+coordinator_kind!(
+    [T, K, R, E] KeyedWorkCoordinator<T, K, R, E>,
+    KeyedParts<T, K>,
+    KeyedOwner<T, K, R, E>
+);
 
 /// What a keyed builder holds besides the options and callbacks.
 pub struct KeyedParts<T, K> {
@@ -194,12 +211,49 @@ where
         self,
         body: B,
     ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator (see
+    /// [`WeakCoordinator`]): `make` gets a weak handle and returns the body.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // A body asks how many items of its own key still wait.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |n: &u32| n % 2, Options::default())
+    ///         .build_with(|me| move |n: u32, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move { let _waiting = me.upgrade().map(|me| me.pending_count_for_key(&(n % 2))); }
+    ///         })
+    ///         .unwrap();
+    ///     coordinator.enqueue_many(0..4).await.unwrap();
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 4);
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B: Body<T, (), E>>(
+        self,
+        make: impl FnOnce(WeakCoordinator<KeyedWorkCoordinator<T, K, R, E>>) -> B,
+    ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
         let KeyedParts { key_of, limits } = self.parts;
         self.options.validate()?;
         limits.validate()?;
         let keys = Keys::new(&self.options, &limits, self.options.slot_capacity()?);
-        let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
-        Ok(KeyedWorkCoordinator { core, key_of })
+        let core = Core::start(
+            self.rt,
+            &self.options,
+            self.hooks,
+            keys,
+            false,
+            key_of,
+            |owner| make(WeakCoordinator::new(owner)),
+        )?;
+        Ok(KeyedWorkCoordinator { core })
     }
 }
 
@@ -264,7 +318,7 @@ where
         options: Options,
     ) -> CoordinatorBuilder<Self> {
         let parts = KeyedParts {
-            key_of: Box::new(key_of),
+            key_of: Handle::new(key_of),
             limits: KeyLimits::default(),
         };
         CoordinatorBuilder::new(rt, options, parts)
@@ -272,7 +326,7 @@ where
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.
     pub async fn enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        self.core.enqueue(item, &*self.key_of).await
+        self.core.enqueue(item, &*self.core.parts).await
     }
 
     /// Accepts `item` now, or hands it back in `Full` or `Closed`.
@@ -287,7 +341,7 @@ where
     /// # }
     /// ```
     pub fn try_enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
-        let key = (self.key_of)(&item);
+        let key = (self.core.parts)(&item);
         self.core.try_enqueue(item, key)
     }
 
@@ -297,7 +351,92 @@ where
         &self,
         items: impl IntoIterator<Item = T>,
     ) -> Result<usize, EnqueueError<T>> {
-        self.core.enqueue_many(items, &*self.key_of).await
+        self.core.enqueue_many(items, &*self.core.parts).await
+    }
+
+    /// Builds a coordinator fed by `stream`, filing items under `key_of(&item)`: a task
+    /// on `rt` enqueues each item (waiting while full) and completes the coordinator
+    /// when the stream ends. [`drain`](Self::drain) waits for the stream's end as well
+    /// as for the work.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let items = futures_lite::stream::iter(0..30u32);
+    ///     let coordinator = KeyedWorkCoordinator::from_stream(Smol, |n: &u32| n % 3, items, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.is_completed());
+    ///     assert_eq!(coordinator.snapshot_for_key(&2).len(), 10);
+    /// });
+    /// # }
+    /// ```
+    pub fn from_stream<S, B>(
+        rt: R,
+        key_of: impl Fn(&T) -> K + Send + Sync + 'static,
+        stream: S,
+        options: Options,
+        body: B,
+    ) -> Result<Self, OptionsError>
+    where
+        S: Stream<Item = T> + Send + 'static,
+        B: Body<T, (), E>,
+    {
+        let coordinator = Self::new(rt, key_of, options, body)?;
+        coordinator.feed_until(stream, true);
+        Ok(coordinator)
+    }
+
+    /// Enqueues every item of `stream` from a task on the coordinator's runtime, each
+    /// under its key (see [`WorkCoordinator::feed`](crate::WorkCoordinator::feed)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u32| n % 2, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(0..10));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.snapshot_for_key(&0).len(), 5);
+    /// });
+    /// # }
+    /// ```
+    pub fn feed(&self, stream: impl Stream<Item = T> + Send + 'static) {
+        self.feed_until(stream, false);
+    }
+
+    fn feed_until(&self, stream: impl Stream<Item = T> + Send + 'static, complete_at_end: bool) {
+        let key_of = self.core.parts.clone();
+        Core::feed(
+            &self.core,
+            stream,
+            move |item| key_of(item),
+            complete_at_end,
+        );
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it, each item under its
+    /// key (see [`WorkCoordinator::sink`](crate::WorkCoordinator::sink)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::StreamExt;
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u32| n % 2, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     futures::stream::iter(0..6).map(Ok).forward(coordinator.sink()).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.snapshot_for_key(&1).len(), 3);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self) -> impl futures_sink::Sink<T, Error = EnqueueError<T>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
     /// How many of `key`'s items wait to start (not counting ones a worker has taken).
@@ -341,6 +480,7 @@ where
         # }).unwrap();\n\
         # macro_rules! submit { ($n:expr) => { coordinator.enqueue($n).await.unwrap() } }"
     );
+    handle_api!();
 }
 
 impl<T, K, R, E> fmt::Debug for KeyedWorkCoordinator<T, K, R, E>

@@ -146,6 +146,8 @@ struct LaneQueue {
 /// The priority queue: one bounded lock-free FIFO per lane, popped from the highest lane
 /// down, with each lane's signal gates, holds and aging.
 pub struct Lanes {
+    /// Unique in the process: the [`LaneId`](crate::LaneId)s of these lanes carry it.
+    origin: u64,
     lanes: Box<[LaneQueue]>,
     names: Box<[String]>,
     closed: AtomicBool,
@@ -181,6 +183,7 @@ impl Lanes {
             holds: AtomicU64::new(0),
         });
         Ok(Self {
+            origin: crate::operation::next_origin(),
             lanes: queues.collect(),
             names: lanes.iter().map(|l| l.name.clone()).collect(),
             closed: AtomicBool::new(false),
@@ -189,6 +192,10 @@ impl Lanes {
             held: Wakeup::new(),
             released: AtomicU64::new(0),
         })
+    }
+
+    pub(crate) fn origin(&self) -> u64 {
+        self.origin
     }
 
     pub(crate) fn lane(&self, name: &str) -> Option<usize> {

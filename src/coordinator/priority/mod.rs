@@ -4,15 +4,22 @@ use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
 
+use futures_lite::Stream;
+
+#[cfg(feature = "sink")]
+use super::core::EnqueueSink;
 use super::core::api::shared_api;
 use super::core::builder::{CoordinatorBuilder, coordinator_kind};
+use super::core::handle::handle_api;
 use super::core::{Core, Owner};
+use crate::WeakCoordinator;
+use crate::sync::Handle;
 mod lanes;
 
-use super::{Body, LaneError, Outcome};
+use super::{Body, LaneError, LaneId, Outcome};
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::runtime::{Spawner, Timer};
+use crate::runtime::{BoxedRuntime, Spawner, Timer};
 use crate::signal::SignalSink;
 pub use lanes::Lane;
 #[cfg(loom)]
@@ -28,8 +35,10 @@ use lanes::Lanes;
 /// ([`Lane::promote_after`]). A lane whose `defer_on` signal is present is *held*: its
 /// items wait in the lane, not on a worker, so the other lanes and `drain` carry on,
 /// and the hold ends when the signal is retracted (workers are woken, not polling) or,
-/// at the latest, after [`Options::max_defer`]. Lanes are addressed by index, 0 the
-/// highest; [`lane`](Self::lane) finds one by name.
+/// at the latest, after [`Options::max_defer`]. Items are enqueued into a [`LaneId`],
+/// which only the coordinator hands out ([`lane`](Self::lane) by name,
+/// [`lanes`](Self::lanes) in priority order), so no call can name a lane that does not
+/// exist.
 ///
 /// ```
 /// # #[cfg(feature = "smol")] {
@@ -43,11 +52,10 @@ use lanes::Lanes;
 ///         |job: &'static str, _ctx: OpContext| async move { let _ = job; },
 ///     )
 ///     .unwrap();
-///     let low = coordinator.lane("low").unwrap();
+///     let [high, low] = [coordinator.lane("high").unwrap(), coordinator.lane("low").unwrap()];
 ///     coordinator.signals().raise("db.busy").unwrap();
 ///     coordinator.enqueue("report", low).await.unwrap();
-///     coordinator.enqueue("click", 0).await.unwrap();
-///     assert!(coordinator.enqueue("x", 7).await.is_err());
+///     coordinator.enqueue("click", high).await.unwrap();
 ///     while coordinator.totals().completed < 1 {
 ///         smol::future::yield_now().await;
 ///     }
@@ -59,11 +67,17 @@ use lanes::Lanes;
 /// });
 /// # }
 /// ```
-pub struct PriorityWorkCoordinator<T, R, E = Infallible> {
-    core: Owner<Core<T, R, Lanes, Outcome<E>, usize>>,
+///
+/// A handle like [`WorkCoordinator`](crate::WorkCoordinator): clones share it, and
+/// dropping the last one cancels it.
+#[must_use = "dropping the last handle on a coordinator cancels its work: keep it, and call `complete` and `drain` to finish"]
+pub struct PriorityWorkCoordinator<T, R = BoxedRuntime, E = Infallible> {
+    core: Handle<PriorityOwner<T, R, E>>,
 }
 
-coordinator_kind!([T, R, E] PriorityWorkCoordinator<T, R, E>, Vec<Lane>);
+type PriorityOwner<T, R, E> = Owner<Core<T, R, Lanes, Outcome<E>, usize>>;
+
+coordinator_kind!([T, R, E] PriorityWorkCoordinator<T, R, E>, Vec<Lane>, PriorityOwner<T, R, E>);
 
 impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
     CoordinatorBuilder<PriorityWorkCoordinator<T, R, E>>
@@ -85,6 +99,39 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
         self,
         body: B,
     ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError> {
+        self.build_with(|_| body)
+    }
+
+    /// [`build`](Self::build) with a body that can reach its own coordinator (see
+    /// [`WeakCoordinator`]): `make` gets a weak handle and returns the body.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // An item of the high lane follows up in the low one.
+    ///     let coordinator = PriorityWorkCoordinator::builder(Smol, [Lane::new("high"), Lane::new("low")], Options::default())
+    ///         .build_with(|me| move |n: u8, _: OpContext| {
+    ///             let me = me.clone();
+    ///             async move {
+    ///                 if let (Some(me), 0) = (me.upgrade(), n) {
+    ///                     me.try_enqueue(1, me.lane("low").unwrap()).unwrap();
+    ///                 }
+    ///             }
+    ///         })
+    ///         .unwrap();
+    ///     coordinator.enqueue(0, coordinator.lane("high").unwrap()).await.unwrap();
+    ///     while coordinator.totals().completed < 2 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn build_with<B: Body<T, (), E>>(
+        self,
+        make: impl FnOnce(WeakCoordinator<PriorityWorkCoordinator<T, R, E>>) -> B,
+    ) -> Result<PriorityWorkCoordinator<T, R, E>, OptionsError> {
         let mut options = self.options;
         // The lanes' gates and the core must read one sink.
         let names = options.signal_names;
@@ -92,7 +139,9 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
             .signals
             .get_or_insert_with(|| SignalSink::builder().names(names).build());
         let lanes = Lanes::new(&self.parts, &options)?;
-        let core = Core::start(self.rt, &options, self.hooks, lanes, false, body)?;
+        let core = Core::start(self.rt, &options, self.hooks, lanes, false, (), |owner| {
+            make(WeakCoordinator::new(owner))
+        })?;
         Ok(PriorityWorkCoordinator { core })
     }
 }
@@ -134,7 +183,7 @@ where
     ///         .on_signal(|event| println!("{event:?}"))
     ///         .build(|_: u8, ctx: OpContext| async move { ctx.signal("ran").unwrap(); })
     ///         .unwrap();
-    ///     coordinator.enqueue(1, 1).await.unwrap();
+    ///     coordinator.enqueue(1, coordinator.lane("low").unwrap()).await.unwrap();
     ///     coordinator.complete();
     ///     coordinator.drain().await;
     ///     assert_eq!(coordinator.count_signals("ran"), 1);
@@ -149,17 +198,49 @@ where
         CoordinatorBuilder::new(rt, options, lanes.into_iter().collect())
     }
 
-    /// The index of the lane called `name`.
-    pub fn lane(&self, name: &str) -> Option<usize> {
-        self.core.queue().lane(name)
+    /// The lane called `name`.
+    pub fn lane(&self, name: &str) -> Option<LaneId> {
+        let lanes = self.core.queue();
+        lanes
+            .lane(name)
+            .map(|index| LaneId::new(lanes.origin(), index))
     }
 
-    /// Accepts `item` into `lane`, waiting while that lane is full. Refused for an
-    /// unknown lane, or when closed.
-    pub async fn enqueue(&self, item: T, lane: usize) -> Result<OperationId, LaneError<T>> {
-        if lane >= self.core.queue().count() {
-            return Err(LaneError::UnknownLane(lane, item));
+    /// The lane at `index` in priority order (0 the highest), if there are that many.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+    /// assert_eq!(coordinator.lane_at(0), coordinator.lane("only"));
+    /// assert_eq!(coordinator.lane_at(1), None);
+    /// # }
+    /// ```
+    pub fn lane_at(&self, index: usize) -> Option<LaneId> {
+        let lanes = self.core.queue();
+        (index < lanes.count()).then(|| LaneId::new(lanes.origin(), index))
+    }
+
+    /// Every lane, highest first.
+    pub fn lanes(&self) -> impl ExactSizeIterator<Item = LaneId> + '_ {
+        let lanes = self.core.queue();
+        (0..lanes.count()).map(|index| LaneId::new(lanes.origin(), index))
+    }
+
+    /// `lane`'s index, or the item back if the lane is another coordinator's.
+    fn index_of(&self, item: T, lane: LaneId) -> Result<(T, usize), LaneError<T>> {
+        if lane.origin() == self.core.queue().origin() {
+            Ok((item, lane.index()))
+        } else {
+            Err(LaneError::UnknownLane(lane, item))
         }
+    }
+
+    /// Accepts `item` into `lane`, waiting while that lane is full. Refused when closed,
+    /// or for a lane of another coordinator.
+    pub async fn enqueue(&self, item: T, lane: LaneId) -> Result<OperationId, LaneError<T>> {
+        let (item, lane) = self.index_of(item, lane)?;
         Ok(self.core.enqueue(item, |_| lane).await?)
     }
 
@@ -170,16 +251,105 @@ where
     /// use ephemeral::{Lane, LaneError, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
     ///
     /// let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], Options::default(), |_: u8, _: OpContext| async {}).unwrap();
-    /// assert!(matches!(coordinator.try_enqueue(1, 1), Err(LaneError::UnknownLane(1, 1))));
+    /// let other = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+    /// let foreign = other.lane("only").unwrap();
+    /// assert!(matches!(coordinator.try_enqueue(1, foreign), Err(LaneError::UnknownLane(lane, 1)) if lane == foreign));
+    /// let only = coordinator.lane("only").unwrap();
     /// coordinator.complete();
-    /// assert!(matches!(coordinator.try_enqueue(2, 0), Err(LaneError::Closed(2))));
+    /// assert!(matches!(coordinator.try_enqueue(2, only), Err(LaneError::Closed(2))));
     /// # }
     /// ```
-    pub fn try_enqueue(&self, item: T, lane: usize) -> Result<OperationId, LaneError<T>> {
-        if lane >= self.core.queue().count() {
-            return Err(LaneError::UnknownLane(lane, item));
-        }
+    pub fn try_enqueue(&self, item: T, lane: LaneId) -> Result<OperationId, LaneError<T>> {
+        let (item, lane) = self.index_of(item, lane)?;
         Ok(self.core.try_enqueue(item, lane)?)
+    }
+
+    /// Enqueues every item into `lane` in turn, waiting while it is full. Returns how
+    /// many were accepted; an error hands back the first refused item (the ones before
+    /// it were accepted).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("high"), Lane::new("low")], Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let low = coordinator.lane("low").unwrap();
+    ///     assert_eq!(coordinator.enqueue_many(0..5, low).await.unwrap(), 5);
+    ///     coordinator.complete();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 5);
+    /// });
+    /// # }
+    /// ```
+    pub async fn enqueue_many(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        lane: LaneId,
+    ) -> Result<usize, LaneError<T>> {
+        let mut items = items.into_iter();
+        let Some(first) = items.next() else {
+            return Ok(0);
+        };
+        let (first, index) = self.index_of(first, lane)?;
+        let items = core::iter::once(first).chain(items);
+        Ok(self.core.enqueue_many(items, |_| index).await?)
+    }
+
+    /// Enqueues every item of `stream` into `lane` from a task on the coordinator's
+    /// runtime (see [`WorkCoordinator::feed`](crate::WorkCoordinator::feed)); a stream
+    /// per lane feeds several. A lane of another coordinator hands the stream back
+    /// unread. (There is no `from_stream`: a [`LaneId`] exists only once the
+    /// coordinator does.)
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("high"), Lane::new("low")], Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let (high, low) = (coordinator.lane("high").unwrap(), coordinator.lane("low").unwrap());
+    ///     coordinator.feed(futures_lite::stream::iter(0..5), low).unwrap();
+    ///     coordinator.feed(futures_lite::stream::iter(5..7), high).unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 7);
+    /// });
+    /// # }
+    /// ```
+    pub fn feed<S>(&self, stream: S, lane: LaneId) -> Result<(), S>
+    where
+        S: Stream<Item = T> + Send + 'static,
+    {
+        if lane.origin() != self.core.queue().origin() {
+            // Every item would be refused: hand the stream back untouched.
+            return Err(stream);
+        }
+        let index = lane.index();
+        Core::feed(&self.core, stream, move |_| index, false);
+        Ok(())
+    }
+
+    /// A [`Sink`](futures_sink::Sink) enqueuing what is sent to it into `lane` (see
+    /// [`WorkCoordinator::sink`](crate::WorkCoordinator::sink)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use futures::StreamExt;
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, [Lane::new("only")], Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let only = coordinator.lane("only").unwrap();
+    ///     futures::stream::iter(0..4).map(Ok).forward(coordinator.sink(only)).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 4);
+    /// });
+    /// # }
+    /// ```
+    #[cfg(feature = "sink")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sink")))]
+    pub fn sink(&self, lane: LaneId) -> impl futures_sink::Sink<T, Error = LaneError<T>> + '_ {
+        EnqueueSink::new(move |item| self.enqueue(item, lane), LaneError::Full)
     }
 
     /// Items waiting in each lane, highest first (held lanes included).
@@ -198,8 +368,9 @@ where
         #     if n % 10 == 0 { ctx.signal(\"tens\").unwrap(); return Err(\"a ten\"); }\n\
         #     Ok(())\n\
         # }).unwrap();\n\
-        # macro_rules! submit { ($n:expr) => { coordinator.enqueue($n, 1).await.unwrap() } }"
+        # macro_rules! submit { ($n:expr) => { coordinator.enqueue($n, coordinator.lane(\"low\").unwrap()).await.unwrap() } }"
     );
+    handle_api!();
 }
 
 impl<T, R: Timer, E: Send + Sync + 'static> fmt::Debug for PriorityWorkCoordinator<T, R, E> {
