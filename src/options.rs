@@ -52,9 +52,9 @@ pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 /// | [`pin_budget`](Self::pin_budget) | a window slot | S |
 /// | [`concurrency_ceiling`](Self::concurrency_ceiling) (or `max_concurrency`) | a window slot, a worker seat (128, one cache line pair) and the worker's task | S + 128 + task |
 /// | [`max_queued_signals`](Self::max_queued_signals) | a place in the async handler queue (only with `on_signal_async`) | 64 |
-/// | sink names (`SinkBuilder::names`) | a name slot (plus the name's text once interned) | 24 |
+/// | sink names (`SinkBuilder::names`) | a name slot, its text inline (64 bytes by default, `SinkBuilder::name_bytes`) | 96 |
 /// | sink history (`SinkBuilder::history`) | one remembered raise | 48 |
-/// | sink listeners (`SinkBuilder::listeners`) | one listener place | 24 |
+/// | sink listeners (`SinkBuilder::listeners`) | one listener place (also taken by a changes stream) | 48 |
 ///
 /// S, a window slot, is 168 bytes for a `Window<(), ()>`: 72 of state and times, the
 /// operation's [`Label`](crate::Label) (32), and its signal marks (64,
@@ -65,11 +65,11 @@ pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 /// (192 without `std`, which catches no panic and keeps no message).
 /// The slot count is [`slot_capacity`](Self::slot_capacity). A coordinator without
 /// [`signals`](Self::signals) builds a default sink (256 names, 1000 history events,
-/// 16 listeners: about 55 KiB); the task of a worker holds its body's future.
+/// 16 listeners: about 72 KiB); the task of a worker holds its body's future.
 ///
 /// With the defaults (1024 queued, 200 tracked, 50 pins) a `WorkCoordinator<u32, _,
-/// ()>` with one worker holds about 480 KiB, its window about 390 KiB: too much for a
-/// microcontroller. [`Options::small`] holds under 12 KiB (under 9 KiB without `std`).
+/// ()>` with one worker holds about 490 KiB, its window about 415 KiB: too much for a
+/// microcontroller. [`Options::small`] holds under 13 KiB (under 10 KiB without `std`).
 ///
 /// ```
 /// use core::time::Duration;
@@ -168,9 +168,9 @@ impl Options {
     /// A preset for small targets (microcontrollers, tight containers): one worker, a
     /// queue and a window of 8, 2 pins, one async signal handler with a queue of 8, and a
     /// signal sink of its own sized to match (16 names, 16 history events, 2
-    /// listeners). A `WorkCoordinator<u32, _, ()>` built from it holds under 12 KiB of
-    /// heap on a 64-bit target with `std` (under 9 KiB without; the default options:
-    /// about 480 KiB), its worker's task included; its window, under 6 KiB (see [Memory](Self#memory) for what each option costs). Raise what
+    /// listeners). A `WorkCoordinator<u32, _, ()>` built from it holds under 13 KiB of
+    /// heap on a 64-bit target with `std` (under 10 KiB without; the default options:
+    /// about 490 KiB), its worker's task included; its window, under 8 KiB (see [Memory](Self#memory) for what each option costs). Raise what
     /// you need from here.
     ///
     /// The sink is built here, so clones of these options share it (as with
