@@ -432,6 +432,9 @@ pub enum OptionsError {
     /// `drain_on` needs a listener on the sink, and every listener place of the sink
     /// given in `signals` is taken (see `SinkBuilder::listeners`).
     SinkListenersFull,
+    /// A keyed builder's `defer_on_key` or `cancel_on_key` name does not hold the
+    /// placeholder `{key}` exactly once.
+    KeyPlaceholder,
     /// Queue, concurrency, window and pins add up to more slots than an id can index.
     TooManySlots {
         /// The most slots a structure can hold.
@@ -480,6 +483,9 @@ impl fmt::Display for OptionsError {
             Self::SignalQueueTooLarge { max } => write!(f, "max_queued_signals is above {max}"),
             Self::SinkListenersFull => {
                 f.write_str("drain_on needs a listener, and the signal sink has no place left")
+            }
+            Self::KeyPlaceholder => {
+                f.write_str("a per-key signal name must hold {key} exactly once")
             }
             Self::TooManySlots { max } => write!(
                 f,

@@ -17,13 +17,14 @@ mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::Totals;
+pub use self::core::admission::Gate;
 #[cfg(not(loom))]
 pub(crate) use self::core::admission::Signals;
 pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
-pub use keyed::KeyedWorkCoordinator;
+pub use keyed::{KeyName, KeyedWorkCoordinator};
 pub use outcome::{Body, BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
 pub use priority::{Lane, PriorityWorkCoordinator};
 pub use result::ResultCoordinator;

@@ -1,6 +1,9 @@
 //! `KeyedWorkCoordinator`: per-key ordering without head-of-line blocking.
 
+mod gate;
 mod scheduler;
+
+pub use gate::KeyName;
 
 #[cfg(not(loom))]
 pub(crate) use scheduler::KeyLimits;
@@ -23,6 +26,8 @@ use crate::runtime::{Spawner, Timer};
 use crate::window::Snapshot;
 #[cfg(not(loom))]
 use scheduler::Keys;
+
+use gate::KeyGate;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;
 
@@ -91,6 +96,7 @@ coordinator_kind!([T, K, R, E] KeyedWorkCoordinator<T, K, R, E>, KeyedParts<T, K
 pub struct KeyedParts<T, K> {
     key_of: Selector<T, K>,
     limits: KeyLimits,
+    gate: KeyGate<K>,
 }
 
 /// Shows the limits; the key selector is a closure.
@@ -194,11 +200,19 @@ where
         self,
         body: B,
     ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
-        let KeyedParts { key_of, limits } = self.parts;
-        self.options.validate()?;
+        let KeyedParts {
+            key_of,
+            limits,
+            gate,
+        } = self.parts;
+        let mut options = self.options;
+        options.validate()?;
         limits.validate()?;
-        let keys = Keys::new(&self.options, &limits, self.options.slot_capacity()?);
-        let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
+        gate.validate()?;
+        // The gate and the core look at one sink.
+        let sink = options.signals.get_or_insert_with(Default::default).clone();
+        let keys = Keys::new(&options, &limits, options.slot_capacity()?).gated(gate, sink);
+        let core = Core::start(self.rt, &options, self.hooks, keys, false, body)?;
         Ok(KeyedWorkCoordinator { core, key_of })
     }
 }
@@ -266,6 +280,7 @@ where
         let parts = KeyedParts {
             key_of: Box::new(key_of),
             limits: KeyLimits::default(),
+            gate: KeyGate::default(),
         };
         CoordinatorBuilder::new(rt, options, parts)
     }

@@ -1,0 +1,213 @@
+//! Holding keys their gate defers, so that a deferred key holds no worker.
+//!
+//! A worker takes a key's item as usual and asks the gate (outside the lock: it is user
+//! code). On `Defer(signal)` it hands the ticket back ([`Keys::hold_ticket`]): the item
+//! returns to the head of its key's list and the key leaves `ready` for `parked`, so
+//! `pop` passes over it and the worker takes another key's item. A held key is released
+//! (put back in `ready`, its head item gated again) by the first `pop` or
+//! [`next_release`](Keys::next_release) that finds its signal gone (retracted, or expired
+//! by the sink's `max_age`) or its deferral bound passed. A retract notifies the sink's
+//! `changed`, which idle workers of a holding queue listen on; expiry and the bound are
+//! timed by a worker waiting in `release_due`, told of every new hold through `held`.
+//!
+//! No wake-up is lost between the gate and the hold: the hold checks, under the lock,
+//! that the signal is still present, and hands the ticket back if it is not. A retract
+//! after that check clears the bit before it notifies, so the `pop` of the worker it
+//! wakes (which takes the lock after the hold released it) sees the key due.
+//!
+//! The bound runs from `held_since`, set the first time the gate defers the key and
+//! cleared when the gate next lets one of its items through (or the key is freed):
+//! past it, the gate's `Defer` is answered with `Run` until the signal goes, as for a
+//! held priority lane.
+
+use super::*;
+use crate::wakeup::Wakeup;
+
+/// A keyed queue's gate and what holding needs of it.
+pub(in crate::coordinator::keyed) struct Gating<K> {
+    gate: KeyGate<K>,
+    sink: SignalSink,
+    /// Notified by each new hold, so a worker timing releases looks again.
+    pub(super) held: Wakeup,
+}
+
+impl<K> Gating<K> {
+    pub(super) fn new(gate: KeyGate<K>, sink: SignalSink) -> Self {
+        Self {
+            gate,
+            sink,
+            held: Wakeup::new(),
+        }
+    }
+
+    /// The sink's clock, which signal ages and deferral bounds are measured on.
+    pub(super) fn now(&self) -> Duration {
+        self.sink.now()
+    }
+
+    /// Whether `signal` is present at `now` (raised, and not expired by `max_age`),
+    /// without reading the clock (so it may be asked under the lock).
+    fn present(&self, signal: Signal, now: Duration) -> bool {
+        self.sink.table().is_raised(signal)
+            && self
+                .sink
+                .expires_at(signal)
+                .is_none_or(|expiry| now < expiry)
+    }
+}
+
+impl<K: Hash + Eq> Keys<K> {
+    /// The gate's decision for `ticket`'s item, whose key is `key`, with the deferral
+    /// bound applied: `Defer` only within `max_defer` of the key's first deferral.
+    pub(super) fn gate_ticket(&self, ticket: &KeyTicket, key: &K) -> Gate {
+        let Some(gating) = &self.gating else {
+            return Gate::Run;
+        };
+        let entry = ticket.entry as usize;
+        match gating.gate.decide(key, &gating.sink) {
+            Gate::Defer(signal) => {
+                let now = gating.now();
+                let within = self.table.with(|t| {
+                    let e = &mut t.entries[entry];
+                    let since = *e.held_since.get_or_insert_with(|| {
+                        self.holding.fetch_add(1, Ordering::Relaxed);
+                        now
+                    });
+                    now.saturating_sub(since) < self.max_defer
+                });
+                if within {
+                    return Gate::Defer(signal);
+                }
+                self.released.fetch_add(1, Ordering::Relaxed);
+                Gate::Run
+            }
+            decided => {
+                if self.holding.load(Ordering::Relaxed) > 0 {
+                    let ended = self.table.with(|t| {
+                        let ended = t.entries[entry].held_since.take().is_some();
+                        if ended {
+                            self.holding.fetch_sub(1, Ordering::Relaxed);
+                        }
+                        ended
+                    });
+                    if ended && decided == Gate::Run {
+                        self.released.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                decided
+            }
+        }
+    }
+
+    /// Takes `ticket` back and holds its key for `signal`, unless `signal` has gone
+    /// meanwhile (the ticket comes back, to be gated again).
+    pub(super) fn hold_ticket(&self, ticket: KeyTicket, signal: Signal) -> Result<(), KeyTicket> {
+        let Some(gating) = &self.gating else {
+            return Err(ticket);
+        };
+        let now = gating.now();
+        let held = self.table.with(|t| {
+            if !gating.present(signal, now) {
+                return false;
+            }
+            let entry = ticket.entry;
+            let e = &mut t.entries[entry as usize];
+            // Back at the head of its key's list: it is the key's oldest waiting item.
+            t.next[ticket.id.index() as usize] = e.head;
+            e.head = Some(ticket.id);
+            if e.tail.is_none() {
+                e.tail = Some(ticket.id);
+            }
+            e.waiting += 1;
+            e.running -= 1;
+            let newly = e.parked.is_none();
+            if newly {
+                e.parked = Some(signal);
+            }
+            let was_ready = core::mem::take(&mut e.in_ready);
+            e.streak = 0;
+            if was_ready {
+                t.ready.retain(|&ready| ready != entry);
+            }
+            if newly {
+                // Within capacity: each entry is parked at most once.
+                t.parked.push(entry);
+            }
+            // Under the lock, as every other write of it.
+            let waiting = self.waiting.load(Ordering::Relaxed);
+            self.waiting.store(waiting + 1, Ordering::Relaxed);
+            true
+        });
+        if !held {
+            return Err(ticket);
+        }
+        gating.held.notify(usize::MAX);
+        Ok(())
+    }
+
+    /// Releases every held key that is due at `now`: its signal gone, its bound passed,
+    /// or nothing of it left waiting. Returns whether it released any.
+    pub(super) fn release_held(&self, t: &mut Table<K>, now: Duration) -> bool {
+        let Some(gating) = &self.gating else {
+            return false;
+        };
+        let mut released = false;
+        let mut i = 0;
+        while i < t.parked.len() {
+            let entry = t.parked[i];
+            let e = &t.entries[entry as usize];
+            let due = e.waiting == 0
+                || e.parked.is_none_or(|signal| !gating.present(signal, now))
+                || e.held_since
+                    .is_none_or(|since| now.saturating_sub(since) >= self.max_defer);
+            if !due {
+                i += 1;
+                continue;
+            }
+            t.parked.swap_remove(i);
+            let e = &mut t.entries[entry as usize];
+            e.parked = None;
+            if e.waiting > 0 && !e.in_ready && e.running < self.per_key {
+                t.make_ready(entry);
+                released = true;
+            }
+        }
+        released
+    }
+
+    /// The earliest time still to come at which a held key is due (its bound, or its
+    /// signal's expiry: nothing else would tell a sleeping worker). Keys already due
+    /// are released here, and the time is then now, so a waiting worker looks at once;
+    /// returning a past time otherwise would make an idle or paused worker spin.
+    pub(super) fn next_release(&self) -> Option<Duration> {
+        let gating = self.gating.as_ref()?;
+        let now = gating.now();
+        self.table.with(|t| {
+            if self.release_held(t, now) {
+                return Some(now);
+            }
+            t.parked
+                .iter()
+                .filter_map(|&entry| {
+                    let e = &t.entries[entry as usize];
+                    let bound = e.held_since?.saturating_add(self.max_defer);
+                    let expiry = e.parked.and_then(|signal| gating.sink.expires_at(signal));
+                    Some(expiry.map_or(bound, |expiry| expiry.min(bound)))
+                })
+                .min()
+        })
+    }
+
+    /// Items waiting in held keys.
+    pub(super) fn held_items(&self) -> usize {
+        if self.gating.is_none() {
+            return 0;
+        }
+        self.table.with(|t| {
+            t.parked
+                .iter()
+                .map(|&entry| t.entries[entry as usize].waiting)
+                .sum()
+        })
+    }
+}
