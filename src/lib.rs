@@ -76,7 +76,8 @@ struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod loom_api {
     pub use crate::coordinator::{
-        Admission, Dispatch, Intake, KeyLimits, Keys, Lanes, Permits, Schedule, Signals,
+        Admission, Dispatch, Intake, KeyGate, KeyLimits, Keys, Lanes, Next, Permits, Schedule,
+        Signals,
     };
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;

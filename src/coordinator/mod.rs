@@ -32,10 +32,10 @@ pub use work::WorkCoordinator;
 
 #[cfg(loom)]
 pub use self::core::{
-    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, permits::Permits,
-    schedule::Schedule,
+    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, intake::Next,
+    permits::Permits, schedule::Schedule,
 };
 #[cfg(loom)]
-pub use keyed::{KeyLimits, Keys};
+pub use keyed::{KeyGate, KeyLimits, Keys};
 #[cfg(loom)]
 pub use priority::Lanes;

@@ -8,6 +8,10 @@
 //! acted on by the scheduler (`scheduler/hold.rs`): a deferred key is held there, so it
 //! holds no worker.
 
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
+
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -120,7 +124,7 @@ impl<K> Named<K> {
 }
 
 /// Every per-key gate a keyed builder was given.
-pub(crate) struct KeyGate<K> {
+pub struct KeyGate<K> {
     named: Vec<Named<K>>,
     predicates: Vec<Predicate<K>>,
     /// The first pattern refused, reported by `build`.
@@ -148,7 +152,8 @@ impl<K> KeyGate<K> {
         self.refused.map_or(Ok(()), Err)
     }
 
-    fn add_named(
+    /// Adds a `{key}` name that defers (or `cancels`) a key's items while present.
+    pub fn add_named(
         &mut self,
         pattern: &str,
         cancels: bool,

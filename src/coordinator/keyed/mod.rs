@@ -5,6 +5,8 @@ mod scheduler;
 
 pub use gate::KeyName;
 
+#[cfg(loom)]
+pub use gate::KeyGate;
 #[cfg(not(loom))]
 pub(crate) use scheduler::KeyLimits;
 #[cfg(loom)]
@@ -27,6 +29,7 @@ use crate::window::Snapshot;
 #[cfg(not(loom))]
 use scheduler::Keys;
 
+#[cfg(not(loom))]
 use gate::KeyGate;
 
 type Selector<T, K> = Box<dyn Fn(&T) -> K + Send + Sync>;

@@ -244,7 +244,7 @@ impl<K: Hash + Eq> Keys<K> {
     }
 
     /// Gates each taken item by `gate` over the signals of `sink` (the coordinator's).
-    pub(crate) fn gated(mut self, gate: KeyGate<K>, sink: SignalSink) -> Self {
+    pub fn gated(mut self, gate: KeyGate<K>, sink: SignalSink) -> Self {
         if !gate.is_empty() {
             self.gating = Some(Gating::new(gate, sink));
         }

@@ -10,10 +10,12 @@
 //! `changed`, which idle workers of a holding queue listen on; expiry and the bound are
 //! timed by a worker waiting in `release_due`, told of every new hold through `held`.
 //!
-//! No wake-up is lost between the gate and the hold: the hold checks, under the lock,
-//! that the signal is still present, and hands the ticket back if it is not. A retract
-//! after that check clears the bit before it notifies, so the `pop` of the worker it
-//! wakes (which takes the lock after the hold released it) sees the key due.
+//! No release is lost between the gate and the hold: the worker that held a key takes
+//! its next item through `pop`, which releases every key whose signal is gone, and a
+//! retract after that clears the bit before it notifies, so the `pop` of a worker it
+//! wakes sees the key due (the `keyed_hold` loom model). The hold also checks, under the
+//! lock, that the signal is still present, and hands the ticket back if it is not, so
+//! a retract that came first costs no hold and release.
 //!
 //! The bound runs from `held_since`, set the first time the gate defers the key and
 //! cleared when the gate next lets one of its items through (or the key is freed):
@@ -196,6 +198,13 @@ impl<K: Hash + Eq> Keys<K> {
                 })
                 .min()
         })
+    }
+
+    /// What a held key's release by a retract wakes (the sink's `changed`), for the
+    /// models, which wait on it as a worker of a holding queue does.
+    #[cfg(loom)]
+    pub fn released_by(&self) -> Option<&Wakeup> {
+        self.gating.as_ref().map(|gating| gating.sink.changed())
     }
 
     /// Items waiting in held keys.
