@@ -4,6 +4,13 @@
 //! keeps a fixed array of N in-flight body futures, allocated once, and refills a slot
 //! as soon as its body finishes, so items allocate nothing. [`for_each_spawned`] instead
 //! hands the items to a [`WorkCoordinator`] for parallelism across threads.
+//!
+//! Signals: both honour `cancel_on` (checked before each body starts; a cancelled item
+//! is a `Cancelled` operation naming the signal, counted in [`Summary::cancelled`]) and
+//! `drain_on` (once raised, no further item is taken; bodies already running finish).
+//! `defer_on` and `resume_on` need a timer to bound a deferral by: `for_each_spawned`
+//! has its runtime's and honours them, while `for_each` and `for_each_stream` refuse
+//! `defer_on` with [`OptionsError::DeferWithoutTimer`].
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -16,11 +23,14 @@ use futures_lite::Stream;
 use pin_project_lite::pin_project;
 
 use crate::coordinator::OpContext;
-use crate::coordinator::{BodyOutput, Control, Guarded, Outcome, Signals, Totals, WorkCoordinator};
+use crate::coordinator::{
+    BodyOutput, CancelCause, Control, Gate, Guarded, Outcome, Signals, Totals, WorkCoordinator,
+};
 use crate::operation::{OperationId, State};
 use crate::options::{Options, OptionsError};
 use crate::runtime::{Spawner, Timer};
-use crate::sync::Arc;
+use crate::sync::{Arc, AtomicBool, Ordering, contain};
+use crate::wakeup::Wakeup;
 use crate::window::Snapshot;
 use crate::window::Window;
 
@@ -45,6 +55,8 @@ pub struct Summary<E> {
     pub completed: u64,
     /// Bodies that returned an error or panicked.
     pub failed: u64,
+    /// Items cancelled by a `cancel_on` signal before their body started.
+    pub cancelled: u64,
     /// The last `max_tracked` finished operations, oldest first (plus any pinned).
     pub recent: Vec<Snapshot<Outcome<E>>>,
 }
@@ -78,8 +90,52 @@ fn now() -> Duration {
     Duration::ZERO
 }
 
+/// Whether `drain_on` was raised, and the wake-up of a run waiting on its stream.
+struct Drain {
+    raised: AtomicBool,
+    wakeup: Wakeup,
+}
+
+impl Drain {
+    fn new() -> Self {
+        Self {
+            raised: AtomicBool::new(false),
+            wakeup: Wakeup::new(),
+        }
+    }
+
+    fn raise(&self) {
+        self.raised.store(true, Ordering::Release);
+        self.wakeup.notify(usize::MAX);
+    }
+
+    fn is_raised(&self) -> bool {
+        self.raised.load(Ordering::Acquire)
+    }
+}
+
 /// Runs `body` on every item of `stream`, at most `options.max_concurrency` at once,
-/// inside the calling task. Resolves when every body has finished.
+/// inside the calling task. Resolves when every body has finished, or (with `drain_on`)
+/// when the bodies running as it was raised have. `cancel_on` cancels items before
+/// they start; `defer_on` is refused (see the [module docs](self)).
+///
+/// ```
+/// # #[cfg(feature = "std")] {
+/// use ephemeral::{OpContext, Options, OptionsError, for_each_stream, signal::SignalSink};
+///
+/// let sink = SignalSink::new();
+/// sink.raise("circuit-open").unwrap();
+/// let options = Options::default().signals(sink.clone()).cancel_on("circuit-open");
+/// let stream = futures_lite::stream::iter(0..10u32);
+/// let summary = futures_lite::future::block_on(for_each_stream(stream, &options, |_, _: OpContext| async {}))
+///     .unwrap();
+/// assert_eq!((summary.completed, summary.cancelled), (0, 10));
+///
+/// let deferring = Options::default().defer_on("busy");
+/// let refused = futures_lite::future::block_on(for_each_stream(futures_lite::stream::iter(0..1u32), &deferring, |_, _: OpContext| async {}));
+/// assert_eq!(refused.err(), Some(OptionsError::DeferWithoutTimer));
+/// # }
+/// ```
 ///
 /// ```
 /// # #[cfg(feature = "std")] {
@@ -108,9 +164,18 @@ where
     Fut::Output: BodyOutput,
     <Fut::Output as BodyOutput>::Error: Clone,
 {
+    if !options.defer_on.is_empty() {
+        return Err(OptionsError::DeferWithoutTimer);
+    }
     let window: Window<(), Outcome<<Fut::Output as BodyOutput>::Error>> = Window::new(options)?;
     let width = options.max_concurrency;
     let signals = Signals::new(options, window.marks().clone(), None, None);
+    let drain = Arc::new(Drain::new());
+    let closer = drain.clone();
+    // Kept until the run ends: dropping it unsubscribes.
+    let subscription = signals.drain_on(options, move || closer.raise())?;
+    let draining = subscription.is_some();
+    let mut drained = core::pin::pin!(drain.wakeup.until(|| drain.is_raised().then_some(())));
     let control = Arc::new(Control::new(width, 0, signals));
     let mut slots: Slots<'_, _> = Box::into_pin((0..width).map(|_| None).collect());
     let body = &body;
@@ -127,11 +192,22 @@ where
             let mut progressed = false;
             let mut stream_waiting = false;
             let mut busy = 0;
+            if draining && drain.is_raised() {
+                exhausted = true;
+            }
             for i in 0..width {
                 let mut current = slot(&mut slots, i);
                 if current.is_none() && !exhausted && !stream_waiting {
                     match stream.as_mut().poll_next(cx) {
                         Poll::Ready(Some(item)) => {
+                            if let Gate::Cancel(signal) = control.signals.decide_now() {
+                                cancel(&window, signal, at);
+                                // The item's `Drop` is user code.
+                                let _ = contain(move || drop(item));
+                                totals.cancelled += 1;
+                                progressed = true;
+                                continue;
+                            }
                             let Some(id) = start(&window, at) else {
                                 continue;
                             };
@@ -165,6 +241,11 @@ where
                     Poll::Pending => busy += 1,
                 }
             }
+            // Polled only until it resolves, which ends the taking for good.
+            if draining && stream_waiting && !exhausted && drained.as_mut().poll(cx).is_ready() {
+                exhausted = true;
+                progressed = true;
+            }
             if exhausted && busy == 0 && !progressed {
                 return Poll::Ready(());
             }
@@ -174,12 +255,22 @@ where
         }
     })
     .await;
+    drop(subscription);
 
     Ok(Summary {
         completed: totals.completed,
         failed: totals.failed,
+        cancelled: totals.cancelled,
         recent: window.snapshot(now()),
     })
+}
+
+/// Records an item cancelled by `signal` before it started.
+fn cancel<E>(window: &Window<(), Outcome<E>>, signal: crate::signal::Signal, at: Duration) {
+    // As in `start`, the window always has a slot for one more operation here.
+    if let Ok(id) = window.insert((), at) {
+        let _ = window.cancel(id, Outcome::Cancelled(CancelCause::Signal(signal)), at);
+    }
 }
 
 /// Takes a window slot for a new operation and marks it running.
@@ -257,6 +348,7 @@ where
     Ok(Summary {
         completed: totals.completed,
         failed: totals.failed,
+        cancelled: totals.cancelled,
         recent: coordinator.snapshot(),
     })
 }
@@ -296,6 +388,7 @@ impl<I: IntoIterator> ForEachExt for I {}
 #[cfg(all(test, not(loom), feature = "std"))]
 mod tests {
     use super::*;
+    use crate::signal::SignalSink;
     use futures_lite::future::{block_on, yield_now};
 
     /// Bodies finish out of order (item n yields n % 4 times), so slots are refilled
@@ -313,6 +406,119 @@ mod tests {
         assert_eq!((summary.completed, summary.failed), (16, 4));
         assert_eq!(summary.recent.len(), 4);
         assert!(summary.recent.iter().all(|s| s.state.is_finished()));
+    }
+
+    #[test]
+    fn a_cancel_on_signal_raised_by_a_body_cancels_the_items_not_yet_started() {
+        let sink = SignalSink::new();
+        let options = Options::default()
+            .max_concurrency(1)
+            .signals(sink.clone())
+            .cancel_on("circuit-open");
+        let summary = block_on(for_each(
+            0..10u32,
+            &options,
+            |n, ctx: OpContext| async move {
+                if n == 3 {
+                    ctx.signal("circuit-open").unwrap();
+                }
+            },
+        ))
+        .unwrap();
+        assert_eq!((summary.completed, summary.cancelled), (4, 6));
+        let open = sink.table().lookup("circuit-open").unwrap();
+        let cancelled: Vec<_> = summary
+            .recent
+            .iter()
+            .filter(|s| s.state == State::Cancelled)
+            .collect();
+        assert_eq!(cancelled.len(), 6);
+        assert!(cancelled.iter().all(|s| s.started_at.is_none()
+            && s.outcome == Some(Outcome::Cancelled(CancelCause::Signal(open)))));
+    }
+
+    #[test]
+    fn drain_on_stops_taking_items_and_the_running_bodies_finish() {
+        let sink = SignalSink::new();
+        let options = Options::default()
+            .max_concurrency(2)
+            .signals(sink.clone())
+            .drain_on("shutdown");
+        // An endless stream: only the drain ends the run.
+        let summary = block_on(for_each(
+            0..,
+            &options,
+            |n: u64, ctx: OpContext| async move {
+                yield_now().await;
+                if n == 5 {
+                    ctx.signal("shutdown").unwrap();
+                }
+            },
+        ))
+        .unwrap();
+        assert!(
+            (6..=8).contains(&summary.completed),
+            "{}",
+            summary.completed
+        );
+        assert_eq!((summary.failed, summary.cancelled), (0, 0));
+    }
+
+    #[test]
+    fn drain_on_wakes_a_run_waiting_on_its_stream() {
+        let sink = SignalSink::new();
+        let options = Options::default()
+            .signals(sink.clone())
+            .drain_on("shutdown");
+        let raiser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            sink.raise("shutdown").unwrap();
+        });
+        let stream = futures_lite::stream::pending::<u32>();
+        let summary =
+            block_on(for_each_stream(stream, &options, |_, _: OpContext| async {})).unwrap();
+        raiser.join().unwrap();
+        assert_eq!(summary.completed, 0);
+    }
+
+    #[test]
+    fn defer_on_is_refused_without_a_timer_and_nothing_runs() {
+        let ran = core::cell::Cell::new(0);
+        let options = Options::default().defer_on("busy");
+        let refused = block_on(for_each(0..3u32, &options, |_, _: OpContext| {
+            ran.set(ran.get() + 1);
+            async {}
+        }));
+        assert_eq!(refused.err(), Some(OptionsError::DeferWithoutTimer));
+        assert_eq!(ran.get(), 0);
+    }
+
+    #[cfg(feature = "smol")]
+    #[test]
+    fn for_each_spawned_defers_and_cancels_by_signal_and_counts_the_cancelled() {
+        use crate::runtime::Smol;
+        let sink = SignalSink::new();
+        sink.raise("busy").unwrap();
+        // One worker: items start in order, each after the one before it.
+        let options = Options::default()
+            .max_concurrency(1)
+            .signals(sink.clone())
+            .defer_on("busy")
+            .cancel_on("gone");
+        let summary = smol::block_on(async {
+            let run = for_each_spawned(Smol, 0..10u32, options, |n, ctx: OpContext| async move {
+                if n == 4 {
+                    ctx.signal("gone").unwrap();
+                }
+            });
+            let retract = async {
+                smol::Timer::after(Duration::from_millis(20)).await;
+                sink.retract("busy");
+            };
+            futures_lite::future::zip(run, retract).await.0
+        })
+        .unwrap();
+        assert_eq!((summary.completed, summary.cancelled), (5, 5));
     }
 
     #[test]

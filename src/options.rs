@@ -432,6 +432,9 @@ pub enum OptionsError {
     /// `drain_on` needs a listener on the sink, and every listener place of the sink
     /// given in `signals` is taken (see `SinkBuilder::listeners`).
     SinkListenersFull,
+    /// `defer_on` given to `for_each` or `for_each_stream`, which have no timer to bound
+    /// a deferral by: use `for_each_spawned`, which honours it.
+    DeferWithoutTimer,
     /// A keyed builder's `defer_on_key` or `cancel_on_key` name does not hold the
     /// placeholder `{key}` exactly once.
     KeyPlaceholder,
@@ -484,6 +487,9 @@ impl fmt::Display for OptionsError {
             Self::SinkListenersFull => {
                 f.write_str("drain_on needs a listener, and the signal sink has no place left")
             }
+            Self::DeferWithoutTimer => f.write_str(
+                "defer_on needs a timer to bound deferral: for_each_spawned honours it, for_each does not",
+            ),
             Self::KeyPlaceholder => {
                 f.write_str("a per-key signal name must hold {key} exactly once")
             }

@@ -287,6 +287,15 @@ impl Signals {
         }
     }
 
+    /// The gate's decision now, without waiting (for a caller with no timer to time a
+    /// deferral, such as `for_each`, which refuses `defer_on`).
+    pub(crate) fn decide_now(&self) -> Gate {
+        if !self.gated {
+            return Gate::Run;
+        }
+        self.decide()
+    }
+
     /// Counts an item that ran after being deferred.
     pub(crate) fn count_deferred(&self) {
         self.deferred.fetch_add(1, Ordering::Relaxed);
