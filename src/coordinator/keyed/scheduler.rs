@@ -182,7 +182,7 @@ pub struct Keys<K> {
     max_defer: Duration,
     /// Entries with `held_since` set: the gate takes the lock to end a hold only then.
     holding: AtomicUsize,
-    /// Items that started after their key was held.
+    /// Items waiting in a held key when it was released.
     released: AtomicU64,
 }
 

@@ -80,21 +80,15 @@ impl<K: Hash + Eq> Keys<K> {
                 if within {
                     return Gate::Defer(signal);
                 }
-                self.released.fetch_add(1, Ordering::Relaxed);
                 Gate::Run
             }
             decided => {
                 if self.holding.load(Ordering::Relaxed) > 0 {
-                    let ended = self.table.with(|t| {
-                        let ended = t.entries[entry].held_since.take().is_some();
-                        if ended {
+                    self.table.with(|t| {
+                        if t.entries[entry].held_since.take().is_some() {
                             self.holding.fetch_sub(1, Ordering::Relaxed);
                         }
-                        ended
                     });
-                    if ended && decided == Gate::Run {
-                        self.released.fetch_add(1, Ordering::Relaxed);
-                    }
                 }
                 decided
             }
@@ -169,9 +163,13 @@ impl<K: Hash + Eq> Keys<K> {
             t.parked.swap_remove(i);
             let e = &mut t.entries[entry as usize];
             e.parked = None;
-            if e.waiting > 0 && !e.in_ready && e.running < self.per_key {
-                t.make_ready(entry);
-                released = true;
+            if e.waiting > 0 {
+                // Every item waiting in a held key was held back.
+                self.released.fetch_add(e.waiting as u64, Ordering::Relaxed);
+                if !e.in_ready && e.running < self.per_key {
+                    t.make_ready(entry);
+                    released = true;
+                }
             }
         }
         released
