@@ -117,7 +117,8 @@ impl Drain {
 /// Runs `body` on every item of `stream`, at most `options.max_concurrency` at once,
 /// inside the calling task. Resolves when every body has finished, or (with `drain_on`)
 /// when the bodies running as it was raised have. `cancel_on` cancels items before
-/// they start; `defer_on` is refused (see the [module docs](self)).
+/// they start; `defer_on` is refused ([`OptionsError::DeferWithoutTimer`]): there is no
+/// timer here to bound a deferral by.
 ///
 /// ```
 /// # #[cfg(feature = "std")] {
