@@ -59,7 +59,9 @@ pub use coordinator::{
     PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
     Totals, WorkCoordinator,
 };
-pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+pub use for_each::{
+    ForEachExt, Mapped, Summary, for_each, for_each_spawned, for_each_stream, map, map_stream,
+};
 pub use operation::{OperationId, State};
 pub use options::{MAX_QUEUED_SIGNALS, MAX_SIGNAL_HANDLERS, Options, OptionsError};
 pub use window::{

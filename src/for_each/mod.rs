@@ -4,6 +4,7 @@
 //! keeps a fixed array of N in-flight body futures, allocated once, and refills a slot
 //! as soon as its body finishes, so items allocate nothing. [`for_each_spawned`] instead
 //! hands the items to a [`WorkCoordinator`] for parallelism across threads.
+//! [`map`] and [`map_stream`] run the same loop and also keep what the bodies return.
 //!
 //! Signals: both honour `cancel_on` (checked before each body starts; a cancelled item
 //! is a `Cancelled` operation naming the signal, counted in [`Summary::cancelled`]) and
@@ -33,6 +34,9 @@ use crate::sync::{Arc, AtomicBool, Ordering, contain};
 use crate::wakeup::Wakeup;
 use crate::window::Snapshot;
 use crate::window::Window;
+
+mod map;
+pub use map::{Mapped, map, map_stream};
 
 /// What a one-shot run did: its counts and the window of its most recent operations.
 ///
@@ -64,6 +68,8 @@ pub struct Summary<E> {
 pin_project! {
     struct InFlight<'a, F> {
         id: OperationId,
+        // Its place in the order items were taken in.
+        seq: usize,
         #[pin]
         body: Guarded<'a, F>,
     }
@@ -165,6 +171,29 @@ where
     Fut::Output: BodyOutput,
     <Fut::Output as BodyOutput>::Error: Clone,
 {
+    run(stream, options, body, |_, _, _| {}).await
+}
+
+/// The loop under [`for_each_stream`] and [`map_stream`]: bodies in a fixed array of
+/// `max_concurrency` slots, refilled from `stream`; `finished` is told of each item's
+/// end (cancelled ones too), in the order they end.
+async fn run<S, B, Fut>(
+    stream: S,
+    options: &Options,
+    body: B,
+    mut finished: impl FnMut(
+        usize,
+        Option<<Fut::Output as BodyOutput>::Value>,
+        &Outcome<<Fut::Output as BodyOutput>::Error>,
+    ),
+) -> Result<Summary<<Fut::Output as BodyOutput>::Error>, OptionsError>
+where
+    S: Stream,
+    B: Fn(S::Item, OpContext) -> Fut,
+    Fut: Future,
+    Fut::Output: BodyOutput,
+    <Fut::Output as BodyOutput>::Error: Clone,
+{
     if !options.defer_on.is_empty() {
         return Err(OptionsError::DeferWithoutTimer);
     }
@@ -183,6 +212,7 @@ where
     let mut stream = core::pin::pin!(stream);
     let mut exhausted = false;
     let mut totals = Totals::default();
+    let mut taken = 0;
 
     poll_fn(|cx| {
         loop {
@@ -201,8 +231,12 @@ where
                 if current.is_none() && !exhausted && !stream_waiting {
                     match stream.as_mut().poll_next(cx) {
                         Poll::Ready(Some(item)) => {
+                            let seq = taken;
+                            taken += 1;
                             if let Gate::Cancel(signal) = control.signals.decide_now() {
-                                cancel(&window, signal, at);
+                                let cancelled = Outcome::Cancelled(CancelCause::Signal(signal));
+                                finished(seq, None, &cancelled);
+                                cancel(&window, cancelled, at);
                                 // The item's `Drop` is user code.
                                 let _ = contain(move || drop(item));
                                 totals.cancelled += 1;
@@ -217,7 +251,7 @@ where
                             // body that panics before returning its future is a fault too.
                             let body =
                                 Guarded::new(async move { body(item, context).await }, None, 0);
-                            current.set(Some(InFlight { id, body }));
+                            current.set(Some(InFlight { id, seq, body }));
                         }
                         Poll::Ready(None) => exhausted = true,
                         Poll::Pending => stream_waiting = true,
@@ -229,7 +263,8 @@ where
                 let running = running.project();
                 match running.body.poll(cx) {
                     Poll::Ready(ran) => {
-                        let (state, outcome, _) = ran.settle();
+                        let (state, outcome, value) = ran.settle();
+                        finished(*running.seq, value, &outcome);
                         match state {
                             State::Completed => totals.completed += 1,
                             _ => totals.failed += 1,
@@ -266,11 +301,11 @@ where
     })
 }
 
-/// Records an item cancelled by `signal` before it started.
-fn cancel<E>(window: &Window<(), Outcome<E>>, signal: crate::signal::Signal, at: Duration) {
+/// Records an item cancelled before it started.
+fn cancel<E>(window: &Window<(), Outcome<E>>, cancelled: Outcome<E>, at: Duration) {
     // As in `start`, the window always has a slot for one more operation here.
     if let Ok(id) = window.insert((), at) {
-        let _ = window.cancel(id, Outcome::Cancelled(CancelCause::Signal(signal)), at);
+        let _ = window.cancel(id, cancelled, at);
     }
 }
 
@@ -381,6 +416,41 @@ pub trait ForEachExt: IntoIterator + Sized {
         <Fut::Output as BodyOutput>::Error: Clone,
     {
         for_each(self, options, body)
+    }
+
+    /// [`map`]: runs `body` on every item with bounded concurrency, inside the calling
+    /// task, and keeps what each returned, in input order.
+    ///
+    /// ```
+    /// # #[cfg(feature = "std")] {
+    /// use ephemeral::{ForEachExt, OpContext, Options};
+    ///
+    /// let mapped = futures_lite::future::block_on(
+    ///     ["a", "bb", "ccc"].ephemeral_map(&Options::default(), |s: &str, _: OpContext| async move {
+    ///         Ok::<_, ()>(s.len())
+    ///     }),
+    /// )
+    /// .unwrap();
+    /// assert_eq!(mapped.into_values(), [Some(1), Some(2), Some(3)]);
+    /// # }
+    /// ```
+    fn ephemeral_map<B, Fut>(
+        self,
+        options: &Options,
+        body: B,
+    ) -> impl Future<
+        Output = Result<
+            Mapped<<Fut::Output as BodyOutput>::Value, <Fut::Output as BodyOutput>::Error>,
+            OptionsError,
+        >,
+    >
+    where
+        B: Fn(Self::Item, OpContext) -> Fut,
+        Fut: Future,
+        Fut::Output: BodyOutput,
+        <Fut::Output as BodyOutput>::Error: Clone,
+    {
+        map(self, options, body)
     }
 }
 
