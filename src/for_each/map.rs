@@ -10,6 +10,15 @@ use super::{Summary, run};
 use crate::coordinator::{BodyOutput, CancelCause, OpContext, Outcome};
 use crate::options::{Options, OptionsError};
 
+/// What [`map`] and [`map_stream`] resolve to, for a body returning `Fut`.
+pub(super) type MapOutput<Fut> = Result<
+    Mapped<
+        <<Fut as Future>::Output as BodyOutput>::Value,
+        <<Fut as Future>::Output as BodyOutput>::Error,
+    >,
+    OptionsError,
+>;
+
 /// What a [`map`] or [`map_stream`] run returned: each item's result in input order, and
 /// the run's [`Summary`].
 ///
@@ -76,14 +85,7 @@ impl<V, E> Mapped<V, E> {
 /// assert_eq!(mapped.into_values(), [Some(1), Some(2), Some(3)]);
 /// # }
 /// ```
-pub async fn map_stream<S, B, Fut>(
-    stream: S,
-    options: &Options,
-    body: B,
-) -> Result<
-    Mapped<<Fut::Output as BodyOutput>::Value, <Fut::Output as BodyOutput>::Error>,
-    OptionsError,
->
+pub async fn map_stream<S, B, Fut>(stream: S, options: &Options, body: B) -> MapOutput<Fut>
 where
     S: Stream,
     B: Fn(S::Item, OpContext) -> Fut,
@@ -99,12 +101,20 @@ where
     let summary = run(stream, options, body, |seq, value, outcome| {
         if results.len() <= seq {
             // Every taken item ends before the run does, so each place is written.
-            results.resize_with(seq + 1, || Err(Outcome::Cancelled(CancelCause::Stopped)));
+            results.resize_with(seq + 1, unfinished);
         }
         results[seq] = value.ok_or_else(|| outcome.clone());
     })
     .await?;
     Ok(Mapped { results, summary })
+}
+
+/// A place for an item that has not ended yet (every one is written before the run ends).
+// Each result is as large as the outcome the window keeps (a panic message is inline);
+// boxing it would allocate per failed item.
+#[allow(clippy::result_large_err)]
+fn unfinished<V, E>() -> Result<V, Outcome<E>> {
+    Err(Outcome::Cancelled(CancelCause::Stopped))
 }
 
 /// [`map_stream`] over an iterator.
@@ -120,14 +130,7 @@ where
 /// assert_eq!(mapped.into_values(), [Some(1), Some(4), Some(9)]);
 /// # }
 /// ```
-pub async fn map<I, B, Fut>(
-    items: I,
-    options: &Options,
-    body: B,
-) -> Result<
-    Mapped<<Fut::Output as BodyOutput>::Value, <Fut::Output as BodyOutput>::Error>,
-    OptionsError,
->
+pub async fn map<I, B, Fut>(items: I, options: &Options, body: B) -> MapOutput<Fut>
 where
     I: IntoIterator,
     B: Fn(I::Item, OpContext) -> Fut,
@@ -156,9 +159,9 @@ mod tests {
             Ok::<_, ()>(n * 2)
         }))
         .unwrap();
-        let expected: Vec<_> = (0..40).map(|n| Ok(n * 2)).collect();
-        assert_eq!(mapped.results, expected);
         assert_eq!(mapped.summary.completed, 40);
+        let expected: Vec<_> = (0..40).map(|n| Some(n * 2)).collect();
+        assert_eq!(mapped.into_values(), expected);
     }
 
     #[test]

@@ -36,6 +36,7 @@ use crate::window::Snapshot;
 use crate::window::Window;
 
 mod map;
+use map::MapOutput;
 pub use map::{Mapped, map, map_stream};
 
 /// What a one-shot run did: its counts and the window of its most recent operations.
@@ -438,12 +439,7 @@ pub trait ForEachExt: IntoIterator + Sized {
         self,
         options: &Options,
         body: B,
-    ) -> impl Future<
-        Output = Result<
-            Mapped<<Fut::Output as BodyOutput>::Value, <Fut::Output as BodyOutput>::Error>,
-            OptionsError,
-        >,
-    >
+    ) -> impl Future<Output = MapOutput<Fut>>
     where
         B: Fn(Self::Item, OpContext) -> Fut,
         Fut: Future,
