@@ -332,6 +332,7 @@ impl<T, K, R, E> CoordinatorBuilder<KeyedWorkCoordinator<T, K, R, E>> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use alloc::format;
 
     fn gate() -> KeyGate<u32> {
         let mut gate = KeyGate::default();

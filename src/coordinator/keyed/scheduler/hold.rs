@@ -218,3 +218,113 @@ impl<K: Hash + Eq> Keys<K> {
         })
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::runtime::ManualClock;
+    use core::fmt::Write;
+
+    fn id(n: u32) -> OperationId {
+        OperationId::new(0, n, 1)
+    }
+
+    fn gated(clock: &ManualClock) -> (Keys<u32>, SignalSink) {
+        let sink = SignalSink::builder().clock(clock.clone()).build();
+        let options = Options::default()
+            .queue_capacity(16)
+            .max_concurrency(4)
+            .max_defer(Duration::from_secs(1))
+            .signals(sink.clone());
+        let mut gate = KeyGate::default();
+        gate.add_named("open.{key}", false, |key: &u32, name| write!(name, "{key}"));
+        let keys = Keys::new(&options, &KeyLimits::default(), 32).gated(gate, sink.clone());
+        (keys, sink)
+    }
+
+    fn push(keys: &Keys<u32>, n: u32, key: u32) {
+        Schedule::push(keys, id(n), Some(&key)).unwrap();
+    }
+
+    /// Takes the next item as a worker does: through the gate, holding deferred ones.
+    fn take(keys: &Keys<u32>, key_of: impl Fn(u32) -> u32) -> Option<KeyTicket> {
+        loop {
+            let ticket = keys.pop().ok()?;
+            match keys.gate(&ticket, &key_of(ticket.id.index())) {
+                Gate::Defer(signal) => {
+                    if let Err(back) = keys.hold(ticket, signal) {
+                        return Some(back);
+                    }
+                }
+                _ => return Some(ticket),
+            }
+        }
+    }
+
+    #[test]
+    fn a_held_key_is_passed_over_and_released_in_order_when_its_signal_goes() {
+        let clock = ManualClock::new();
+        let (keys, sink) = gated(&clock);
+        let key_of = |n: u32| if n < 2 { 1 } else { 2 };
+        push(&keys, 0, 1);
+        push(&keys, 1, 1);
+        push(&keys, 2, 2);
+        sink.raise("open.1").unwrap();
+        let other = take(&keys, key_of).unwrap();
+        assert_eq!(other.id, id(2), "key 1 is held; key 2 is not behind it");
+        assert!(take(&keys, key_of).is_none());
+        assert_eq!((keys.held(), keys.counts(&1)), (2, (2, 0)));
+        sink.retract("open.1");
+        let first = take(&keys, key_of).unwrap();
+        assert_eq!(first.id, id(0), "the held item kept its place");
+        assert_eq!((keys.held(), keys.released()), (0, 2));
+        keys.done(first);
+        assert_eq!(take(&keys, key_of).unwrap().id, id(1));
+    }
+
+    #[test]
+    fn past_its_bound_a_held_key_runs_while_the_signal_stays() {
+        let clock = ManualClock::new();
+        let (keys, sink) = gated(&clock);
+        push(&keys, 0, 1);
+        sink.raise("open.1").unwrap();
+        assert!(take(&keys, |_| 1).is_none());
+        assert_eq!(keys.next_release(), Some(Duration::from_secs(1)));
+        clock.advance(Duration::from_secs(1));
+        let ticket = take(&keys, |_| 1).unwrap();
+        assert_eq!(ticket.id, id(0));
+        assert!(sink.is_raised("open.1"));
+    }
+
+    #[test]
+    fn a_hold_after_the_retract_hands_the_ticket_back() {
+        let clock = ManualClock::new();
+        let (keys, sink) = gated(&clock);
+        push(&keys, 0, 1);
+        let open = sink.raise("open.1").unwrap();
+        let ticket = keys.pop().unwrap();
+        assert_eq!(keys.gate(&ticket, &1), Gate::Defer(open));
+        sink.retract(open);
+        let back = keys.hold(ticket, open).unwrap_err();
+        assert_eq!(back.id, id(0));
+        assert_eq!(keys.gate(&back, &1), Gate::Run);
+        keys.done(back);
+        assert_eq!((keys.active_keys(), keys.held()), (0, 0));
+    }
+
+    #[test]
+    fn cancelling_a_held_keys_items_frees_the_key() {
+        let clock = ManualClock::new();
+        let (keys, sink) = gated(&clock);
+        push(&keys, 0, 1);
+        push(&keys, 1, 1);
+        sink.raise("open.1").unwrap();
+        assert!(take(&keys, |_| 1).is_none());
+        let a = keys.take_any().unwrap();
+        let b = keys.take_any().unwrap();
+        keys.done(a);
+        keys.done(b);
+        assert_eq!((keys.active_keys(), keys.held()), (0, 0));
+        assert!(keys.table.with(|t| t.parked.is_empty()));
+    }
+}
