@@ -31,6 +31,13 @@ pub trait Schedule: Queue + Send + Sync + 'static {
     /// signal change or its deferral bound); workers then also wait on those.
     const HOLDS: bool;
 
+    /// Whether this queue may hold items back now ([`HOLDS`](Self::HOLDS), narrowed for
+    /// a queue that holds only when configured to: a keyed queue with no gate); workers
+    /// of one that does not wait on pushes alone.
+    fn holds(&self) -> bool {
+        Self::HOLDS
+    }
+
     /// Queues operation `id`; `key` is `Some` when [`READS_KEY`](Self::READS_KEY).
     fn push(&self, id: OperationId, key: Option<&Self::Key>) -> Result<(), PushError<OperationId>>;
 

@@ -215,7 +215,7 @@ where
         stopped: impl Fn() -> bool + Copy,
         may_take: impl Fn() -> bool + Copy,
     ) -> Next<S::Taken> {
-        if !S::HOLDS {
+        if !self.intake.queue().holds() {
             return self.intake.next_when(stopped, may_take).await;
         }
         let changed = self.control.signals.sink().changed();

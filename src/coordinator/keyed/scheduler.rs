@@ -530,6 +530,11 @@ where
     // Held keys are released by a retract (the sink's `changed`) or a timer.
     const HOLDS: bool = true;
 
+    fn holds(&self) -> bool {
+        // Only a gate holds keys: without one, idle workers wait on pushes alone.
+        self.gating.is_some()
+    }
+
     fn push(&self, id: OperationId, key: Option<&K>) -> Result<(), PushError<OperationId>> {
         let Some(key) = key else {
             unreachable!("the core passes the key of a keyed operation")
