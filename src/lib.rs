@@ -132,11 +132,13 @@ mod window;
 
 pub use coordinator::{
     Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
-    EnqueueError, KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, Outcome,
+    EnqueueError, Gate, KeyName, KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, Outcome,
     PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
     Totals, WeakCoordinator, WorkCoordinator,
 };
-pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
+pub use for_each::{
+    ForEachExt, Mapped, Summary, for_each, for_each_spawned, for_each_stream, map, map_stream,
+};
 pub use operation::{OperationId, State};
 pub use options::{MAX_QUEUED_SIGNALS, MAX_SIGNAL_HANDLERS, Options, OptionsError};
 pub use window::{
@@ -154,7 +156,8 @@ struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod loom_api {
     pub use crate::coordinator::{
-        Admission, Dispatch, Intake, KeyLimits, Keys, Lanes, Permits, Schedule, Signals,
+        Admission, Dispatch, Intake, KeyGate, KeyLimits, Keys, Lanes, Next, Permits, Schedule,
+        Signals,
     };
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;

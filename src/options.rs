@@ -541,6 +541,12 @@ pub enum OptionsError {
     /// `drain_on` needs a listener on the sink, and every listener place of the sink
     /// given in `signals` is taken (see `SinkBuilder::listeners`).
     SinkListenersFull,
+    /// `defer_on` given to `for_each` or `for_each_stream`, which have no timer to bound
+    /// a deferral by: use `for_each_spawned`, which honours it.
+    DeferWithoutTimer,
+    /// A keyed builder's `defer_on_key` or `cancel_on_key` name does not hold the
+    /// placeholder `{key}` exactly once.
+    KeyPlaceholder,
     /// Queue, concurrency, window and pins add up to more slots than an id can index.
     TooManySlots {
         /// The most slots a structure can hold.
@@ -589,6 +595,12 @@ impl fmt::Display for OptionsError {
             Self::SignalQueueTooLarge { max } => write!(f, "max_queued_signals is above {max}"),
             Self::SinkListenersFull => {
                 f.write_str("drain_on needs a listener, and the signal sink has no place left")
+            }
+            Self::DeferWithoutTimer => f.write_str(
+                "defer_on needs a timer to bound deferral: for_each_spawned honours it, for_each does not",
+            ),
+            Self::KeyPlaceholder => {
+                f.write_str("a per-key signal name must hold {key} exactly once")
             }
             Self::TooManySlots { max } => write!(
                 f,

@@ -198,6 +198,35 @@ fn keyed_items_allocate_nothing_after_warm_up() {
     assert_eq!(coordinator.active_keys(), 0);
 }
 
+/// Per-key gates cost no allocation per item either: each item's name is written into
+/// a buffer on the stack and looked up, and a key whose signal is present (deferred,
+/// then run at once: a zero bound) takes the gate's locked path.
+#[test]
+fn gated_keyed_items_allocate_nothing_after_warm_up() {
+    let executor = PollAll::default();
+    let sink = ephemeral::signal::SignalSink::new();
+    sink.raise("open.5").unwrap();
+    let coordinator = KeyedWorkCoordinator::builder(
+        executor.clone(),
+        |n: &u64| n % 1_000,
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100)
+            .max_defer(Duration::ZERO)
+            .signals(sink.clone()),
+    )
+    .defer_on_key("open.{key}", |key, name| {
+        core::fmt::Write::write_fmt(name, format_args!("{key}"))
+    })
+    .build(|_: u64, _: OpContext| async {})
+    .unwrap();
+    let allocated = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
+    assert_eq!(allocated, 0, "allocations for {ITEMS} gated keyed items");
+    assert_eq!(coordinator.totals().completed, 10_000 + ITEMS);
+    assert_eq!(sink.table().len(), 1, "checks intern no name");
+}
+
 /// Values recorded, nobody waiting: nothing allocates. Then with a waiter on every
 /// item: once each slot's wake-up has been listened on, waiting allocates nothing either.
 #[test]

@@ -18,6 +18,7 @@ mod work;
 
 pub(crate) use self::core::Control;
 pub use self::core::Totals;
+pub use self::core::admission::Gate;
 #[cfg(not(loom))]
 pub(crate) use self::core::admission::Signals;
 pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
@@ -25,7 +26,7 @@ pub(crate) use self::core::guard::Guarded;
 pub use self::core::handle::WeakCoordinator;
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
-pub use keyed::KeyedWorkCoordinator;
+pub use keyed::{KeyName, KeyedWorkCoordinator};
 pub use lane_id::LaneId;
 pub use outcome::{Body, BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
 pub use priority::{Lane, PriorityWorkCoordinator};
@@ -34,10 +35,10 @@ pub use work::WorkCoordinator;
 
 #[cfg(loom)]
 pub use self::core::{
-    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, permits::Permits,
-    schedule::Schedule,
+    admission::Admission, admission::Signals, dispatch::Dispatch, intake::Intake, intake::Next,
+    permits::Permits, schedule::Schedule,
 };
 #[cfg(loom)]
-pub use keyed::{KeyLimits, Keys};
+pub use keyed::{KeyGate, KeyLimits, Keys};
 #[cfg(loom)]
 pub use priority::Lanes;

@@ -40,10 +40,30 @@ pub enum Admission {
     Cancel(Signal),
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Decision {
+/// What a signal gate decides for an item about to start: the coordinator's own gate
+/// (`cancel_on`, `defer_on`, `resume_on`) and a keyed coordinator's per-key gate
+/// ([`CoordinatorBuilder::gate`](crate::CoordinatorBuilder::gate)) both answer with it.
+///
+/// ```
+/// use ephemeral::Gate;
+/// use ephemeral::signal::SignalSink;
+///
+/// let sink = SignalSink::new();
+/// let open = sink.raise("circuit.open.b").unwrap();
+/// let gate = |host: &str| match sink.table().lookup(&format!("circuit.open.{host}")) {
+///     Some(signal) if sink.is_raised(signal) => Gate::Defer(signal),
+///     _ => Gate::Run,
+/// };
+/// assert_eq!(gate("a"), Gate::Run);
+/// assert_eq!(gate("b"), Gate::Defer(open));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Start it now.
     Run,
+    /// Hold it back while this signal is present (for at most `max_defer` at a stretch).
     Defer(Signal),
+    /// Cancel it: it ends `Cancelled`, carrying this signal.
     Cancel(Signal),
 }
 
@@ -203,13 +223,13 @@ impl Signals {
         mask.first_raised(&self.sink)
     }
 
-    fn decide(&self) -> Decision {
+    fn decide(&self) -> Gate {
         if let Some(signal) = self.present(&self.cancel_on) {
-            return Decision::Cancel(signal);
+            return Gate::Cancel(signal);
         }
         match self.present(&self.defer_on) {
-            Some(signal) if self.present(&self.resume_on).is_none() => Decision::Defer(signal),
-            _ => Decision::Run,
+            Some(signal) if self.present(&self.resume_on).is_none() => Gate::Defer(signal),
+            _ => Gate::Run,
         }
     }
 
@@ -232,9 +252,9 @@ impl Signals {
         let mut counted = None;
         loop {
             let signal = match self.decide() {
-                Decision::Run => return Admission::Run,
-                Decision::Cancel(signal) => return Admission::Cancel(signal),
-                Decision::Defer(signal) => signal,
+                Gate::Run => return Admission::Run,
+                Gate::Cancel(signal) => return Admission::Cancel(signal),
+                Gate::Defer(signal) => signal,
             };
             let now = timer.now();
             let deadline = *deferral.get_or_insert(now.saturating_add(self.max_defer));
@@ -250,7 +270,7 @@ impl Signals {
             let changed = self
                 .sink
                 .changed()
-                .until(|| (self.decide() != Decision::Defer(signal)).then_some(()));
+                .until(|| (self.decide() != Gate::Defer(signal)).then_some(()));
             let stopping = stop.until(|| stopped().then_some(()));
             or(changed, or(stopping, timer.sleep(nap))).await;
         }
@@ -264,12 +284,21 @@ impl Signals {
             return Some(Admission::Run);
         }
         match self.decide() {
-            Decision::Run => Some(Admission::Run),
-            Decision::Cancel(signal) => Some(Admission::Cancel(signal)),
-            Decision::Defer(_) => deferral
+            Gate::Run => Some(Admission::Run),
+            Gate::Cancel(signal) => Some(Admission::Cancel(signal)),
+            Gate::Defer(_) => deferral
                 .is_some_and(|deadline| timer.now() >= deadline)
                 .then_some(Admission::Run),
         }
+    }
+
+    /// The gate's decision now, without waiting (for a caller with no timer to time a
+    /// deferral, such as `for_each`, which refuses `defer_on`).
+    pub(crate) fn decide_now(&self) -> Gate {
+        if !self.gated {
+            return Gate::Run;
+        }
+        self.decide()
     }
 
     /// Counts an item that ran after being deferred.

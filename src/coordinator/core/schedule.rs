@@ -13,6 +13,7 @@ use core::future::Future;
 
 use concurrent_queue::{ConcurrentQueue, PushError};
 
+use super::admission::Gate;
 use super::intake::Queue;
 use crate::operation::OperationId;
 use crate::runtime::Timer;
@@ -29,6 +30,13 @@ pub trait Schedule: Queue + Send + Sync + 'static {
     /// Whether items can become takeable without a push (a held lane released by a
     /// signal change or its deferral bound); workers then also wait on those.
     const HOLDS: bool;
+
+    /// Whether this queue may hold items back now ([`HOLDS`](Self::HOLDS), narrowed for
+    /// a queue that holds only when configured to: a keyed queue with no gate); workers
+    /// of one that does not wait on pushes alone.
+    fn holds(&self) -> bool {
+        Self::HOLDS
+    }
 
     /// Queues operation `id`; `key` is `Some` when [`READS_KEY`](Self::READS_KEY).
     fn push(&self, id: OperationId, key: Option<&Self::Key>) -> Result<(), PushError<OperationId>>;
@@ -52,6 +60,29 @@ pub trait Schedule: Queue + Send + Sync + 'static {
     fn cancels(&self, taken: &Self::Taken) -> Option<Signal> {
         let _ = taken;
         None
+    }
+
+    /// Whether the queue has a gate of its own ([`gate`](Self::gate)); the core then
+    /// reads each taken item's key from its slot to ask it.
+    fn gates(&self) -> bool {
+        false
+    }
+
+    /// The queue's own gate for a taken item about to start, given its key (a keyed
+    /// coordinator's per-key gate; it may run user code, which the core contains).
+    /// `Defer` means the item goes back to the queue through [`hold`](Self::hold)
+    /// instead of keeping a worker waiting.
+    fn gate(&self, taken: &Self::Taken, key: &Self::Key) -> Gate {
+        let _ = (taken, key);
+        Gate::Run
+    }
+
+    /// Takes back a ticket whose [`gate`](Self::gate) said `Defer(signal)`, and holds
+    /// it (with its key's later items) until `signal` goes or the deferral bound
+    /// passes. Hands the ticket back if `signal` has gone meanwhile (gate it again).
+    fn hold(&self, taken: Self::Taken, signal: Signal) -> Result<(), Self::Taken> {
+        let _ = signal;
+        Err(taken)
     }
 
     /// Resolves when an item held back by the queue is due for release. Never resolves

@@ -3,6 +3,7 @@
 //! dropped worker held.
 
 use super::*;
+use admission::Gate;
 
 /// Counts one worker future alive; the last one dropped while work remains (its
 /// executor shut down) stops the coordinator so nothing waits for it. Its bounds are
@@ -156,6 +157,10 @@ where
                     continue;
                 }
             };
+            let Some((taken, gated)) = self.queue_gate(taken) else {
+                // Held by its queue (its key is deferred): it waits there, not here.
+                continue;
+            };
             let mut holding = Holding {
                 core: self,
                 worker,
@@ -165,12 +170,40 @@ where
             };
             let admitted = {
                 let taken = holding.taken.as_ref();
-                let cancels = || taken.and_then(|taken| self.intake.queue().cancels(taken));
+                let cancels =
+                    || gated.or_else(|| taken.and_then(|taken| self.intake.queue().cancels(taken)));
                 self.admit(&mut permit, stopped, cancels).await
             };
             match admitted {
                 Ok(()) => self.run(&mut holding, body).await,
                 Err(cause) => self.cancel_taken(&mut holding, cause),
+            }
+        }
+    }
+
+    /// Passes a taken item through its queue's own gate ([`Schedule::gate`]): the item
+    /// and the signal cancelling it, if one does, or `None` when the queue took it back
+    /// to hold. A panic in the gate is contained and counted, and the item goes on.
+    fn queue_gate(&self, mut taken: S::Taken) -> Option<(S::Taken, Option<Signal>)> {
+        let queue = self.intake.queue();
+        if !queue.gates() {
+            return Some((taken, None));
+        }
+        loop {
+            let gate = self
+                .window
+                .with_key(S::id(&taken), |key| {
+                    self.control.contain(|| queue.gate(&taken, key))
+                })
+                .flatten();
+            match gate {
+                Some(Gate::Defer(signal)) => match queue.hold(taken, signal) {
+                    Ok(()) => return None,
+                    // The signal went meanwhile: ask again.
+                    Err(back) => taken = back,
+                },
+                Some(Gate::Cancel(signal)) => return Some((taken, Some(signal))),
+                Some(Gate::Run) | None => return Some((taken, None)),
             }
         }
     }
@@ -182,7 +215,7 @@ where
         stopped: impl Fn() -> bool + Copy,
         may_take: impl Fn() -> bool + Copy,
     ) -> Next<S::Taken> {
-        if !S::HOLDS {
+        if !self.intake.queue().holds() {
             return self.intake.next_when(stopped, may_take).await;
         }
         let changed = self.control.signals.sink().changed();
@@ -190,6 +223,8 @@ where
             let taken = async { Some(self.intake.next_or_when(stopped, may_take, changed).await) };
             let due = async {
                 self.intake.queue().release_due(&self.rt).await;
+                // What was released may be more than this worker takes.
+                self.intake.wake_workers();
                 None
             };
             if let Some(taken) = or(taken, due).await {

@@ -1,7 +1,12 @@
 //! `KeyedWorkCoordinator`: per-key ordering without head-of-line blocking.
 
+mod gate;
 mod scheduler;
 
+pub use gate::KeyName;
+
+#[cfg(loom)]
+pub use gate::KeyGate;
 #[cfg(not(loom))]
 pub(crate) use scheduler::KeyLimits;
 #[cfg(loom)]
@@ -25,10 +30,14 @@ use crate::WeakCoordinator;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
 use crate::runtime::{BoxedRuntime, Spawner, Timer};
+use crate::signal::SignalSink;
 use crate::sync::Handle;
 use crate::window::Snapshot;
 #[cfg(not(loom))]
 use scheduler::Keys;
+
+#[cfg(not(loom))]
+use gate::KeyGate;
 
 /// Shared by the coordinator's handles and its stream feeders.
 type Selector<T, K> = Handle<dyn Fn(&T) -> K + Send + Sync>;
@@ -108,6 +117,7 @@ coordinator_kind!(
 pub struct KeyedParts<T, K> {
     key_of: Selector<T, K>,
     limits: KeyLimits,
+    gate: KeyGate<K>,
 }
 
 /// Shows the limits; the key selector is a closure.
@@ -240,13 +250,25 @@ where
         self,
         make: impl FnOnce(WeakCoordinator<KeyedWorkCoordinator<T, K, R, E>>) -> B,
     ) -> Result<KeyedWorkCoordinator<T, K, R, E>, OptionsError> {
-        let KeyedParts { key_of, limits } = self.parts;
-        self.options.validate()?;
+        let KeyedParts {
+            key_of,
+            limits,
+            gate,
+        } = self.parts;
+        let mut options = self.options;
+        options.validate()?;
         limits.validate()?;
-        let keys = Keys::new(&self.options, &limits, self.options.slot_capacity()?);
+        gate.validate()?;
+        // The gate and the core look at one sink.
+        let names = options.signal_names;
+        let sink = options
+            .signals
+            .get_or_insert_with(|| SignalSink::builder().names(names).build())
+            .clone();
+        let keys = Keys::new(&options, &limits, options.slot_capacity()?).gated(gate, sink);
         let core = Core::start(
             self.rt,
-            &self.options,
+            &options,
             self.hooks,
             keys,
             false,
@@ -320,6 +342,7 @@ where
         let parts = KeyedParts {
             key_of: Handle::new(key_of),
             limits: KeyLimits::default(),
+            gate: KeyGate::default(),
         };
         CoordinatorBuilder::new(rt, options, parts)
     }

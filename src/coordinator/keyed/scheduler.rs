@@ -28,6 +28,9 @@
 //!
 //! Each key may have at most `max_queued_per_key` items waiting, so a key whose bodies
 //! are stuck cannot fill the queue: other keys' items are still accepted.
+//!
+//! A key its gate defers is *held* (`hold.rs`): out of `ready`, its items wait in its
+//! list and hold no worker, until its signal goes or its deferral bound passes.
 
 // Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
 // each is reached; in other builds only the crate reaches them.
@@ -36,14 +39,22 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::hash::{BuildHasher, Hash};
+use core::time::Duration;
 
 use concurrent_queue::{PopError, PushError};
 
+use super::gate::KeyGate;
+use crate::coordinator::core::admission::Gate;
 use crate::coordinator::core::intake::Queue;
 use crate::coordinator::core::schedule::Schedule;
 use crate::operation::OperationId;
 use crate::options::{Options, OptionsError};
-use crate::sync::{AtomicBool, AtomicUsize, Lock, Ordering};
+use crate::runtime::Timer;
+use crate::signal::{Signal, SignalSink};
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Lock, Ordering};
+use hold::Gating;
+
+mod hold;
 
 /// An empty index place, and the end of a list.
 const NONE: u32 = u32::MAX;
@@ -67,6 +78,12 @@ struct Entry<K> {
     /// Starts in a row while at the front of `ready`.
     streak: usize,
     in_ready: bool,
+    /// The signal the key is held for while it is held (then it is in `parked`, not in
+    /// `ready`).
+    parked: Option<Signal>,
+    /// Sink-clock time its gate first deferred it, since it last said run: the start of
+    /// the deferral bound.
+    held_since: Option<Duration>,
 }
 
 impl<K> Entry<K> {
@@ -79,6 +96,8 @@ impl<K> Entry<K> {
         running: 0,
         streak: 0,
         in_ready: false,
+        parked: None,
+        held_since: None,
     };
 }
 
@@ -92,6 +111,8 @@ struct Table<K> {
     /// Per window slot: the next operation in the same key's list.
     next: Box<[Option<OperationId>]>,
     ready: VecDeque<u32>,
+    /// Held keys' entries, each at most once (allocated for every entry).
+    parked: alloc::vec::Vec<u32>,
 }
 
 /// The limits only a keyed coordinator has, set on its builder
@@ -156,6 +177,13 @@ pub struct Keys<K> {
     per_key: usize,
     threshold: usize,
     hasher: KeyHasher,
+    /// The per-key gate, if one was given.
+    gating: Option<Gating<K>>,
+    max_defer: Duration,
+    /// Entries with `held_since` set: the gate takes the lock to end a hold only then.
+    holding: AtomicUsize,
+    /// Items waiting in a held key when it was released.
+    released: AtomicU64,
 }
 
 /// Hashes keys: randomly seeded under `std` (so keys chosen by an adversary cannot
@@ -199,6 +227,7 @@ impl<K: Hash + Eq> Keys<K> {
                 index: (0..index).map(|_| NONE).collect(),
                 next: (0..slots).map(|_| None).collect(),
                 ready: VecDeque::with_capacity(entries),
+                parked: alloc::vec::Vec::with_capacity(entries),
             }),
             waiting: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
@@ -207,7 +236,19 @@ impl<K: Hash + Eq> Keys<K> {
             per_key: limits.max_concurrency_per_key,
             threshold: limits.fair_scheduling_threshold,
             hasher: KeyHasher::default(),
+            gating: None,
+            max_defer: options.max_defer,
+            holding: AtomicUsize::new(0),
+            released: AtomicU64::new(0),
         }
+    }
+
+    /// Gates each taken item by `gate` over the signals of `sink` (the coordinator's).
+    pub fn gated(mut self, gate: KeyGate<K>, sink: SignalSink) -> Self {
+        if !gate.is_empty() {
+            self.gating = Some(Gating::new(gate, sink));
+        }
+        self
     }
 
     /// How many of `key`'s items wait, and how many are taken (running, or about to).
@@ -336,7 +377,7 @@ impl<K: Hash + Eq> Keys<K> {
         let e = &mut t.entries[entry as usize];
         e.tail = Some(id);
         e.waiting += 1;
-        if !e.in_ready && e.running < self.per_key {
+        if !e.in_ready && e.parked.is_none() && e.running < self.per_key {
             t.make_ready(entry);
         }
         self.waiting.store(waiting + 1, Ordering::Relaxed);
@@ -390,13 +431,20 @@ impl<K: Hash + Eq> Keys<K> {
             // Idle: unindex the entry and free it; its key leaves with the caller.
             let key = e.key.take();
             let hash = e.hash;
+            if e.held_since.take().is_some() {
+                self.holding.fetch_sub(1, Ordering::Relaxed);
+            }
+            if e.parked.take().is_some() {
+                // Cancelled while held: its items were taken by `take_any`.
+                t.parked.retain(|&held| held != ticket.entry);
+            }
             if let Some(place) = t.place_of(hash, ticket.entry) {
                 t.unindex(place);
             }
             t.free.push(ticket.entry);
             return (false, key);
         }
-        if e.waiting > 0 && !e.in_ready && e.running < self.per_key {
+        if e.waiting > 0 && !e.in_ready && e.parked.is_none() && e.running < self.per_key {
             t.make_ready(ticket.entry);
             return (true, None);
         }
@@ -423,7 +471,14 @@ impl<K: Hash + Eq> Queue for Keys<K> {
             // Nothing waits: skip the lock (a racing push notifies after it unlocks).
             return Err(PopError::Empty);
         }
-        self.table.with(|t| self.pop_locked(t))
+        // The clock outside the lock: a sink's clock may be a user's `Timer`.
+        let now = self.gating.as_ref().map(|gating| gating.now());
+        self.table.with(|t| {
+            if let Some(now) = now {
+                self.release_held(t, now);
+            }
+            self.pop_locked(t)
+        })
     }
 
     fn take_any(&self) -> Option<KeyTicket> {
@@ -472,7 +527,13 @@ where
 {
     type Key = K;
     const READS_KEY: bool = true;
-    const HOLDS: bool = false;
+    // Held keys are released by a retract (the sink's `changed`) or a timer.
+    const HOLDS: bool = true;
+
+    fn holds(&self) -> bool {
+        // Only a gate holds keys: without one, idle workers wait on pushes alone.
+        self.gating.is_some()
+    }
 
     fn push(&self, id: OperationId, key: Option<&K>) -> Result<(), PushError<OperationId>> {
         let Some(key) = key else {
@@ -511,6 +572,34 @@ where
         // caller's to contain).
         drop(freed);
         takeable
+    }
+
+    fn gates(&self) -> bool {
+        self.gating.is_some()
+    }
+
+    fn gate(&self, taken: &KeyTicket, key: &K) -> Gate {
+        self.gate_ticket(taken, key)
+    }
+
+    fn hold(&self, taken: KeyTicket, signal: Signal) -> Result<(), KeyTicket> {
+        self.hold_ticket(taken, signal)
+    }
+
+    async fn release_due<Tm: Timer>(&self, timer: &Tm) {
+        let Some(gating) = &self.gating else {
+            return core::future::pending().await;
+        };
+        let at = gating.held.until(|| self.next_release()).await;
+        timer.sleep(at.saturating_sub(gating.now())).await;
+    }
+
+    fn held(&self) -> usize {
+        self.held_items()
+    }
+
+    fn released(&self) -> u64 {
+        self.released.load(Ordering::Relaxed)
     }
 }
 
