@@ -382,7 +382,10 @@ mod tests {
 
     #[test]
     fn a_name_too_long_for_the_buffer_gates_nothing() {
-        let sink = SignalSink::new();
+        // A sink whose names may be longer than any key name.
+        let sink = SignalSink::builder()
+            .name_bytes(crate::signal::MAX_NAME_BYTES)
+            .build();
         let long = "k".repeat(KeyName::CAPACITY);
         sink.raise(format!("open.{long}")).unwrap();
         let mut gate: KeyGate<String> = KeyGate::default();
