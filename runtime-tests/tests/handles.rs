@@ -101,6 +101,7 @@ fn a_body_holding_its_upgraded_handle_does_not_keep_the_coordinator_alive<E: Exe
     exec.block_on(async move {
         let captured = Arc::new(());
         let (go, wait) = gate();
+        let (upgraded, holding) = gate();
         let outcomes = Arc::new(std::sync::Mutex::new(Vec::new()));
         let record = outcomes.clone();
         let in_body = captured.clone();
@@ -108,9 +109,11 @@ fn a_body_holding_its_upgraded_handle_does_not_keep_the_coordinator_alive<E: Exe
             .on_finalized(move |s| record.lock().unwrap().push(s.outcome.cloned()))
             .build_with(move |me| {
                 move |_: u32, _: OpContext| {
-                    let (me, wait, _captured) = (me.clone(), wait.clone(), in_body.clone());
+                    let (me, wait, upgraded) = (me.clone(), wait.clone(), upgraded.clone());
+                    let _captured = in_body.clone();
                     async move {
                         let me = me.upgrade().expect("a body runs while a handle lives");
+                        upgraded.send(()).await.unwrap();
                         let _ = wait.recv().await;
                         assert!(!me.is_completed());
                     }
@@ -118,7 +121,8 @@ fn a_body_holding_its_upgraded_handle_does_not_keep_the_coordinator_alive<E: Exe
             })
             .unwrap();
         coordinator.enqueue_many(0..3).await.unwrap();
-        within(LIMIT, until(|| coordinator.active_count() == 1)).await;
+        // The body holds its upgraded handle before the test lets go of its own.
+        within(LIMIT, holding.recv()).await.unwrap();
         let weak = coordinator.downgrade();
         drop(coordinator);
         assert!(

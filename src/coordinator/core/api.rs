@@ -444,7 +444,7 @@ macro_rules! shared_api {
         /// let found = coordinator.signals_matching("ten*");
         /// assert_eq!(found.len(), 1);
         /// assert_eq!(found[0].0, id);
-        /// assert_eq!(coordinator.signals().name(found[0].1), Some("tens"));
+        /// assert_eq!(coordinator.signals().name(found[0].1).unwrap(), "tens");
         /// # });
         /// ```
         pub fn signals_matching(
