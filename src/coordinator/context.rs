@@ -39,12 +39,54 @@ impl OpContext {
     }
 
     /// The id of the operation this body runs as.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let (tx, rx) = smol::channel::unbounded();
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), move |_: u8, ctx: OpContext| {
+    ///         let tx = tx.clone();
+    ///         async move { tx.send(ctx.id()).await.unwrap() }
+    ///     })
+    ///     .unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     assert_eq!(rx.recv().await.unwrap(), id); // the body runs as the id enqueue gave
+    /// });
+    /// # }
+    /// ```
     pub fn id(&self) -> OperationId {
         self.id
     }
 
     /// Whether the coordinator has been cancelled. The body will be dropped at its next
     /// `.await` anyway; checking lets long synchronous stretches stop early.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |rows: u32, ctx: OpContext| async move {
+    ///         for _ in 0..rows {
+    ///             if ctx.is_cancelled() {
+    ///                 return; // stop a long synchronous stretch early
+    ///             }
+    ///             std::thread::sleep(std::time::Duration::from_millis(1));
+    ///         }
+    ///     })
+    ///     .unwrap();
+    ///     coordinator.enqueue(10_000).await.unwrap();
+    ///     while coordinator.active_count() == 0 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     coordinator.cancel();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed + coordinator.totals().cancelled, 1);
+    /// });
+    /// # }
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.control.is_cancelled()
     }
@@ -110,12 +152,53 @@ impl OpContext {
 
     /// Retracts `name` from the sink and from this operation's record (see
     /// [`signal`](Self::signal)). Returns whether it was present in either.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, ctx: OpContext| async move {
+    ///         ctx.signal("warming").unwrap(); // while this body warms a cache
+    ///         assert!(ctx.retract("warming")); // done: gone from the sink and the operation
+    ///         assert!(!ctx.retract("warming"));
+    ///     })
+    ///     .unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.get(id).unwrap().signals.is_empty());
+    ///     assert!(!coordinator.signals().is_raised("warming"));
+    /// });
+    /// # }
+    /// ```
     pub fn retract(&self, name: &str) -> bool {
         self.control.signals.retract_from(self.id, name)
     }
 
     /// Whether this operation raised `name` and has not retracted it (see
     /// [`signal`](Self::signal)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |n: u8, ctx: OpContext| async move {
+    ///         if n == 0 {
+    ///             ctx.signal("retried").unwrap();
+    ///         }
+    ///         // Only the raising operation has it, though the sink is shared.
+    ///         assert_eq!(ctx.has_signal("retried"), n == 0);
+    ///     })
+    ///     .unwrap();
+    ///     coordinator.enqueue(0).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 2);
+    /// });
+    /// # }
+    /// ```
     pub fn has_signal(&self, name: &str) -> bool {
         self.control.signals.has(self.id, name)
     }
@@ -143,6 +226,28 @@ impl OpContext {
     }
 
     /// Completes once the coordinator is cancelled; for racing against in a `select`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, ctx: OpContext| async move {
+    ///         let work = smol::Timer::after(std::time::Duration::from_secs(60));
+    ///         // Whichever ends first: the work, or the coordinator's cancellation.
+    ///         smol::future::or(async { work.await; }, ctx.cancelled()).await;
+    ///     })
+    ///     .unwrap();
+    ///     coordinator.enqueue(1).await.unwrap();
+    ///     while coordinator.active_count() == 0 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     coordinator.cancel();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().cancelled, 1);
+    /// });
+    /// # }
+    /// ```
     pub async fn cancelled(&self) {
         self.control
             .cancel

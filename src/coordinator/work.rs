@@ -309,6 +309,23 @@ where
     }
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{EnqueueError, OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default().queue_capacity(2), |_: u8, _: OpContext| async {}).unwrap();
+    ///     for n in 0..10 {
+    ///         coordinator.enqueue(n).await.unwrap(); // waits while the queue is full
+    ///     }
+    ///     coordinator.complete();
+    ///     assert!(matches!(coordinator.enqueue(10).await, Err(EnqueueError::Closed(10))));
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 10);
+    /// });
+    /// # }
+    /// ```
     pub async fn enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
         self.core.enqueue(item, |_| ()).await
     }
@@ -330,6 +347,22 @@ where
 
     /// Enqueues every item in turn, waiting while full. Returns how many were accepted;
     /// an error hands back the first refused item (the ones before it were accepted).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     assert_eq!(coordinator.enqueue_many(0..100).await.unwrap(), 100);
+    ///     coordinator.complete();
+    ///     let refused = coordinator.enqueue_many([100, 101]).await.unwrap_err();
+    ///     assert_eq!(refused.into_inner(), 100); // the first refused item, handed back
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 100);
+    /// });
+    /// # }
+    /// ```
     pub async fn enqueue_many(
         &self,
         items: impl IntoIterator<Item = T>,

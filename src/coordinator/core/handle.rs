@@ -96,6 +96,18 @@ impl<C> WeakCoordinator<C> {
     }
 
     /// A handle on the coordinator, or `None` once its last handle has been dropped.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, WorkCoordinator, runtime::Smol};
+    ///
+    /// let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+    /// let weak = coordinator.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(coordinator); // the last handle: the coordinator is cancelled and gone
+    /// assert!(weak.upgrade().is_none());
+    /// # }
+    /// ```
     pub fn upgrade(&self) -> Option<C> {
         self.owner.upgrade().map(|owner| owner.upgrade())
     }

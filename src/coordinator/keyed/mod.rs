@@ -114,6 +114,21 @@ coordinator_kind!(
 );
 
 /// What a keyed builder holds besides the options and callbacks.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{CoordinatorBuilder, KeyedWorkCoordinator, Options, runtime::Smol};
+///
+/// // The builder of a keyed coordinator holds these; name the builder's type to pass it on.
+/// fn per_customer(
+///     builder: CoordinatorBuilder<KeyedWorkCoordinator<(u32, u32), u32, Smol>>,
+/// ) -> CoordinatorBuilder<KeyedWorkCoordinator<(u32, u32), u32, Smol>> {
+///     builder.max_concurrency_per_key(1)
+/// }
+/// let builder = per_customer(KeyedWorkCoordinator::builder(Smol, |order: &(u32, u32)| order.0, Options::default()));
+/// # drop(builder);
+/// # }
+/// ```
 pub struct KeyedParts<T, K> {
     key_of: Selector<T, K>,
     limits: KeyLimits,
@@ -348,6 +363,26 @@ where
     }
 
     /// Accepts `item`, waiting while the coordinator is full. Refused only when closed.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Orders filed by customer, one at a time per customer.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |order: &(char, u32)| order.0, Options::default())
+    ///         .max_concurrency_per_key(1)
+    ///         .build(|_: (char, u32), ctx: OpContext| async move { ctx.cancelled().await })
+    ///         .unwrap();
+    ///     coordinator.enqueue(('a', 1)).await.unwrap();
+    ///     coordinator.enqueue(('a', 2)).await.unwrap(); // starts after ('a', 1)
+    ///     while coordinator.active_count_for_key(&'a') == 0 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     assert_eq!(coordinator.pending_count_for_key(&'a'), 1);
+    /// });
+    /// # }
+    /// ```
     pub async fn enqueue(&self, item: T) -> Result<OperationId, EnqueueError<T>> {
         self.core.enqueue(item, &*self.core.parts).await
     }
@@ -370,6 +405,24 @@ where
 
     /// Enqueues every item in turn, waiting while full. Returns how many were accepted;
     /// an error hands back the first refused item (the ones before it were accepted).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Orders filed by customer, one at a time per customer.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |order: &(char, u32)| order.0, Options::default())
+    ///         .max_concurrency_per_key(1)
+    ///         .build(|_: (char, u32), ctx: OpContext| async move { ctx.cancelled().await })
+    ///         .unwrap();
+    ///     let accepted = coordinator.enqueue_many([('a', 1), ('b', 1), ('a', 2)]).await.unwrap();
+    ///     assert_eq!(accepted, 3);
+    ///     coordinator.complete();
+    ///     assert!(coordinator.enqueue_many([('c', 1)]).await.is_err()); // handed back
+    /// });
+    /// # }
+    /// ```
     pub async fn enqueue_many(
         &self,
         items: impl IntoIterator<Item = T>,
@@ -463,22 +516,97 @@ where
     }
 
     /// How many of `key`'s items wait to start (not counting ones a worker has taken).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Orders filed by customer, one at a time per customer.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |order: &(char, u32)| order.0, Options::default())
+    ///         .max_concurrency_per_key(1)
+    ///         .build(|_: (char, u32), ctx: OpContext| async move { ctx.cancelled().await })
+    ///         .unwrap();
+    ///     coordinator.enqueue_many([('a', 1), ('a', 2), ('a', 3), ('b', 1)]).await.unwrap();
+    ///     while coordinator.active_count() < 2 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     assert_eq!(coordinator.pending_count_for_key(&'a'), 2); // behind ('a', 1)
+    ///     assert_eq!(coordinator.pending_count_for_key(&'b'), 0);
+    /// });
+    /// # }
+    /// ```
     pub fn pending_count_for_key(&self, key: &K) -> usize {
         self.core.queue().counts(key).0
     }
 
     /// How many of `key`'s items workers hold: running, or about to start.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Orders filed by customer, one at a time per customer.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |order: &(char, u32)| order.0, Options::default())
+    ///         .max_concurrency_per_key(1)
+    ///         .build(|_: (char, u32), ctx: OpContext| async move { ctx.cancelled().await })
+    ///         .unwrap();
+    ///     coordinator.enqueue_many([('a', 1), ('a', 2), ('b', 1)]).await.unwrap();
+    ///     while coordinator.active_count() < 2 {
+    ///         smol::future::yield_now().await;
+    ///     }
+    ///     assert_eq!(coordinator.active_count_for_key(&'a'), 1); // its limit
+    ///     assert_eq!(coordinator.active_count_for_key(&'c'), 0);
+    /// });
+    /// # }
+    /// ```
     pub fn active_count_for_key(&self, key: &K) -> usize {
         self.core.queue().counts(key).1
     }
 
     /// How many keys have a waiting or running item (the keys the scheduler remembers).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Orders filed by customer, one at a time per customer.
+    ///     let coordinator = KeyedWorkCoordinator::builder(Smol, |order: &(char, u32)| order.0, Options::default())
+    ///         .max_concurrency_per_key(1)
+    ///         .build(|_: (char, u32), ctx: OpContext| async move { ctx.cancelled().await })
+    ///         .unwrap();
+    ///     assert_eq!(coordinator.active_keys(), 0);
+    ///     coordinator.enqueue_many([('a', 1), ('a', 2), ('b', 1)]).await.unwrap();
+    ///     assert_eq!(coordinator.active_keys(), 2);
+    /// });
+    /// # }
+    /// ```
     pub fn active_keys(&self) -> usize {
         self.core.queue().active_keys()
     }
 
     /// Snapshots of `key`'s tracked operations: pending, running, then finished oldest
     /// first.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, State, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::new(Smol, |n: &u32| n % 2, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 3 { Err("three") } else { Ok(()) }
+    ///     })
+    ///     .unwrap();
+    ///     coordinator.enqueue_many(0..6).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     let odd = coordinator.snapshot_for_key(&1);
+    ///     assert_eq!(odd.len(), 3);
+    ///     assert_eq!(odd.iter().filter(|s| s.state == State::Faulted).count(), 1);
+    /// });
+    /// # }
+    /// ```
     pub fn snapshot_for_key(&self, key: &K) -> Vec<Snapshot<Outcome<E>>>
     where
         E: Clone,
@@ -487,6 +615,30 @@ where
     }
 
     /// Calls `f` with each tracked operation's key and snapshot, without allocating.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::collections::HashMap;
+    /// use ephemeral::{KeyedWorkCoordinator, OpContext, Options, State, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = KeyedWorkCoordinator::new(Smol, |host: &&str| *host, Options::default(), |host: &str, _: OpContext| async move {
+    ///         if host == "down.example" { Err(std::io::Error::other("refused")) } else { Ok(()) }
+    ///     })
+    ///     .unwrap();
+    ///     coordinator.enqueue_many(["a.example", "down.example", "down.example"]).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     // Failures per host, without cloning an io::Error.
+    ///     let mut failures: HashMap<&str, usize> = HashMap::new();
+    ///     coordinator.visit_keyed(|host, s| {
+    ///         if s.state == State::Faulted {
+    ///             *failures.entry(*host.unwrap()).or_default() += 1;
+    ///         }
+    ///     });
+    ///     assert_eq!(failures, HashMap::from([("down.example", 2)]));
+    /// });
+    /// # }
+    /// ```
     pub fn visit_keyed(&self, f: impl FnMut(Option<&K>, Snapshot<&Outcome<E>>)) {
         self.core.visit_keyed(f);
     }

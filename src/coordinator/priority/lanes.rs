@@ -55,6 +55,16 @@ pub struct Lane {
 impl Lane {
     /// A lane called `name`, as deep as the coordinator's `queue_capacity`, with no
     /// gate and no aging.
+    ///
+    /// ```
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator};
+    ///
+    /// let lanes = [Lane::new("interactive"), Lane::new("batch").max_depth(100)];
+    /// # #[cfg(feature = "smol")] {
+    /// let coordinator = PriorityWorkCoordinator::new(ephemeral::runtime::Smol, lanes, Options::default(), |_: u8, _: OpContext| async {});
+    /// assert!(coordinator.is_ok());
+    /// # }
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

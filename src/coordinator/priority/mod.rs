@@ -199,6 +199,21 @@ where
     }
 
     /// The lane called `name`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let lanes = [Lane::new("urgent"), Lane::new("bulk")];
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, lanes, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let urgent = coordinator.lane("urgent").unwrap();
+    ///     assert_eq!(urgent.index(), 0); // highest first
+    ///     assert_eq!(coordinator.lane("missing"), None);
+    ///     coordinator.enqueue(1, urgent).await.unwrap();
+    /// });
+    /// # }
+    /// ```
     pub fn lane(&self, name: &str) -> Option<LaneId> {
         let lanes = self.core.queue();
         lanes
@@ -223,6 +238,24 @@ where
     }
 
     /// Every lane, highest first.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let lanes = [Lane::new("urgent"), Lane::new("bulk")];
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, lanes, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let indices: Vec<usize> = coordinator.lanes().map(|lane| lane.index()).collect();
+    ///     assert_eq!(indices, [0, 1]);
+    ///     for lane in coordinator.lanes() {
+    ///         coordinator.enqueue(7, lane).await.unwrap();
+    ///     }
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.totals().completed, 2);
+    /// });
+    /// # }
+    /// ```
     pub fn lanes(&self) -> impl ExactSizeIterator<Item = LaneId> + '_ {
         let lanes = self.core.queue();
         (0..lanes.count()).map(|index| LaneId::new(lanes.origin(), index))
@@ -239,6 +272,26 @@ where
 
     /// Accepts `item` into `lane`, waiting while that lane is full. Refused when closed,
     /// or for a lane of another coordinator.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let lanes = [Lane::new("urgent"), Lane::new("bulk")];
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, lanes, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let bulk = coordinator.lane("bulk").unwrap();
+    ///     let id = coordinator.enqueue(1, bulk).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert!(coordinator.get(id).unwrap().state.is_finished());
+    ///
+    ///     // A lane of another coordinator is refused, the item handed back.
+    ///     let other = PriorityWorkCoordinator::new(Smol, [Lane::new("urgent")], Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     let foreign = other.lane("urgent").unwrap();
+    ///     assert_eq!(coordinator.enqueue(2, foreign).await.unwrap_err().into_inner(), 2);
+    /// });
+    /// # }
+    /// ```
     pub async fn enqueue(&self, item: T, lane: LaneId) -> Result<OperationId, LaneError<T>> {
         let (item, lane) = self.index_of(item, lane)?;
         Ok(self.core.enqueue(item, |_| lane).await?)
@@ -353,6 +406,26 @@ where
     }
 
     /// Items waiting in each lane, highest first (held lanes included).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{Lane, OpContext, Options, PriorityWorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let lanes = [Lane::new("urgent"), Lane::new("bulk")];
+    ///     let coordinator = PriorityWorkCoordinator::new(Smol, lanes, Options::default(), |_: u32, _: OpContext| async {}).unwrap();
+    ///     coordinator.pause();
+    ///     let (urgent, bulk) = (coordinator.lane("urgent").unwrap(), coordinator.lane("bulk").unwrap());
+    ///     coordinator.enqueue_many(0..3, bulk).await.unwrap();
+    ///     coordinator.enqueue(9, urgent).await.unwrap();
+    ///     while coordinator.pending_counts().iter().sum::<usize>() < 3 {
+    ///         smol::future::yield_now().await; // a paused worker may hold one item
+    ///     }
+    ///     assert!(coordinator.pending_counts()[1] >= 2);
+    ///     coordinator.resume();
+    /// });
+    /// # }
+    /// ```
     pub fn pending_counts(&self) -> Vec<usize> {
         self.core.queue().depths().collect()
     }
