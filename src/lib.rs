@@ -55,7 +55,7 @@ mod window;
 
 pub use coordinator::{
     Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
-    EnqueueError, KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome,
+    EnqueueError, InResults, KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome,
     PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
     Totals, WorkCoordinator,
 };

@@ -13,6 +13,7 @@ mod keyed;
 mod outcome;
 mod priority;
 mod result;
+mod store;
 mod work;
 
 pub(crate) use self::core::Control;
@@ -24,7 +25,9 @@ pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
 pub use keyed::KeyedWorkCoordinator;
-pub use outcome::{Body, BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
+pub use outcome::{
+    Body, BodyOutput, CancelCause, InResults, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage,
+};
 pub use priority::{Lane, PriorityWorkCoordinator};
 pub use result::ResultCoordinator;
 pub use work::WorkCoordinator;

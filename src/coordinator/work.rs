@@ -103,7 +103,7 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
         body: B,
     ) -> Result<WorkCoordinator<T, R, E>, OptionsError> {
         let queue = Fifo::bounded(self.options.queue_capacity);
-        let core = Core::start(self.rt, &self.options, self.hooks, queue, false, body)?;
+        let core = Core::start(self.rt, &self.options, self.hooks, queue, None, body)?;
         Ok(WorkCoordinator { core })
     }
 }

@@ -92,7 +92,7 @@ impl Control {
     }
 
     /// Runs user code that is not a body; a panic in it is counted, not propagated.
-    pub(super) fn contain<R>(&self, user: impl FnOnce() -> R) -> Option<R> {
+    pub(crate) fn contain<R>(&self, user: impl FnOnce() -> R) -> Option<R> {
         let done = contain(user);
         if done.is_none() {
             self.panics.fetch_add(1, Ordering::Relaxed);

@@ -34,6 +34,19 @@ impl<E> Hooks<E> {
         self.on_finalized = Some(Box::new(report));
     }
 
+    /// Takes `on_finalized` out and hands the other hooks over for a core whose window
+    /// shows errors as `F` (a result coordinator reports its operations itself, with the
+    /// error and value its window does not keep).
+    pub(crate) fn take_finalized<F>(mut self) -> (Option<Finalized<E>>, Hooks<F>) {
+        let finalized = self.on_finalized.take();
+        let rest = Hooks {
+            on_finalized: None,
+            on_signal: self.on_signal.take(),
+            dispatch: self.dispatch.take(),
+        };
+        (finalized, rest)
+    }
+
     pub(crate) fn on_signal(&mut self, report: impl Fn(&SignalEvent) + Send + Sync + 'static) {
         self.on_signal = Some(Box::new(report));
     }

@@ -46,15 +46,18 @@ mod enqueue;
 pub(crate) mod guard;
 mod hooks;
 pub(crate) mod intake;
+mod keeper;
 pub(crate) mod permits;
 mod queries;
 pub(crate) mod schedule;
+mod waits;
 mod worker;
 
 pub(crate) use control::Control;
 pub use control::Totals;
-pub(crate) use hooks::Hooks;
 use hooks::Report;
+pub(crate) use hooks::{Finalized, Hooks};
+pub(crate) use keeper::Keeper;
 use worker::Live;
 
 use alloc::boxed::Box;
@@ -133,9 +136,12 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     pub(crate) rt: R,
     ceiling: usize,
     on_finalized: Option<Report<O>>,
-    /// One per slot, notified when that slot's operation becomes terminal; only for
-    /// coordinators whose callers wait on single operations (results).
-    finished: Option<Box<[Wakeup]>>,
+    /// One per slot, notified when that slot's operation becomes terminal, for callers
+    /// waiting on one operation (`wait`, a result). Every kind has them: a wake-up is two
+    /// words per slot, and notifying one nobody waits on costs a fence and a load.
+    finished: Box<[Wakeup]>,
+    /// Keeps results beside the window (result coordinators only).
+    keeper: Option<Arc<dyn Keeper<O>>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
     _drain_on: Option<Subscription>,
 }
@@ -154,9 +160,9 @@ where
     pub(crate) fn start<B, Fut>(
         rt: R,
         options: &Options,
-        hooks: Hooks<O::Error>,
+        hooks: Hooks<O::Shown>,
         queue: S,
-        per_operation_wakeups: bool,
+        keeper: Option<Arc<dyn Keeper<O>>>,
         body: B,
     ) -> Result<Owner<Self>, OptionsError>
     where
@@ -165,7 +171,7 @@ where
         Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
         S::Taken: Send + Sync,
     {
-        let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
+        let core = Arc::new(Self::new(rt, options, hooks, queue, keeper)?);
         let body = Arc::new(body);
         for worker in 0..core.ceiling {
             // Made outside the future, so it is counted down even if the future is
@@ -191,14 +197,13 @@ where
     S: Schedule<Key = K>,
     O: Record,
 {
-    /// A core ordering items with `queue`; `per_operation_wakeups` keeps one wake-up per
-    /// slot for [`finished`](Self::finished).
+    /// A core ordering items with `queue`, results kept by `keeper` if any.
     fn new(
         rt: R,
         options: &Options,
-        mut hooks: Hooks<O::Error>,
+        mut hooks: Hooks<O::Shown>,
         queue: S,
-        per_operation_wakeups: bool,
+        keeper: Option<Arc<dyn Keeper<O>>>,
     ) -> Result<Self, OptionsError> {
         let window = Window::new(options)?;
         let ceiling = options.effective_concurrency_ceiling();
@@ -208,8 +213,7 @@ where
             hooks.on_signal.take(),
             hooks.dispatch.take(),
         );
-        let finished =
-            per_operation_wakeups.then(|| (0..window.capacity()).map(|_| Wakeup::new()).collect());
+        let finished = (0..window.capacity()).map(|_| Wakeup::new()).collect();
         let intake = Arc::new(Intake::new(queue));
         let closer = intake.clone();
         let drain_on = signals.drain_on(options, move || {
@@ -226,6 +230,7 @@ where
             ceiling,
             on_finalized,
             finished,
+            keeper,
             _drain_on: drain_on,
         })
     }
@@ -250,7 +255,7 @@ where
 
     /// Notified when operation `id`'s slot becomes terminal (see `Core::new`).
     pub(crate) fn finished(&self, id: OperationId) -> Option<&Wakeup> {
-        self.finished.as_ref()?.get(id.index() as usize)
+        self.finished.get(id.index() as usize)
     }
 
     /// Stops accepting items, and wakes every enqueuer waiting for room or a slot so it

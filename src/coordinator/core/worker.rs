@@ -328,10 +328,27 @@ where
 
     /// What reports a finished operation to `on_finalized` (contained), if there is one;
     /// without it the window makes no snapshot.
+    /// It also hands the operation to the keeper, if any, before it is published.
     fn reporter(&self) -> Option<impl FnOnce(Option<&K>, Snapshot<&O>) + '_> {
-        let report = self.on_finalized.as_ref()?;
+        if self.on_finalized.is_none() && self.keeper.is_none() {
+            return None;
+        }
         Some(move |_: Option<&K>, snapshot: Snapshot<&O>| {
-            self.control.contain(|| report(snapshot));
+            let snapshot = match (&self.on_finalized, &self.keeper) {
+                (Some(report), None) => {
+                    self.control.contain(|| report(snapshot));
+                    return;
+                }
+                (Some(report), Some(_)) => {
+                    let copy = snapshot.clone();
+                    self.control.contain(|| report(copy));
+                    snapshot
+                }
+                (None, _) => snapshot,
+            };
+            if let Some(keeper) = &self.keeper {
+                keeper.keep(snapshot, &self.control);
+            }
         })
     }
 
@@ -371,8 +388,11 @@ where
             State::Cancelled => CANCELLED,
             _ => FAILED,
         });
-        if let Some(finished) = &self.finished {
-            finished[id.index() as usize].notify(usize::MAX);
+        if let Some(keeper) = &self.keeper {
+            keeper.published(id);
+        }
+        if let Some(finished) = self.finished(id) {
+            finished.notify(usize::MAX);
         }
         self.intake.settle();
     }

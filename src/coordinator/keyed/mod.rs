@@ -198,7 +198,7 @@ where
         self.options.validate()?;
         limits.validate()?;
         let keys = Keys::new(&self.options, &limits, self.options.slot_capacity()?);
-        let core = Core::start(self.rt, &self.options, self.hooks, keys, false, body)?;
+        let core = Core::start(self.rt, &self.options, self.hooks, keys, None, body)?;
         Ok(KeyedWorkCoordinator { core, key_of })
     }
 }

@@ -88,7 +88,7 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
         // The lanes' gates and the core must read one sink.
         options.signals.get_or_insert_with(Default::default);
         let lanes = Lanes::new(&self.parts, &options)?;
-        let core = Core::start(self.rt, &options, self.hooks, lanes, false, body)?;
+        let core = Core::start(self.rt, &options, self.hooks, lanes, None, body)?;
         Ok(PriorityWorkCoordinator { core })
     }
 }
