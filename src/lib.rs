@@ -57,7 +57,7 @@ pub use coordinator::{
     Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
     EnqueueError, InResults, KeyedWorkCoordinator, Lane, LaneError, OpContext, Outcome,
     PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
-    Totals, WorkCoordinator,
+    Totals, WaitError, WorkCoordinator,
 };
 pub use for_each::{ForEachExt, Summary, for_each, for_each_spawned, for_each_stream};
 pub use operation::{OperationId, State};

@@ -191,6 +191,46 @@ impl<E> fmt::Display for ResultError<E> {
 
 impl<E: fmt::Debug> core::error::Error for ResultError<E> {}
 
+/// Why [`wait`](crate::WorkCoordinator::wait) could not tell how an operation ended.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OpContext, Options, WaitError, WorkCoordinator, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let a = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+///     let b = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+///     let id = a.enqueue(1).await.unwrap();
+///     assert_eq!(b.wait(id).await, Err(WaitError::Unknown(id)));
+/// });
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitError {
+    /// No such operation: never accepted by this coordinator, or it ended and left the
+    /// window before the call (and its slot was reused since).
+    Unknown(OperationId),
+    /// The wait was made from one of this coordinator's own bodies for an operation that
+    /// has not ended: only its workers can end it, so the wait is refused rather than
+    /// risk a deadlock. (Detected under `std`.)
+    WouldDeadlock(OperationId),
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown(id) => write!(f, "operation {id} is unknown"),
+            Self::WouldDeadlock(id) => write!(
+                f,
+                "waiting for operation {id} from one of the coordinator's own bodies could deadlock it"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for WaitError {}
+
 /// Why [`set_max_concurrency`](crate::WorkCoordinator::set_max_concurrency) was refused.
 ///
 /// ```

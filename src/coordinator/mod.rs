@@ -23,7 +23,7 @@ pub(crate) use self::core::admission::Signals;
 pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
 pub use context::OpContext;
-pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
+pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError, WaitError};
 pub use keyed::KeyedWorkCoordinator;
 pub use outcome::{
     Body, BodyOutput, CancelCause, InResults, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage,

@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn results_come_out_in_finishing_order_and_each_once() {
         let store: Store<u32, ()> = Store::new(4);
-        for n in 0..4 {
+        for _ in 0..4 {
             assert!(store.reserve());
         }
         assert!(!store.reserve(), "four places reserved of four");

@@ -23,6 +23,13 @@ pub(super) struct Seat {
     /// `IDLE`, `ACTIVE` or `SETTLING`; stored by its worker only (Release), loaded by
     /// count queries (Acquire).
     pub(super) phase: AtomicUsize,
+    /// The raw id of the operation its worker starts or runs (0: none yet); stored by
+    /// its worker (Release) before it claims the operation, so a `cancel_operation`
+    /// whose claim lost to that worker finds it here.
+    pub(super) running: AtomicU64,
+    /// The raw id of an operation `cancel_operation` asked this worker to drop; the
+    /// guarded body compares it with its own at each poll.
+    pub(super) abort: AtomicU64,
 }
 
 /// The type-free half of a coordinator: permits, cancellation, counters. Bodies see it
@@ -65,6 +72,8 @@ impl Control {
                 .map(|_| Seat {
                     waker: AtomicWaker::new(),
                     phase: AtomicUsize::new(IDLE),
+                    running: AtomicU64::new(0),
+                    abort: AtomicU64::new(0),
                 })
                 .collect(),
             totals: core::array::from_fn(|_| AtomicU64::new(0)),

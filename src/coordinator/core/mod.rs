@@ -58,6 +58,7 @@ pub use control::Totals;
 use hooks::Report;
 pub(crate) use hooks::{Finalized, Hooks};
 pub(crate) use keeper::Keeper;
+use waits::Ending;
 use worker::Live;
 
 use alloc::boxed::Box;
@@ -139,7 +140,7 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     /// One per slot, notified when that slot's operation becomes terminal, for callers
     /// waiting on one operation (`wait`, a result). Every kind has them: a wake-up is two
     /// words per slot, and notifying one nobody waits on costs a fence and a load.
-    finished: Box<[Wakeup]>,
+    finished: Box<[Ending]>,
     /// Keeps results beside the window (result coordinators only).
     keeper: Option<Arc<dyn Keeper<O>>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
@@ -213,7 +214,7 @@ where
             hooks.on_signal.take(),
             hooks.dispatch.take(),
         );
-        let finished = (0..window.capacity()).map(|_| Wakeup::new()).collect();
+        let finished = (0..window.capacity()).map(|_| Ending::new()).collect();
         let intake = Arc::new(Intake::new(queue));
         let closer = intake.clone();
         let drain_on = signals.drain_on(options, move || {
@@ -255,7 +256,9 @@ where
 
     /// Notified when operation `id`'s slot becomes terminal (see `Core::new`).
     pub(crate) fn finished(&self, id: OperationId) -> Option<&Wakeup> {
-        self.finished.get(id.index() as usize)
+        self.finished
+            .get(id.index() as usize)
+            .map(|ending| &ending.wakeup)
     }
 
     /// Stops accepting items, and wakes every enqueuer waiting for room or a slot so it
@@ -290,9 +293,9 @@ where
             control.settling.fetch_add(1, Ordering::AcqRel);
             let state = self.cancel_pending(id, cause);
             self.done(taken);
-            match state {
-                Some(state) => self.settle(id, state),
-                None => self.intake.settle(),
+            // `None`: `cancel_operation` claimed it first, and settled it.
+            if let Some(state) = state {
+                self.settle(id, state);
             }
             control.settling.fetch_sub(1, Ordering::AcqRel);
         }

@@ -268,9 +268,11 @@ where
         let control = &*self.control;
         let (worker, id) = (holding.worker, holding.id);
         control.seat(worker, ACTIVE);
+        let seat = &control.seats[worker];
+        seat.running.store(id.raw(), Ordering::Release);
         let Ok(input) = self.window.start(id, self.now()) else {
-            // Only this worker holds the taken id, so start cannot be refused; if it
-            // ever were, the operation is not ours to finish.
+            // `cancel_operation` claimed it first and settled it: only the queue's
+            // ticket is left to retire.
             control.seat(worker, SETTLING);
             self.retire(worker, holding.taken.take(), id, None);
             return;
@@ -279,7 +281,9 @@ where
         let context = OpContext::new(id, self.control.clone());
         let cancel = Cancel {
             flag: &control.cancelled,
-            waker: &control.seats[worker].waker,
+            waker: &seat.waker,
+            abort: &seat.abort,
+            id: id.raw(),
         };
         // The body is called inside the guarded future, so a body that panics before
         // returning its future is recorded as a fault like any other panic.
@@ -314,8 +318,9 @@ where
         self.retire(worker, holding.taken.take(), id, state);
     }
 
-    /// Cancels a pending operation taken from the queue; `Cancelled` unless it was not
-    /// ours. Its input is dropped here (contained).
+    /// Cancels a pending operation (taken from the queue, or asked for by
+    /// `cancel_operation`); `Cancelled` unless another canceller claimed it first. Its
+    /// input is dropped here (contained).
     pub(super) fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
         let cancelled = O::record(Outcome::Cancelled(cause), None);
         let input = self
@@ -352,9 +357,10 @@ where
         })
     }
 
-    /// After a taken item's operation is terminal (`state`, or `None` if it was not
-    /// ours): tells the queue (the key's next item may start), counts it, wakes whoever
-    /// waits on it or on idleness, and frees the worker's seat.
+    /// After a taken item's operation is terminal (`state`, or `None` if
+    /// `cancel_operation` claimed it first, which settled it): tells the queue (the
+    /// key's next item may start), counts it, wakes whoever waits on it or on idleness,
+    /// and frees the worker's seat.
     fn retire(
         &self,
         worker: usize,
@@ -367,8 +373,6 @@ where
         }
         if let Some(state) = state {
             self.settle(id, state);
-        } else {
-            self.intake.settle();
         }
         self.control.seat(worker, IDLE);
     }
@@ -391,8 +395,8 @@ where
         if let Some(keeper) = &self.keeper {
             keeper.published(id);
         }
-        if let Some(finished) = self.finished(id) {
-            finished.notify(usize::MAX);
+        if let Some(ending) = self.finished.get(id.index() as usize) {
+            ending.ended(id, state);
         }
         self.intake.settle();
     }
