@@ -14,7 +14,8 @@ use runtime_tests::{
 };
 
 /// `wait` resolves with each operation's terminal state, whether it ended before the
-/// call or after; an operation that left the window still answers; an id from another
+/// call or after; an operation that left the window still answers while its slot was
+/// not reused, and never with another operation's state; an id from another
 /// coordinator is unknown at once.
 fn wait_answers_with_the_terminal_state_before_and_after_the_end<E: Executor>(exec: E) {
     let rt = exec.rt();
@@ -61,16 +62,27 @@ fn wait_answers_with_the_terminal_state_before_and_after_the_end<E: Executor>(ex
             "{}",
             E::NAME
         );
-        // Pushed out of the window of two by later completions: its slot remembers.
-        for n in 2..6 {
-            let id = within(LIMIT, coordinator.enqueue(n)).await.unwrap();
-            within(LIMIT, coordinator.wait(id)).await.unwrap();
-        }
+        // Gone from the window, its slot not yet reused: the slot remembers how it ended.
+        coordinator.evict(failed).unwrap();
         assert!(coordinator.get(failed).is_none(), "{}: evicted", E::NAME);
         assert_eq!(
             within(LIMIT, coordinator.wait(failed)).await,
             Ok(State::Faulted),
             "{}",
+            E::NAME
+        );
+        // Once later operations reuse the slot, it answers unknown, never their state.
+        for n in 2..8 {
+            let id = within(LIMIT, coordinator.enqueue(n)).await.unwrap();
+            assert_eq!(
+                within(LIMIT, coordinator.wait(id)).await,
+                Ok(State::Completed)
+            );
+        }
+        let answer = within(LIMIT, coordinator.wait(failed)).await;
+        assert!(
+            matches!(answer, Ok(State::Faulted) | Err(WaitError::Unknown(_))),
+            "{}: {answer:?}",
             E::NAME
         );
 
@@ -281,7 +293,7 @@ fn wait_closed_waits_for_complete_and_for_every_item<E: Executor>(exec: E) {
 fn a_body_waiting_on_its_own_coordinator_is_refused<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
-        let slot: Own<WorkCoordinator<u32, E::Rt, ()>> = Arc::default();
+        let slot: Own<WorkCoordinator<u32, E::Rt>> = Arc::default();
         let body_slot = slot.clone();
         let coordinator = Arc::new(
             WorkCoordinator::new(
