@@ -76,7 +76,7 @@ struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod loom_api {
     pub use crate::coordinator::{
-        Admission, Dispatch, Intake, KeyLimits, Keys, Lanes, Permits, Schedule, Signals,
+        Admission, Dispatch, Intake, KeyLimits, Keys, Lanes, Permits, Schedule, Signals, Store,
     };
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;

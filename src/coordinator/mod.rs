@@ -41,3 +41,5 @@ pub use self::core::{
 pub use keyed::{KeyLimits, Keys};
 #[cfg(loom)]
 pub use priority::Lanes;
+#[cfg(loom)]
+pub use store::Store;

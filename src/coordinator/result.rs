@@ -573,12 +573,7 @@ where
     /// ```
     pub fn result_stream(
         &self,
-    ) -> impl Stream<Item = (OperationId, Result<V, ResultError<E>>)> + Send + '_
-    where
-        I: Sync,
-        V: Sync,
-        R: Sync,
-    {
+    ) -> impl Stream<Item = (OperationId, Result<V, ResultError<E>>)> + Send + '_ {
         futures_lite::stream::unfold(self, |coordinator| async move {
             let next = coordinator.next_result().await?;
             Some((next, coordinator))

@@ -14,6 +14,9 @@
 
 // `ResultError::Panicked` carries the panic message inline (see `result.rs`).
 #![allow(clippy::result_large_err)]
+// Its `pub` items are public for `loom_api` (cfg(loom)), where `unreachable_pub` checks
+// each is reached; in other builds only the crate reaches them.
+#![cfg_attr(not(loom), allow(unreachable_pub))]
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -33,7 +36,7 @@ pub(crate) const MAX_RESULTS: usize = 1 << 30;
 const NONE: u32 = u32::MAX;
 
 /// Results owned until taken, with their room reserved at enqueue.
-pub(crate) struct Store<V, E> {
+pub struct Store<V, E> {
     table: Lock<Table<V, E>>,
     capacity: usize,
     /// Items accepted and not yet taken (in flight, or finished and held); at most
@@ -69,7 +72,7 @@ struct Table<V, E> {
 impl<V, E> Store<V, E> {
     /// A store holding at most `capacity` results (1 to [`MAX_RESULTS`], which the
     /// builder checks).
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Self {
             table: Lock::new(Table::new(capacity)),
             capacity,
@@ -79,17 +82,17 @@ impl<V, E> Store<V, E> {
         }
     }
 
-    pub(crate) fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Results held and items in flight, which together never exceed the capacity.
-    pub(crate) fn reserved(&self) -> usize {
+    pub fn reserved(&self) -> usize {
         self.reserved.load(Ordering::Acquire)
     }
 
     /// Reserves the place of one more accepted item's result; `false` when full.
-    pub(crate) fn reserve(&self) -> bool {
+    pub fn reserve(&self) -> bool {
         self.reserved
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.capacity).then_some(n + 1)
@@ -98,25 +101,25 @@ impl<V, E> Store<V, E> {
     }
 
     /// Gives a reserved place back and wakes one enqueuer waiting for it.
-    pub(crate) fn release(&self) {
+    pub fn release(&self) {
         self.reserved.fetch_sub(1, Ordering::AcqRel);
         self.room.notify(1);
     }
 
     /// What enqueuers waiting for a place listen on.
-    pub(crate) fn room(&self) -> &Wakeup {
+    pub fn room(&self) -> &Wakeup {
         &self.room
     }
 
     /// What callers of `pop` listen on.
-    pub(crate) fn listed(&self) -> &Wakeup {
+    pub fn listed(&self) -> &Wakeup {
         &self.listed
     }
 
     /// Keeps `answer` for `id` (not yet listed). Its place was reserved when the item was
     /// accepted, so there is always a free entry; were there none, the answer is dropped
     /// (contained) rather than the table grown.
-    pub(crate) fn keep(&self, id: OperationId, answer: Answer<V, E>) {
+    pub fn keep(&self, id: OperationId, answer: Answer<V, E>) {
         if let Err(answer) = self.table.with(|t| t.insert(id, answer)) {
             let _ = contain(move || drop(answer));
         }
@@ -124,21 +127,21 @@ impl<V, E> Store<V, E> {
 
     /// Lists `id`'s kept result last in finishing order (its operation is now published
     /// terminal), and wakes callers of `pop`. Nothing when it was taken meanwhile.
-    pub(crate) fn list(&self, id: OperationId) {
+    pub fn list(&self, id: OperationId) {
         if self.table.with(|t| t.list(id)) {
             self.listed.notify(usize::MAX);
         }
     }
 
     /// Moves `id`'s result out, freeing its place.
-    pub(crate) fn take(&self, id: OperationId) -> Option<Answer<V, E>> {
+    pub fn take(&self, id: OperationId) -> Option<Answer<V, E>> {
         let answer = self.table.with(|t| t.remove(id))?;
         self.release();
         Some(answer)
     }
 
     /// Moves the result of the operation that finished first among those held out.
-    pub(crate) fn pop(&self) -> Option<(OperationId, Answer<V, E>)> {
+    pub fn pop(&self) -> Option<(OperationId, Answer<V, E>)> {
         let popped = self.table.with(|t| {
             let id = t.entries.get(t.head as usize)?.id?;
             t.remove(id).map(|answer| (id, answer))
@@ -149,12 +152,12 @@ impl<V, E> Store<V, E> {
 
     /// `f` of `id`'s result, which stays. `f` runs under the store's lock (it only
     /// reads): it must not call back into this coordinator's results.
-    pub(crate) fn with<X>(&self, id: OperationId, f: impl FnOnce(&Answer<V, E>) -> X) -> Option<X> {
+    pub fn with<X>(&self, id: OperationId, f: impl FnOnce(&Answer<V, E>) -> X) -> Option<X> {
         self.table.with(|t| t.get(id).map(f))
     }
 
     /// What `pick` takes from each listed result, oldest first (under the lock, as `with`).
-    pub(crate) fn collect<X>(
+    pub fn collect<X>(
         &self,
         mut pick: impl FnMut(OperationId, &Answer<V, E>) -> Option<X>,
     ) -> Vec<X> {

@@ -46,7 +46,8 @@ pub(crate) struct Control {
     /// terminal, all with Release, so a reader that loads the terminal counts first
     /// never sees more finished than enqueued.
     pub(super) totals: [AtomicU64; 4],
-    /// Items `cancel` (not a worker) is settling right now; see the module docs.
+    /// Items `cancel` or `cancel_operation` (not a worker) is settling right now; see the
+    /// module docs.
     pub(super) settling: AtomicUsize,
     /// Worker futures not yet dropped; the last to go stops the coordinator.
     pub(super) live: AtomicUsize,

@@ -96,10 +96,18 @@ where
     /// one at its body's next poll. Refused for an operation that has ended (its state)
     /// or is unknown.
     pub(crate) fn cancel_operation(&self, id: OperationId) -> Result<(), WindowError> {
-        if let Some(state) = self.cancel_pending(id, CancelCause::Requested) {
+        // Counted as settling meanwhile, as `stop` does, so that no one who sees it
+        // cancelled counts it pending.
+        let settling = &self.control.settling;
+        settling.fetch_add(1, Ordering::AcqRel);
+        let cancelled = self.cancel_pending(id, CancelCause::Requested);
+        if let Some(state) = cancelled {
             // Its ticket stays queued; the worker that takes it finds it claimed and
             // only retires the ticket, so it is settled here, once.
             self.settle(id, state);
+        }
+        settling.fetch_sub(1, Ordering::AcqRel);
+        if cancelled.is_some() {
             return Ok(());
         }
         // Not pending: a worker claimed it, and named it in its seat before claiming.
