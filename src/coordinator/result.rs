@@ -302,7 +302,7 @@ where
             &self.options,
             hooks,
             queue,
-            Some(Arc::new(keeper)),
+            Some(Box::new(keeper)),
             body,
         )?;
         Ok(ResultCoordinator { core, store })

@@ -142,7 +142,7 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     /// words per slot, and notifying one nobody waits on costs a fence and a load.
     finished: Box<[Ending]>,
     /// Keeps results beside the window (result coordinators only).
-    keeper: Option<Arc<dyn Keeper<O>>>,
+    keeper: Option<Box<dyn Keeper<O>>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
     _drain_on: Option<Subscription>,
 }
@@ -163,7 +163,7 @@ where
         options: &Options,
         hooks: Hooks<O::Shown>,
         queue: S,
-        keeper: Option<Arc<dyn Keeper<O>>>,
+        keeper: Option<Box<dyn Keeper<O>>>,
         body: B,
     ) -> Result<Owner<Self>, OptionsError>
     where
@@ -204,7 +204,7 @@ where
         options: &Options,
         mut hooks: Hooks<O::Shown>,
         queue: S,
-        keeper: Option<Arc<dyn Keeper<O>>>,
+        keeper: Option<Box<dyn Keeper<O>>>,
     ) -> Result<Self, OptionsError> {
         let window = Window::new(options)?;
         let ceiling = options.effective_concurrency_ceiling();

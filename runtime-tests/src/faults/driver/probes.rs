@@ -77,6 +77,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         })) else {
             return;
         };
+        self.take_results(subject);
         for _ in 0..o.max_tracked {
             self.enqueue(subject, quick, ROOM_BOUND).await;
         }
@@ -92,6 +93,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
             }
         }
         // Pinned operations stop counting against the window: refill it.
+        self.take_results(subject);
         for _ in 0..o.max_tracked {
             self.enqueue(subject, quick, ROOM_BOUND).await;
         }
@@ -102,6 +104,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
             body: HOLD,
             ..quick
         };
+        self.take_results(subject);
         for _ in 0..o.max_concurrency {
             self.enqueue(subject, hold, ROOM_BOUND).await;
         }
