@@ -15,7 +15,7 @@ const REQUESTS: u64 = 10_000;
 /// Stands in for a request handler: every 97th request fails.
 async fn handle(request: u64, _ctx: OpContext) -> Result<u64, String> {
     futures_lite::future::yield_now().await;
-    if request % 97 == 0 {
+    if request.is_multiple_of(97) {
         Err(format!("request {request}: upstream refused"))
     } else {
         Ok(request * 2)
@@ -34,7 +34,7 @@ fn check(request: u64, answer: &Result<u64, ResultError<String>>) {
     match answer {
         Ok(value) => assert_eq!(*value, request * 2),
         Err(ResultError::Failed(message)) => {
-            assert_eq!(request % 97, 0, "{message}");
+            assert!(request.is_multiple_of(97), "{message}");
         }
         Err(other) => panic!("request {request} was lost: {other:?}"),
     }

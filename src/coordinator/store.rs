@@ -82,6 +82,7 @@ impl<V, E> Store<V, E> {
         }
     }
 
+    /// How many results it holds at most, items in flight included.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -386,7 +387,7 @@ mod tests {
     fn churn_through_a_full_table_keeps_every_remaining_id_reachable() {
         // Removal shifts probed entries back; a wrong shift would strand some id.
         let store: Store<u64, ()> = Store::new(16);
-        let mut held = std::collections::VecDeque::new();
+        let mut held = alloc::collections::VecDeque::new();
         let mut next = 0u32;
         for round in 0..2_000u32 {
             if held.len() == 16 || (round % 3 == 0 && !held.is_empty()) {
