@@ -259,7 +259,19 @@ fn result_coordinator<const YIELD: bool>(pool: &impl Pool) -> u64 {
                 Ok::<_, ()>(item * 2)
             })
             .expect("valid options");
-        feed!(coordinator)
+        // Results are kept until taken, and untaken ones hold the producer back: take
+        // them in finishing order as they come, as a JoinSet's user would.
+        let consume = async {
+            let mut taken = 0;
+            while coordinator.next_result().await.is_some() {
+                taken += 1;
+            }
+            taken
+        };
+        let (completed, taken) =
+            futures_lite::future::zip(async { feed!(coordinator) }, consume).await;
+        assert_eq!(taken, N);
+        completed
     })
 }
 

@@ -25,11 +25,11 @@ async fn results() {
         Err(ResultError::Failed("ftp://example.com: not https".into()))
     );
 
-    // Values stay in the window with their operations until taken or evicted.
+    // Results stay in the coordinator's store until taken, whatever the window evicts.
     assert_eq!(coordinator.successful(), [(ok, 11)]);
     assert_eq!(coordinator.take_result(ok), Ok(11));
     assert_eq!(coordinator.take_result(ok), Err(ResultError::Taken(ok)));
-    println!("{} results in the window", coordinator.results().len());
+    println!("{} result held", coordinator.results().len());
 }
 // --- end ---
 

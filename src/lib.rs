@@ -132,9 +132,9 @@ mod window;
 
 pub use coordinator::{
     Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
-    EnqueueError, Gate, KeyName, KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, Outcome,
-    PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator, ResultCoordinator, ResultError,
-    Totals, WeakCoordinator, WorkCoordinator,
+    EnqueueError, Gate, InResults, KeyName, KeyedWorkCoordinator, Lane, LaneError, LaneId,
+    OpContext, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator,
+    ResultCoordinator, ResultError, Totals, WaitError, WeakCoordinator, WorkCoordinator,
 };
 pub use for_each::{
     ForEachExt, Mapped, Summary, for_each, for_each_spawned, for_each_stream, map, map_stream,
@@ -157,7 +157,7 @@ struct ReadmeDoctests;
 pub mod loom_api {
     pub use crate::coordinator::{
         Admission, Dispatch, Intake, KeyGate, KeyLimits, Keys, Lanes, Next, Permits, Schedule,
-        Signals,
+        Signals, Store,
     };
     pub use crate::signal::history::History;
     pub use crate::signal::listeners::Listeners;

@@ -552,6 +552,14 @@ pub enum OptionsError {
         /// The most slots a structure can hold.
         max: usize,
     },
+    /// A result coordinator's `results_capacity` is 0: no item could ever be accepted.
+    ZeroResults,
+    /// A result coordinator's `results_capacity` is above 2^30 (its store is allocated
+    /// up front and indexed by 32-bit places).
+    TooManyResults {
+        /// The most allowed.
+        max: usize,
+    },
 }
 
 impl fmt::Display for OptionsError {
@@ -566,6 +574,8 @@ impl fmt::Display for OptionsError {
                 "concurrency_ceiling {ceiling} is below max_concurrency {max_concurrency}"
             ),
             Self::ZeroQueue => f.write_str("queue_capacity must be at least 1"),
+            Self::ZeroResults => f.write_str("results_capacity must be at least 1"),
+            Self::TooManyResults { max } => write!(f, "results_capacity is above {max}"),
             Self::NoLanes => f.write_str("a priority coordinator needs at least one lane"),
             Self::ZeroLaneDepth => f.write_str("a lane's max_depth must be at least 1"),
             Self::ZeroAging => f.write_str("a lane's promote_after must be at least 1"),

@@ -227,10 +227,11 @@ fn gated_keyed_items_allocate_nothing_after_warm_up() {
     assert_eq!(sink.table().len(), 1, "checks intern no name");
 }
 
-/// Values recorded, nobody waiting: nothing allocates. Then with a waiter on every
-/// item: once each slot's wake-up has been listened on, waiting allocates nothing either.
+/// Results consumed in finishing order while items are submitted, joined by id, or
+/// waited on and then taken: once each wake-up has been listened on, nothing allocates
+/// (the results store was allocated at build and is only moved within).
 #[test]
-fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
+fn result_items_allocate_nothing_after_warm_up_consumed_joined_or_waited_on() {
     let executor = PollAll::default();
     let coordinator = ResultCoordinator::new(
         executor.clone(),
@@ -248,10 +249,41 @@ fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
         },
     )
     .unwrap();
-    let unwatched = allocations_after_warm_up(&executor, enqueue_all!(coordinator));
+    let consumed = allocations_after_warm_up(&executor, |range| {
+        let coordinator = &coordinator;
+        async move {
+            let items = range.end - range.start;
+            let submit = async {
+                for n in range {
+                    coordinator.enqueue(n).await.unwrap();
+                }
+            };
+            let consume = async {
+                for _ in 0..items {
+                    let (_, result) = coordinator.next_result().await.unwrap();
+                    let _ = result;
+                }
+            };
+            future::zip(submit, consume).await;
+        }
+    });
     assert_eq!(
-        unwatched, 0,
-        "allocations for {ITEMS} result items, no waiter"
+        consumed, 0,
+        "allocations for {ITEMS} result items, consumed in finishing order"
+    );
+    let joined = allocations_after_warm_up(&executor, |range| {
+        let coordinator = &coordinator;
+        async move {
+            for n in range {
+                let id = coordinator.enqueue(n).await.unwrap();
+                let result = coordinator.join(id).await;
+                assert_eq!(result.is_ok(), !n.is_multiple_of(10));
+            }
+        }
+    });
+    assert_eq!(
+        joined, 0,
+        "allocations for {ITEMS} result items, each joined"
     );
     let watched = allocations_after_warm_up(&executor, |range| {
         let coordinator = &coordinator;
@@ -260,6 +292,7 @@ fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
                 let id = coordinator.enqueue(n).await.unwrap();
                 let result = coordinator.wait_for_result(id).await;
                 assert_eq!(result.is_ok(), !n.is_multiple_of(10));
+                assert_eq!(coordinator.take_result(id), result);
             }
         }
     });
@@ -267,6 +300,7 @@ fn result_items_allocate_nothing_after_warm_up_waited_on_or_not() {
         watched, 0,
         "allocations for {ITEMS} result items, each waited on"
     );
+    assert_eq!(coordinator.results_reserved(), 0);
 }
 
 /// C9 through a `Sink`: items sent through a coordinator's sink (waiting in it while the

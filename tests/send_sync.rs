@@ -22,13 +22,15 @@ use ephemeral::{
     CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError, FinishError, InsertError,
     KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, OperationId, OperationSignals,
     Options, OptionsError, Outcome, PanicMessage, PriorityWorkCoordinator, ResultCoordinator,
-    ResultError, Snapshot, State, Summary, Totals, WeakCoordinator, Window, WindowError,
+    ResultError, Snapshot, State, Summary, Totals, WaitError, WeakCoordinator, Window, WindowError,
     WorkCoordinator,
 };
 
 fn send_sync<T: Send + Sync>() {}
 
 fn send<F: Future + Send>(_: F) {}
+
+fn send_stream<S: futures_lite::Stream + Send>(_: S) {}
 
 /// The handles that take no type parameters, and the plain values.
 #[test]
@@ -57,6 +59,8 @@ fn plain_types_are_send_and_sync() {
     send_sync::<OptionsError>();
     send_sync::<ConcurrencyError>();
     send_sync::<WindowError>();
+    send_sync::<WaitError>();
+    send_sync::<ephemeral::InResults>();
     send_sync::<ManualClock>();
     send_sync::<ManualSleep>();
     send_sync::<LaneId>();
@@ -131,6 +135,8 @@ fn coordinator_futures<T, K, V, E, R>(
     send(work.enqueue(item()));
     send(work.enqueue_many(core::iter::once(item())));
     send(work.drain());
+    send(work.wait(id));
+    send(work.wait_closed());
     send(keyed.enqueue(item()));
     send(keyed.enqueue_many(core::iter::once(item())));
     send(keyed.drain());
@@ -138,10 +144,17 @@ fn coordinator_futures<T, K, V, E, R>(
     send(priority.enqueue(item(), lane));
     send(priority.enqueue_many(core::iter::once(item()), lane));
     send(priority.drain());
+    send(priority.wait(id));
+    send(priority.wait_closed());
     send(results.enqueue(item()));
     send(results.enqueue_many(core::iter::once(item())));
     send(results.wait_for_result(id));
+    send(results.join(id));
+    send(results.next_result());
     send(results.drain());
+    send(results.wait(id));
+    send(results.wait_closed());
+    send_stream(results.result_stream());
     send(context.cancelled());
 }
 

@@ -910,7 +910,7 @@ fn dropping_the_runtime_cancels_a_queued_operation() {
 }
 
 /// Counts read after an item's result is in count it as finished: `pending_count` is 0
-/// once `wait_for_result` returned for the only item. The permit used to be released
+/// once `join` returned for the only item (joined, so the results store keeps room). The permit used to be released
 /// before the in-flight count was settled, so a caller could still see its finished
 /// item pending. (`on_finalized` takes a moment here and the caller asks as soon as the
 /// operation has finished, so that moment is hit on every join, not only when the
@@ -935,7 +935,7 @@ fn a_finished_item_is_not_pending_once_its_result_is_in() {
                 }
             })
             .await;
-            assert_eq!(within(LIMIT, coordinator.wait_for_result(id)).await, Ok(n));
+            assert_eq!(within(LIMIT, coordinator.join(id)).await, Ok(n));
             stale += usize::from(coordinator.pending_count() != 0);
         }
         assert_eq!(

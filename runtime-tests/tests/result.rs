@@ -204,11 +204,12 @@ fn waiting_after_completion_answers_at_once<E: Executor>(exec: E) {
     });
 }
 
-/// C10 for results: `take_result` moves the value out once (then `Taken`), answers
-/// `NotFinished` before completion, and `Unknown` for an id evicted from the window and
-/// for ids this coordinator never issued (another coordinator's, with a slot index
-/// beyond this window or a generation this slot does not have); `wait_for_result`
-/// answers `Unknown` for those at once instead of waiting.
+/// C10 and C13 for results: `take_result` moves the value out once (then `Taken`), answers
+/// `NotFinished` before completion; a result not taken is kept after its operation left
+/// the window; `Unknown` answers for an id taken and then evicted, and for ids this
+/// coordinator never issued (another coordinator's, with a slot index beyond this window
+/// or a generation this slot does not have); `wait_for_result` answers `Unknown` for
+/// those at once instead of waiting.
 fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
@@ -252,7 +253,8 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
             E::NAME
         );
 
-        // Evicted: two more finished operations than the window of 2 keeps.
+        // Evicted from the window of 2 by later completions: a taken result is unknown
+        // then, and results not taken are still kept.
         let mut later = Vec::new();
         within(LIMIT, async {
             for n in 1..=4 {
@@ -266,13 +268,14 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
             coordinator.take_result(first),
             Err(ResultError::Unknown(first))
         );
-        assert_eq!(
-            coordinator.take_result(later[0]),
-            Err(ResultError::Unknown(later[0]))
+        assert!(
+            coordinator.get(later[0]).is_none(),
+            "evicted from the window"
         );
+        assert_eq!(coordinator.take_result(later[0]), Ok("value 1".to_string()));
         assert_eq!(
             within(LIMIT, coordinator.wait_for_result(later[1])).await,
-            Err(ResultError::Unknown(later[1])),
+            Ok("value 2".to_string()),
             "{}",
             E::NAME
         );
@@ -331,7 +334,7 @@ fn take_result_moves_the_value_out_once<E: Executor>(exec: E) {
         let stranger = within(LIMIT, async {
             for n in 0..1000 {
                 let id = twin.enqueue(n).await.unwrap();
-                twin.wait_for_result(id).await.unwrap();
+                twin.join(id).await.unwrap();
                 let (index, generation) = parts(id);
                 if live.iter().any(|&(i, g)| i == index && g != generation) {
                     return id;
@@ -439,10 +442,10 @@ fn many_waiters_on_many_ids_all_resolve<E: Executor>(exec: E) {
     });
 }
 
-/// `results()` lists every finished operation in the window with its value or error,
-/// and `successful()` the values not yet taken, both oldest first; operations evicted
-/// from the window are gone from both.
-fn results_and_successful_list_the_window_oldest_first<E: Executor>(exec: E) {
+/// `results()` lists every result held with its value or error, and `successful()` the
+/// values, both in finishing order; operations evicted from the window keep their
+/// results there, and a taken result leaves both.
+fn results_and_successful_list_held_results_in_finishing_order<E: Executor>(exec: E) {
     let rt = exec.rt();
     exec.block_on(async move {
         let coordinator = ResultCoordinator::new(
@@ -465,7 +468,11 @@ fn results_and_successful_list_the_window_oldest_first<E: Executor>(exec: E) {
             ids
         })
         .await;
-        let expected: Vec<(OperationId, Result<u32, ResultError<u32>>)> = (4..10)
+        assert!(
+            coordinator.get(ids[0]).is_none(),
+            "evicted from the window of 6"
+        );
+        let expected: Vec<(OperationId, Result<u32, ResultError<u32>>)> = (0..10)
             .map(|n| {
                 let answer = if n % 3 == 2 {
                     Err(ResultError::Failed(n))
@@ -477,7 +484,7 @@ fn results_and_successful_list_the_window_oldest_first<E: Executor>(exec: E) {
             .collect();
         assert_eq!(coordinator.results(), expected, "{}", E::NAME);
         let values = |taken: Option<u32>| -> Vec<(OperationId, u32)> {
-            (4..10)
+            (0..10)
                 .filter(|n| n % 3 != 2 && Some(*n) != taken)
                 .map(|n| (ids[n as usize], n * 10))
                 .collect()
@@ -487,8 +494,8 @@ fn results_and_successful_list_the_window_oldest_first<E: Executor>(exec: E) {
         assert_eq!(coordinator.take_result(ids[6]), Ok(60));
         assert_eq!(coordinator.successful(), values(Some(6)), "{}", E::NAME);
         let results = coordinator.results();
-        assert_eq!(results[2], (ids[6], Err(ResultError::Taken(ids[6]))));
-        assert_eq!(results.len(), 6);
+        assert!(results.iter().all(|(id, _)| *id != ids[6]));
+        assert_eq!(results.len(), 9);
     });
 }
 
@@ -497,5 +504,5 @@ on_every_executor!(
     waiting_after_completion_answers_at_once,
     take_result_moves_the_value_out_once,
     many_waiters_on_many_ids_all_resolve,
-    results_and_successful_list_the_window_oldest_first,
+    results_and_successful_list_held_results_in_finishing_order,
 );

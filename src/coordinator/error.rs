@@ -156,12 +156,14 @@ impl<T> core::error::Error for LaneError<T> {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ResultError<E> {
-    /// No such operation in the window: evicted (by count or age) before it was asked
-    /// for, never issued, or issued by another coordinator.
+    /// No such operation: never accepted by this coordinator (issued by another, or
+    /// never issued), or its result was taken and the operation has since left the
+    /// window. A result not yet taken is never unknown, whatever the window evicted.
     Unknown(OperationId),
-    /// `take_result` on an operation that has not finished.
+    /// `take_result` or `with_result` on an operation that has not finished.
     NotFinished(OperationId),
-    /// The value was taken already.
+    /// The result was taken already (by `join`, `take_result`, `next_result` or the
+    /// result stream).
     Taken(OperationId),
     /// The body returned this error.
     Failed(E),
@@ -169,7 +171,7 @@ pub enum ResultError<E> {
     Panicked(PanicMessage),
     /// The operation was cancelled.
     Cancelled(CancelCause),
-    /// `wait_for_result` from one of this coordinator's own bodies, for an operation
+    /// `join` or `wait_for_result` from one of this coordinator's own bodies, for an operation
     /// that has not finished: only the coordinator's workers can finish it, and the
     /// caller holds one of them, so the wait is refused rather than risk a deadlock.
     /// (Detected under `std`.)
@@ -179,7 +181,7 @@ pub enum ResultError<E> {
 impl<E> fmt::Display for ResultError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Unknown(id) => write!(f, "operation {id} is not in the window"),
+            Self::Unknown(id) => write!(f, "operation {id} is unknown"),
             Self::NotFinished(id) => write!(f, "operation {id} has not finished"),
             Self::Taken(id) => write!(f, "the result of operation {id} was taken already"),
             Self::Failed(_) => f.write_str("the operation failed"),
@@ -194,6 +196,46 @@ impl<E> fmt::Display for ResultError<E> {
 }
 
 impl<E: fmt::Debug> core::error::Error for ResultError<E> {}
+
+/// Why [`wait`](crate::WorkCoordinator::wait) could not tell how an operation ended.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OpContext, Options, WaitError, WorkCoordinator, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let a = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+///     let b = WorkCoordinator::new(Smol, Options::default(), |_: u8, _: OpContext| async {}).unwrap();
+///     let id = a.enqueue(1).await.unwrap();
+///     assert_eq!(b.wait(id).await, Err(WaitError::Unknown(id)));
+/// });
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaitError {
+    /// No such operation: never accepted by this coordinator, or it ended and left the
+    /// window before the call (and its slot was reused since).
+    Unknown(OperationId),
+    /// The wait was made from one of this coordinator's own bodies for an operation that
+    /// has not ended: only its workers can end it, so the wait is refused rather than
+    /// risk a deadlock. (Detected under `std`.)
+    WouldDeadlock(OperationId),
+}
+
+impl fmt::Display for WaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unknown(id) => write!(f, "operation {id} is unknown"),
+            Self::WouldDeadlock(id) => write!(
+                f,
+                "waiting for operation {id} from one of the coordinator's own bodies could deadlock it"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for WaitError {}
 
 /// Why [`set_max_concurrency`](crate::WorkCoordinator::set_max_concurrency) was refused.
 ///

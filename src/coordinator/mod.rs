@@ -14,6 +14,7 @@ mod lane_id;
 mod outcome;
 mod priority;
 mod result;
+mod store;
 mod work;
 
 pub(crate) use self::core::Control;
@@ -25,10 +26,12 @@ pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
 pub use self::core::handle::WeakCoordinator;
 pub use context::OpContext;
-pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError};
+pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError, WaitError};
 pub use keyed::{KeyName, KeyedWorkCoordinator};
 pub use lane_id::LaneId;
-pub use outcome::{Body, BodyOutput, CancelCause, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage};
+pub use outcome::{
+    Body, BodyOutput, CancelCause, InResults, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage,
+};
 pub use priority::{Lane, PriorityWorkCoordinator};
 pub use result::ResultCoordinator;
 pub use work::WorkCoordinator;
@@ -42,3 +45,5 @@ pub use self::core::{
 pub use keyed::{KeyGate, KeyLimits, Keys};
 #[cfg(loom)]
 pub use priority::Lanes;
+#[cfg(loom)]
+pub use store::Store;

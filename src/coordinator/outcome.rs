@@ -88,6 +88,9 @@ pub enum CancelCause {
     /// The coordinator's workers were dropped by their executor (it shut down) while
     /// this operation was queued or running.
     Stopped,
+    /// The operation alone was cancelled by `cancel_operation`: before its body started
+    /// (the body never ran), or while it ran (the body was dropped at its next poll).
+    Requested,
 }
 
 /// A panic's message, truncated to [`PANIC_MESSAGE_CAPACITY`] bytes.
@@ -210,22 +213,26 @@ impl<V, E> BodyOutput for Result<V, E> {
     }
 }
 
-/// What a coordinator keeps in the window for a finished operation: its [`Outcome`],
-/// and for the result coordinator the value as well.
+/// What a coordinator keeps in the window for a finished operation: its [`Outcome`]
+/// (for the result coordinator, only how it ended: the value and the error go to its
+/// results store, see [`InResults`]).
 pub(crate) trait Record: Send + Sync + 'static {
     /// The body's error type.
     type Error: Send + Sync + 'static;
     /// The body's success value (`()` for work coordinators, which drop it).
     type Value;
+    /// The error type of the outcome the window shows: the body's own, or [`InResults`].
+    type Shown: Send + Sync + 'static;
     /// The record of an operation that ended with `outcome` (and `value` on success).
     fn record(outcome: Outcome<Self::Error>, value: Option<Self::Value>) -> Self;
-    /// How it ended.
-    fn outcome(&self) -> &Outcome<Self::Error>;
+    /// How it ended, as the window shows it.
+    fn outcome(&self) -> &Outcome<Self::Shown>;
 }
 
 impl<E: Send + Sync + 'static> Record for Outcome<E> {
     type Error = E;
     type Value = ();
+    type Shown = E;
     fn record(outcome: Outcome<E>, _: Option<()>) -> Self {
         outcome
     }
@@ -233,3 +240,19 @@ impl<E: Send + Sync + 'static> Record for Outcome<E> {
         self
     }
 }
+
+/// Stands for the body's error in the window of a
+/// [`ResultCoordinator`](crate::ResultCoordinator): the error itself is owned by the
+/// coordinator's results store with the values, until taken (see
+/// [`ResultCoordinator::with_result`](crate::ResultCoordinator::with_result)). The window
+/// observes and evicts; it never owns what a caller will take, so it records only that
+/// the body failed.
+///
+/// ```
+/// use ephemeral::{InResults, Outcome};
+///
+/// let outcome: Outcome<InResults> = Outcome::Error(InResults);
+/// assert!(outcome.error().is_some());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct InResults;

@@ -172,7 +172,7 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
             &self.options,
             self.hooks,
             queue,
-            false,
+            None,
             (),
             |owner| make(WeakCoordinator::new(owner)),
         )?;

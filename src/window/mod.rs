@@ -199,6 +199,11 @@ impl<I, O, K> Window<I, O, K> {
         self.slab.insert_keyed(input, key, label, now)
     }
 
+    /// Whether `id` was issued by this window (whatever has become of it since).
+    pub(crate) fn issued(&self, id: OperationId) -> bool {
+        (id.index() as usize) < self.capacity() && self.slab.id(id.index(), id.generation()) == id
+    }
+
     /// Calls `f` with the key of a tracked operation (`None` once it has left).
     pub(crate) fn with_key<R>(&self, id: OperationId, f: impl FnOnce(&K) -> R) -> Option<R> {
         self.slab.read_id(id, |v| v.key.map(f)).flatten()

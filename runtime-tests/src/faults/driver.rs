@@ -400,7 +400,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
                     return Step::Skipped;
                 };
                 let id = accepted.id;
-                match q % 4 {
+                match q % 6 {
                     0 => {
                         let timer = self.rt.clone();
                         let raced = AssertUnwindSafe(async move {
@@ -430,9 +430,36 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
                             self.check_answer(id, Answer::of(answer));
                         }
                     })),
-                    _ => catch_unwind(AssertUnwindSafe(|| {
+                    3 => catch_unwind(AssertUnwindSafe(|| {
                         for (id, value) in c.successful() {
                             self.check_answer(id, Answer::Value(value.0));
+                        }
+                    })),
+                    4 => {
+                        let timer = self.rt.clone();
+                        let raced = AssertUnwindSafe(async move {
+                            let join = async { Some(c.join(id).await) };
+                            let give_up = async move {
+                                timer.sleep(RESULT_WAIT).await;
+                                None
+                            };
+                            or(join, give_up).await.map(Answer::of)
+                        })
+                        .catch_unwind()
+                        .await;
+                        match raced {
+                            Ok(None) => return Step::GaveUp,
+                            Ok(Some(answer)) => {
+                                self.check_answer(id, answer);
+                                Ok(())
+                            }
+                            Err(payload) => Err(payload),
+                        }
+                    }
+                    _ => catch_unwind(AssertUnwindSafe(|| {
+                        let lent = c.with_result(id, |r| Answer::of(r.clone()));
+                        if let Ok(answer) = lent {
+                            self.check_answer(id, answer);
                         }
                     })),
                 }

@@ -375,13 +375,16 @@ impl<R: Spawner + Timer + Clone> Subject<R> {
     /// `snapshot()`, reduced to id, state and pinned flag (the clones it made of errors
     /// are dropped here).
     pub fn snapshot(&self) -> Vec<(OperationId, State, bool)> {
-        let list: Vec<Snapshot<Outcome<FaultError>>> = on_any!(self, c => c.snapshot());
-        let reduced = list.iter().map(|s| (s.id, s.state, s.pinned)).collect();
-        // Dropped before returning: if a clone's `Drop` panics after the return value
-        // exists, the compiler leaks that value (rust-lang/rust#47949); as a local it is
-        // dropped while unwinding.
-        drop(list);
-        reduced
+        // Each list is dropped before returning: if a clone's `Drop` panics after the
+        // return value exists, the compiler leaks that value (rust-lang/rust#47949); as a
+        // local it is dropped while unwinding. (A result coordinator's window holds no
+        // errors, so its list clones none.)
+        on_any!(self, c => {
+            let list = c.snapshot();
+            let reduced = list.iter().map(|s| (s.id, s.state, s.pinned)).collect();
+            drop(list);
+            reduced
+        })
     }
 
     /// `visit`, passing each operation's id and state to `f`.
@@ -397,14 +400,18 @@ impl<R: Spawner + Timer + Clone> Subject<R> {
     /// The lists by state (`running`, `completed`, `failed`), each with the state its
     /// entries must have.
     pub fn by_state(&self, which: u8) -> (State, Vec<State>) {
-        let (want, list) = match which % 3 {
-            0 => (State::Running, on_any!(self, c => c.running())),
-            1 => (State::Completed, on_any!(self, c => c.completed())),
-            _ => (State::Faulted, on_any!(self, c => c.failed())),
-        };
-        let states = list.iter().map(|s| s.state).collect();
-        // Dropped before returning, as in `snapshot`.
-        drop(list);
+        let want = [State::Running, State::Completed, State::Faulted][usize::from(which % 3)];
+        let states = on_any!(self, c => {
+            let list = match which % 3 {
+                0 => c.running(),
+                1 => c.completed(),
+                _ => c.failed(),
+            };
+            let states = list.iter().map(|s| s.state).collect();
+            // Dropped before returning, as in `snapshot`.
+            drop(list);
+            states
+        });
         (want, states)
     }
 }

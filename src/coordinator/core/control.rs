@@ -23,6 +23,13 @@ pub(super) struct Seat {
     /// `IDLE`, `ACTIVE` or `SETTLING`; stored by its worker only (Release), loaded by
     /// count queries (Acquire).
     pub(super) phase: AtomicUsize,
+    /// The raw id of the operation its worker starts or runs (0: none yet); stored by
+    /// its worker (Release) before it claims the operation, so a `cancel_operation`
+    /// whose claim lost to that worker finds it here.
+    pub(super) running: AtomicU64,
+    /// The raw id of an operation `cancel_operation` asked this worker to drop; the
+    /// guarded body compares it with its own at each poll.
+    pub(super) abort: AtomicU64,
 }
 
 /// The type-free half of a coordinator: permits, cancellation, counters. Bodies see it
@@ -39,7 +46,8 @@ pub(crate) struct Control {
     /// terminal, all with Release, so a reader that loads the terminal counts first
     /// never sees more finished than enqueued.
     pub(super) totals: [AtomicU64; 4],
-    /// Items `cancel` (not a worker) is settling right now; see the module docs.
+    /// Items `cancel` or `cancel_operation` (not a worker) is settling right now; see the
+    /// module docs.
     pub(super) settling: AtomicUsize,
     /// Worker futures not yet dropped; the last to go stops the coordinator.
     pub(super) live: AtomicUsize,
@@ -65,6 +73,8 @@ impl Control {
                 .map(|_| Seat {
                     waker: AtomicWaker::new(),
                     phase: AtomicUsize::new(IDLE),
+                    running: AtomicU64::new(0),
+                    abort: AtomicU64::new(0),
                 })
                 .collect(),
             totals: core::array::from_fn(|_| AtomicU64::new(0)),
@@ -92,7 +102,7 @@ impl Control {
     }
 
     /// Runs user code that is not a body; a panic in it is counted, not propagated.
-    pub(super) fn contain<R>(&self, user: impl FnOnce() -> R) -> Option<R> {
+    pub(crate) fn contain<R>(&self, user: impl FnOnce() -> R) -> Option<R> {
         let done = contain(user);
         if done.is_none() {
             self.panics.fetch_add(1, Ordering::Relaxed);

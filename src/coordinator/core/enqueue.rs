@@ -11,6 +11,8 @@ enum Shortage {
     Queue,
     /// Window slots (freed when an operation is evicted and no reader holds it).
     Slots,
+    /// Room for results (given back when a result is taken).
+    Results,
 }
 
 impl<T, R, S, O, K> Core<T, R, S, O, K>
@@ -81,10 +83,19 @@ where
             drop(key);
             return Err((refuse(item), Shortage::Queue));
         }
+        // An item is accepted only with room for its result: taken back by `withdraw`
+        // below if it is refused after all.
+        if self.keeper.as_ref().is_some_and(|keeper| !keeper.reserve()) {
+            drop(key);
+            return Err((EnqueueError::Full(item), Shortage::Results));
+        }
         let id = match self.window.insert_keyed(item, key, label, self.now()) {
             Ok(id) => id,
             // Slots run short only while snapshot readers hold evicted slots a moment.
             Err((item, key)) => {
+                if let Some(keeper) = &self.keeper {
+                    keeper.release();
+                }
                 drop(key);
                 return Err((EnqueueError::Full(item), Shortage::Slots));
             }
@@ -171,9 +182,10 @@ where
         }
         loop {
             // Retry while full of the same thing, waking on whatever frees that thing.
-            let wakeup = match short {
-                Shortage::Queue => self.intake.room(),
-                Shortage::Slots => self.window.freed(),
+            let wakeup = match (short, &self.keeper) {
+                (Shortage::Results, Some(keeper)) => keeper.room(),
+                (Shortage::Queue | Shortage::Results, _) => self.intake.room(),
+                (Shortage::Slots, _) => self.window.freed(),
             };
             let mut pending = Some(item);
             let outcome = wakeup
@@ -200,9 +212,13 @@ where
 
 /// What needs no bounds: the drop path of [`Withdraw`].
 impl<T, R, S, O, K> Core<T, R, S, O, K> {
-    /// Takes an item that was never queued back out of the window, uncounted.
+    /// Takes an item that was never queued back out of the window, uncounted, and gives
+    /// its result's room back.
     fn withdraw(&self, id: OperationId) -> T {
         self.control.totals[ENQUEUED].fetch_sub(1, Ordering::Relaxed);
+        if let Some(keeper) = &self.keeper {
+            keeper.release();
+        }
         match self.window.withdraw(id) {
             Some(item) => item,
             None => unreachable!("an id that was never queued is still pending"),

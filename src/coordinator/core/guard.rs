@@ -15,7 +15,7 @@ use pin_project_lite::pin_project;
 
 use crate::coordinator::{BodyOutput, CancelCause, Outcome, PanicMessage};
 use crate::operation::State;
-use crate::sync::{AtomicBool, Ordering, contain};
+use crate::sync::{AtomicBool, AtomicU64, Ordering, contain};
 
 /// How a guarded body ended.
 pub(crate) enum Ran<V, E> {
@@ -23,7 +23,7 @@ pub(crate) enum Ran<V, E> {
     // Only `std` can catch a panic.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     Panicked(PanicMessage),
-    Cancelled,
+    Cancelled(CancelCause),
 }
 
 impl<V, E> Ran<V, E> {
@@ -33,20 +33,34 @@ impl<V, E> Ran<V, E> {
             Ran::Done(Ok(value)) => (State::Completed, Outcome::Success, Some(value)),
             Ran::Done(Err(error)) => (State::Faulted, Outcome::Error(error), None),
             Ran::Panicked(message) => (State::Faulted, Outcome::Panic(message), None),
-            Ran::Cancelled => (
-                State::Cancelled,
-                Outcome::Cancelled(CancelCause::Coordinator),
-                None,
-            ),
+            Ran::Cancelled(cause) => (State::Cancelled, Outcome::Cancelled(cause), None),
         }
     }
 }
 
-/// Where a guarded body learns of cancellation: the flag, and the waker slot the
+/// Where a guarded body learns of cancellation: the coordinator's flag, the word naming
+/// the one operation `cancel_operation` asked to drop, and the waker slot either
 /// canceller wakes.
 pub(crate) struct Cancel<'a> {
     pub(crate) flag: &'a AtomicBool,
     pub(crate) waker: &'a AtomicWaker,
+    /// The raw id of an operation to drop (its worker's seat word).
+    pub(crate) abort: &'a AtomicU64,
+    /// The raw id of the guarded body's operation.
+    pub(crate) id: u64,
+}
+
+impl Cancel<'_> {
+    /// Why the body is to be dropped, if it is.
+    fn cause(&self) -> Option<CancelCause> {
+        if self.flag.load(Ordering::Acquire) {
+            Some(CancelCause::Coordinator)
+        } else if self.abort.load(Ordering::Acquire) == self.id {
+            Some(CancelCause::Requested)
+        } else {
+            None
+        }
+    }
 }
 
 pin_project! {
@@ -98,13 +112,12 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut slot = this.body;
-        let cancelled = |cancel: &Cancel<'_>| cancel.flag.load(Ordering::Acquire);
-        let ended = if this.cancel.as_ref().is_some_and(cancelled) {
-            Ran::Cancelled
+        let ended = if let Some(cause) = this.cancel.as_ref().and_then(Cancel::cause) {
+            Ran::Cancelled(cause)
         } else {
             let Some(body) = slot.as_mut().as_pin_mut() else {
                 // Polled again after it ended: it stays ended.
-                return Poll::Ready(Ran::Cancelled);
+                return Poll::Ready(Ran::Cancelled(CancelCause::Coordinator));
             };
             let polled = {
                 // Only coordinators mark the thread; one-shot runs and handlers skip it.
@@ -118,10 +131,10 @@ where
                         cancel.waker.register(cx.waker());
                         // A cancel between the first check and the registration woke no
                         // one; seeing the flag here closes that gap.
-                        if !cancelled(cancel) {
-                            return Poll::Pending;
+                        match cancel.cause() {
+                            Some(cause) => Ran::Cancelled(cause),
+                            None => return Poll::Pending,
                         }
-                        Ran::Cancelled
                     }
                     None => return Poll::Pending,
                 },

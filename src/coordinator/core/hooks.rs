@@ -45,6 +45,20 @@ impl<E, T> Hooks<E, T> {
         self.on_finalized = Some(Box::new(report));
     }
 
+    /// Takes `on_finalized` out and hands the other hooks over for a core whose window
+    /// shows errors as `F` (a result coordinator reports its operations itself, with the
+    /// error and value its window does not keep).
+    pub(crate) fn take_finalized<F>(mut self) -> (Option<Finalized<E>>, Hooks<F, T>) {
+        let finalized = self.on_finalized.take();
+        let rest = Hooks {
+            on_finalized: None,
+            describe: self.describe.take(),
+            on_signal: self.on_signal.take(),
+            dispatch: self.dispatch.take(),
+        };
+        (finalized, rest)
+    }
+
     pub(crate) fn on_signal(&mut self, report: impl Fn(&SignalEvent) + Send + Sync + 'static) {
         self.on_signal = Some(Box::new(report));
     }

@@ -90,7 +90,7 @@ pub struct Intake<Q> {
     work: Wakeup,
     /// A place in the queue appeared (an item was taken), or the intake closed.
     room: Wakeup,
-    /// `in_flight` reached zero.
+    /// `in_flight` reached zero, or the intake closed.
     idle: Wakeup,
 }
 
@@ -148,6 +148,11 @@ impl<Q> Intake<Q> {
     /// What waits for a place in the queue listens on.
     pub fn room(&self) -> &Wakeup {
         &self.room
+    }
+
+    /// What waits for the intake to empty (or close) listens on.
+    pub fn idle(&self) -> &Wakeup {
+        &self.idle
     }
 
     /// Wakes every waiting worker to look again (after a resume or a cancel).
@@ -331,6 +336,8 @@ impl<Q: Queue> Intake<Q> {
         if first {
             self.work.notify(usize::MAX);
             self.room.notify(usize::MAX);
+            // Waiters for "closed and empty" may find it empty already.
+            self.idle.notify(usize::MAX);
         }
         first
     }

@@ -48,9 +48,11 @@ pub(crate) mod guard;
 pub(crate) mod handle;
 mod hooks;
 pub(crate) mod intake;
+mod keeper;
 pub(crate) mod permits;
 mod queries;
 pub(crate) mod schedule;
+mod waits;
 mod worker;
 
 pub(crate) use control::Control;
@@ -58,8 +60,10 @@ pub use control::Totals;
 #[cfg(feature = "sink")]
 pub(crate) use feed::EnqueueSink;
 pub(crate) use handle::Owner;
-pub(crate) use hooks::Hooks;
 use hooks::{Describe, Report};
+pub(crate) use hooks::{Finalized, Hooks};
+pub(crate) use keeper::Keeper;
+use waits::Ending;
 use worker::Live;
 
 use alloc::boxed::Box;
@@ -118,9 +122,12 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     on_finalized: Option<Report<O>>,
     /// Labels items enqueued without a label (the builder's `describe`).
     describe: Option<Describe<T>>,
-    /// One per slot, notified when that slot's operation becomes terminal; only for
-    /// coordinators whose callers wait on single operations (results).
-    finished: Option<Box<[Wakeup]>>,
+    /// One per slot, notified when that slot's operation becomes terminal, for callers
+    /// waiting on one operation (`wait`, a result). Every kind has them: a wake-up is two
+    /// words per slot, and notifying one nobody waits on costs a fence and a load.
+    finished: Box<[Ending]>,
+    /// Keeps results beside the window (result coordinators only).
+    keeper: Option<Box<dyn Keeper<O>>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
     _drain_on: Option<Subscription>,
 }
@@ -141,9 +148,9 @@ where
     pub(crate) fn start<X, M, B, Fut>(
         rt: R,
         options: &Options,
-        hooks: Hooks<O::Error, T>,
+        hooks: Hooks<O::Shown, T>,
         queue: S,
-        per_operation_wakeups: bool,
+        keeper: Option<Box<dyn Keeper<O>>>,
         parts: X,
         make: M,
     ) -> Result<Handle<Owner<Self, X>>, OptionsError>
@@ -154,7 +161,7 @@ where
         Fut::Output: BodyOutput<Value = O::Value, Error = O::Error>,
         S::Taken: Send + Sync,
     {
-        let core = Arc::new(Self::new(rt, options, hooks, queue, per_operation_wakeups)?);
+        let core = Arc::new(Self::new(rt, options, hooks, queue, keeper)?);
         // The weak handle cannot be upgraded until this returns; no body runs before,
         // since nobody can enqueue yet.
         Ok(Handle::new_cyclic(|owner| {
@@ -185,14 +192,13 @@ where
     S: Schedule<Key = K>,
     O: Record,
 {
-    /// A core ordering items with `queue`; `per_operation_wakeups` keeps one wake-up per
-    /// slot for [`finished`](Self::finished).
+    /// A core ordering items with `queue`, results kept by `keeper` if any.
     fn new(
         rt: R,
         options: &Options,
-        mut hooks: Hooks<O::Error, T>,
+        mut hooks: Hooks<O::Shown, T>,
         queue: S,
-        per_operation_wakeups: bool,
+        keeper: Option<Box<dyn Keeper<O>>>,
     ) -> Result<Self, OptionsError> {
         let window = Window::new(options)?;
         let ceiling = options.effective_concurrency_ceiling();
@@ -202,8 +208,7 @@ where
             hooks.on_signal.take(),
             hooks.dispatch.take(),
         );
-        let finished =
-            per_operation_wakeups.then(|| (0..window.capacity()).map(|_| Wakeup::new()).collect());
+        let finished = (0..window.capacity()).map(|_| Ending::new()).collect();
         let intake = Arc::new(Intake::new(queue));
         let closer = intake.clone();
         let drain_on = signals.drain_on(options, move || {
@@ -221,6 +226,7 @@ where
             on_finalized,
             describe: hooks.describe.take(),
             finished,
+            keeper,
             _drain_on: drain_on,
         })
     }
@@ -245,7 +251,9 @@ where
 
     /// Notified when operation `id`'s slot becomes terminal (see `Core::new`).
     pub(crate) fn finished(&self, id: OperationId) -> Option<&Wakeup> {
-        self.finished.as_ref()?.get(id.index() as usize)
+        self.finished
+            .get(id.index() as usize)
+            .map(|ending| &ending.wakeup)
     }
 
     /// Stops accepting items, and wakes every enqueuer waiting for room or a slot so it
@@ -280,9 +288,9 @@ where
             control.settling.fetch_add(1, Ordering::AcqRel);
             let state = self.cancel_pending(id, cause);
             self.done(taken);
-            match state {
-                Some(state) => self.settle(id, state),
-                None => self.intake.settle(),
+            // `None`: `cancel_operation` claimed it first, and settled it.
+            if let Some(state) = state {
+                self.settle(id, state);
             }
             control.settling.fetch_sub(1, Ordering::AcqRel);
         }

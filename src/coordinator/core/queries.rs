@@ -55,13 +55,13 @@ where
     }
 
     /// Calls `f` with each tracked operation's key and snapshot, without allocating.
-    pub(crate) fn visit_keyed(&self, mut f: impl FnMut(Option<&K>, Snapshot<&Outcome<O::Error>>)) {
+    pub(crate) fn visit_keyed(&self, mut f: impl FnMut(Option<&K>, Snapshot<&Outcome<O::Shown>>)) {
         self.window
             .visit_keyed(self.now(), |key, s| f(key, s.map(O::outcome)));
     }
 
     /// Calls `f` with each tracked operation's snapshot, without allocating.
-    pub(crate) fn visit(&self, mut f: impl FnMut(Snapshot<&Outcome<O::Error>>)) {
+    pub(crate) fn visit(&self, mut f: impl FnMut(Snapshot<&Outcome<O::Shown>>)) {
         self.visit_keyed(|_, s| f(s));
     }
 
@@ -69,24 +69,15 @@ where
     /// ones first, then finished ones oldest first.
     pub(crate) fn collect(
         &self,
-        keep: impl Fn(Option<&K>, &Snapshot<&Outcome<O::Error>>) -> bool,
-    ) -> Vec<Snapshot<Outcome<O::Error>>>
+        keep: impl Fn(Option<&K>, &Snapshot<&Outcome<O::Shown>>) -> bool,
+    ) -> Vec<Snapshot<Outcome<O::Shown>>>
     where
-        O::Error: Clone,
+        O::Shown: Clone,
     {
         self.window.collect_sorted(self.now(), |key, s| {
             let s = s.map(O::outcome);
             keep(key, &s).then(|| s.map(Clone::clone))
         })
-    }
-
-    /// What `pick` takes from each tracked operation's snapshot and full record, finished
-    /// ones oldest first.
-    pub(crate) fn collect_records<X>(
-        &self,
-        mut pick: impl FnMut(Snapshot<&O>) -> Option<X>,
-    ) -> Vec<X> {
-        self.window.collect_sorted(self.now(), |_, s| pick(s))
     }
 
     /// `f` of operation `id`'s snapshot and full record, or `None` once it has left.
@@ -97,9 +88,9 @@ where
     }
 
     /// One operation's snapshot, or `None` once it has left the window.
-    pub(crate) fn get(&self, id: OperationId) -> Option<Snapshot<Outcome<O::Error>>>
+    pub(crate) fn get(&self, id: OperationId) -> Option<Snapshot<Outcome<O::Shown>>>
     where
-        O::Error: Clone,
+        O::Shown: Clone,
     {
         self.read(id, |s| s.map(|o| o.outcome().clone()))
     }
@@ -168,13 +159,13 @@ where
     pub(crate) fn with<X>(
         &self,
         id: OperationId,
-        f: impl FnOnce(Snapshot<&Outcome<O::Error>>) -> X,
+        f: impl FnOnce(Snapshot<&Outcome<O::Shown>>) -> X,
     ) -> Option<X> {
         self.read(id, |s| f(s.map(O::outcome)))
     }
 
     /// Calls `f` with each tracked operation in `state`, in slot order.
-    pub(crate) fn visit_in(&self, state: State, mut f: impl FnMut(Snapshot<&Outcome<O::Error>>)) {
+    pub(crate) fn visit_in(&self, state: State, mut f: impl FnMut(Snapshot<&Outcome<O::Shown>>)) {
         self.visit(|s| {
             if s.state == state {
                 f(s);

@@ -303,9 +303,11 @@ where
         let control = &*self.control;
         let (worker, id) = (holding.worker, holding.id);
         control.seat(worker, ACTIVE);
+        let seat = &control.seats[worker];
+        seat.running.store(id.raw(), Ordering::Release);
         let Ok(input) = self.window.start(id, self.now()) else {
-            // Only this worker holds the taken id, so start cannot be refused; if it
-            // ever were, the operation is not ours to finish.
+            // `cancel_operation` claimed it first and settled it: only the queue's
+            // ticket is left to retire.
             control.seat(worker, SETTLING);
             self.retire(worker, holding.taken.take(), id, None);
             return;
@@ -314,7 +316,9 @@ where
         let context = OpContext::new(id, self.control.clone());
         let cancel = Cancel {
             flag: &control.cancelled,
-            waker: &control.seats[worker].waker,
+            waker: &seat.waker,
+            abort: &seat.abort,
+            id: id.raw(),
         };
         // The body is called inside the guarded future, so a body that panics before
         // returning its future is recorded as a fault like any other panic.
@@ -349,8 +353,9 @@ where
         self.retire(worker, holding.taken.take(), id, state);
     }
 
-    /// Cancels a pending operation taken from the queue; `Cancelled` unless it was not
-    /// ours. Its input is dropped here (contained).
+    /// Cancels a pending operation (taken from the queue, or asked for by
+    /// `cancel_operation`); `Cancelled` unless another canceller claimed it first. Its
+    /// input is dropped here (contained).
     pub(super) fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
         let cancelled = O::record(Outcome::Cancelled(cause), None);
         let input = self
@@ -363,16 +368,34 @@ where
 
     /// What reports a finished operation to `on_finalized` (contained), if there is one;
     /// without it the window makes no snapshot.
+    /// It also hands the operation to the keeper, if any, before it is published.
     fn reporter(&self) -> Option<impl FnOnce(Option<&K>, Snapshot<&O>) + '_> {
-        let report = self.on_finalized.as_ref()?;
+        if self.on_finalized.is_none() && self.keeper.is_none() {
+            return None;
+        }
         Some(move |_: Option<&K>, snapshot: Snapshot<&O>| {
-            self.control.contain(|| report(snapshot));
+            let snapshot = match (&self.on_finalized, &self.keeper) {
+                (Some(report), None) => {
+                    self.control.contain(|| report(snapshot));
+                    return;
+                }
+                (Some(report), Some(_)) => {
+                    let copy = snapshot.clone();
+                    self.control.contain(|| report(copy));
+                    snapshot
+                }
+                (None, _) => snapshot,
+            };
+            if let Some(keeper) = &self.keeper {
+                keeper.keep(snapshot, &self.control);
+            }
         })
     }
 
-    /// After a taken item's operation is terminal (`state`, or `None` if it was not
-    /// ours): tells the queue (the key's next item may start), counts it, wakes whoever
-    /// waits on it or on idleness, and frees the worker's seat.
+    /// After a taken item's operation is terminal (`state`, or `None` if
+    /// `cancel_operation` claimed it first, which settled it): tells the queue (the
+    /// key's next item may start), counts it, wakes whoever waits on it or on idleness,
+    /// and frees the worker's seat.
     fn retire(
         &self,
         worker: usize,
@@ -385,8 +408,6 @@ where
         }
         if let Some(state) = state {
             self.settle(id, state);
-        } else {
-            self.intake.settle();
         }
         self.control.seat(worker, IDLE);
     }
@@ -406,8 +427,11 @@ where
             State::Cancelled => CANCELLED,
             _ => FAILED,
         });
-        if let Some(finished) = &self.finished {
-            finished[id.index() as usize].notify(usize::MAX);
+        if let Some(keeper) = &self.keeper {
+            keeper.published(id);
+        }
+        if let Some(ending) = self.finished.get(id.index() as usize) {
+            ending.ended(id, state);
         }
         self.intake.settle();
     }

@@ -281,15 +281,9 @@ where
             .get_or_insert_with(|| SignalSink::builder().names(names).build())
             .clone();
         let keys = Keys::new(&options, &limits, options.slot_capacity()?).gated(gate, sink);
-        let core = Core::start(
-            self.rt,
-            &options,
-            self.hooks,
-            keys,
-            false,
-            key_of,
-            |owner| make(WeakCoordinator::new(owner)),
-        )?;
+        let core = Core::start(self.rt, &options, self.hooks, keys, None, key_of, |owner| {
+            make(WeakCoordinator::new(owner))
+        })?;
         Ok(KeyedWorkCoordinator { core })
     }
 }

@@ -139,7 +139,7 @@ impl<T: Send + 'static, R: Spawner + Timer, E: Send + Sync + 'static>
             .signals
             .get_or_insert_with(|| SignalSink::builder().names(names).build());
         let lanes = Lanes::new(&self.parts, &options)?;
-        let core = Core::start(self.rt, &options, self.hooks, lanes, false, (), |owner| {
+        let core = Core::start(self.rt, &options, self.hooks, lanes, None, (), |owner| {
             make(WeakCoordinator::new(owner))
         })?;
         Ok(PriorityWorkCoordinator { core })

@@ -21,10 +21,13 @@ const HOLD: BodyKind = BodyKind::Slow(40);
 impl<R: Spawner + Timer + Clone> Driver<R> {
     /// Before `complete`: `enqueue` finds room for more items than the coordinator has
     /// slots, so no slot or queue place was lost to a fault (every body is finite here).
+    /// A result coordinator's room includes its results: they are taken as the probe
+    /// goes, as a caller consuming results would.
     pub(super) async fn room_probe(&mut self, subject: &Subject<R>) {
         let items = self.case.options.slots() + 2;
         let deadline = Instant::now() + ROOM_BOUND;
         for k in 0..items {
+            self.take_results(subject);
             let spec = ItemSpec {
                 body: BodyKind::Ok,
                 key: (k % KEYS) as u8,
@@ -74,6 +77,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         })) else {
             return;
         };
+        self.take_results(subject);
         for _ in 0..o.max_tracked {
             self.enqueue(subject, quick, ROOM_BOUND).await;
         }
@@ -89,6 +93,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
             }
         }
         // Pinned operations stop counting against the window: refill it.
+        self.take_results(subject);
         for _ in 0..o.max_tracked {
             self.enqueue(subject, quick, ROOM_BOUND).await;
         }
@@ -99,6 +104,7 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
             body: HOLD,
             ..quick
         };
+        self.take_results(subject);
         for _ in 0..o.max_concurrency {
             self.enqueue(subject, hold, ROOM_BOUND).await;
         }
@@ -108,13 +114,9 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
         if !busy.await {
             return;
         }
-        if let Subject::Results(c) = subject {
-            // Values a caller may still take are no slot leak: take them all, so a
-            // coordinator that keeps them until taken has nothing held for a caller.
-            for accepted in self.shared.accepted() {
-                let _ = catch_unwind(AssertUnwindSafe(|| drop(c.take_result(accepted.id))));
-            }
-        }
+        // Results a caller may still take are no slot leak: take them all, so the
+        // results store holds nothing for a caller.
+        self.take_results(subject);
         let _ = catch_unwind(AssertUnwindSafe(|| subject.pause()));
         let mut fitted = 0;
         while fitted <= o.queue_capacity {
@@ -143,6 +145,15 @@ impl<R: Spawner + Timer + Clone> Driver<R> {
                     o.queue_capacity
                 ),
             );
+        }
+    }
+
+    /// Takes every finished result a result coordinator holds (its room for more items).
+    fn take_results(&self, subject: &Subject<R>) {
+        if let Subject::Results(c) = subject {
+            for accepted in self.shared.accepted() {
+                let _ = catch_unwind(AssertUnwindSafe(|| drop(c.take_result(accepted.id))));
+            }
         }
     }
 
