@@ -67,7 +67,32 @@ impl SignalMask {
     }
 
     /// The first raised signal the mask names (lowest slot first), honouring the
-    /// sink's `max_age`. `None` with a sink other than the one that compiled it.
+    /// sink's `max_age`: an expired signal is skipped. `None` with a sink other than the
+    /// one that compiled it (or a clone of it).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+    ///
+    /// let clock = ManualClock::new();
+    /// let sink = SignalSink::builder()
+    ///     .max_age(Duration::from_secs(5))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// let stop = sink.mask("circuit-open, backpressure.*");
+    /// let db = sink.raise("backpressure.db").unwrap();
+    /// clock.advance(Duration::from_secs(6));
+    /// assert_eq!(stop.first_raised(&sink), None, "expired");
+    /// let open = sink.raise("circuit-open").unwrap();
+    /// assert_eq!(stop.first_raised(&sink), Some(open));
+    /// sink.raise(db).unwrap();
+    /// assert_eq!(stop.first_raised(&sink), Some(db), "the lower slot comes first");
+    /// assert_eq!(stop.first_raised(&sink.clone()), Some(db));
+    ///
+    /// let other = SignalSink::new();
+    /// other.raise("circuit-open").unwrap();
+    /// assert_eq!(stop.first_raised(&other), None, "compiled for another sink");
+    /// ```
     #[inline]
     pub fn first_raised(&self, sink: &SignalSink) -> Option<Signal> {
         if !core::ptr::eq(&*self.table, sink.table()) {

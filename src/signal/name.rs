@@ -8,7 +8,21 @@ use core::ops::Deref;
 
 use crate::sync::{AtomicU64, Ordering};
 
-/// The longest name any table can store, in bytes (UTF-8).
+/// The longest name any table can store, in bytes (UTF-8). A table (or sink) asked for
+/// longer names stores names up to this length, and refuses longer ones with
+/// [`TableError::NameTooLong`](super::TableError::NameTooLong).
+///
+/// ```
+/// use ephemeral::signal::{MAX_NAME_BYTES, SignalSink, TableError};
+///
+/// let sink = SignalSink::builder().name_bytes(1000).build();
+/// assert_eq!(sink.table().name_bytes(), MAX_NAME_BYTES);
+/// assert!(sink.raise("n".repeat(MAX_NAME_BYTES)).is_ok());
+/// assert_eq!(
+///     sink.raise("n".repeat(MAX_NAME_BYTES + 1)),
+///     Err(TableError::NameTooLong { max: MAX_NAME_BYTES })
+/// );
+/// ```
 pub const MAX_NAME_BYTES: usize = 255;
 
 /// Bytes per storage word.
@@ -34,7 +48,19 @@ pub struct Name {
 }
 
 impl Name {
-    /// The name as a string slice.
+    /// The name as a string slice, for what takes a `&str` (pattern matching, keys of
+    /// a map, formatting).
+    ///
+    /// ```
+    /// use ephemeral::signal::{Pattern, SignalSink};
+    ///
+    /// let sink = SignalSink::new();
+    /// let s = sink.raise("error.timeout").unwrap();
+    /// let name = sink.name(s).unwrap();
+    /// assert!(Pattern::new("error.*").matches(name.as_str()));
+    /// let owned: String = name.as_str().to_owned();
+    /// assert_eq!(owned, "error.timeout");
+    /// ```
     pub fn as_str(&self) -> &str {
         // The table stores only whole `str`s and readers accept only copies whose slot
         // did not change while they read, so the bytes are the UTF-8 of one name.

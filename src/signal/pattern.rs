@@ -33,7 +33,18 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Compiles `pattern` (surrounding whitespace is trimmed).
+    /// Compiles `pattern` (surrounding whitespace is trimmed). Every text is a valid
+    /// pattern: compiling never fails. An empty pattern matches only the empty name, so
+    /// it matches no signal.
+    ///
+    /// ```
+    /// use ephemeral::signal::Pattern;
+    ///
+    /// let p = Pattern::new("  backpressure.*\n");
+    /// assert_eq!(p.as_str(), "backpressure.*");
+    /// assert!(p.matches("backpressure.db"));
+    /// assert!(!Pattern::new("").matches("backpressure.db"));
+    /// ```
     pub fn new(pattern: &str) -> Self {
         let text: Box<str> = pattern.trim().into();
         let pieces = (!text.contains('?')).then(|| text.split('*').map(Box::from).collect());
@@ -60,7 +71,23 @@ impl Pattern {
         !self.text.contains(['*', '?'])
     }
 
-    /// Whether `name` matches the whole pattern.
+    /// Whether `name` matches the whole pattern: `*` matches any run of characters
+    /// (dots included, and none), `?` exactly one character; the rest matches itself,
+    /// case-sensitively. Allocates nothing.
+    ///
+    /// ```
+    /// use ephemeral::signal::Pattern;
+    ///
+    /// let timeouts = Pattern::new("error.*.timeout");
+    /// assert!(timeouts.matches("error.db.timeout"));
+    /// assert!(timeouts.matches("error.db.primary.timeout"), "`*` crosses dots");
+    /// assert!(!timeouts.matches("error.db.timeout.retry"), "the whole name must match");
+    /// assert!(!timeouts.matches("ERROR.db.timeout"), "case-sensitive");
+    ///
+    /// let shard = Pattern::new("shard-?");
+    /// assert!(shard.matches("shard-7") && shard.matches("shard-é"));
+    /// assert!(!shard.matches("shard-") && !shard.matches("shard-12"));
+    /// ```
     #[inline]
     pub fn matches(&self, name: &str) -> bool {
         match &self.pieces {
@@ -169,7 +196,17 @@ pub struct PatternSet {
 }
 
 impl PatternSet {
-    /// Parses a comma-separated list.
+    /// Parses a comma-separated list: each entry is trimmed and compiled as a
+    /// [`Pattern`]; empty entries are dropped. Never fails.
+    ///
+    /// ```
+    /// use ephemeral::signal::PatternSet;
+    ///
+    /// let set = PatternSet::parse(" circuit-open ,, backpressure.* ,");
+    /// let texts: Vec<_> = set.patterns().iter().map(|p| p.as_str()).collect();
+    /// assert_eq!(texts, ["circuit-open", "backpressure.*"]);
+    /// assert!(PatternSet::parse("").is_empty());
+    /// ```
     pub fn parse(list: &str) -> Self {
         Self {
             patterns: list
@@ -198,7 +235,16 @@ impl PatternSet {
         self.patterns.is_empty()
     }
 
-    /// Whether any pattern matches `name`.
+    /// Whether any pattern matches `name`; an empty set matches nothing.
+    ///
+    /// ```
+    /// use ephemeral::signal::PatternSet;
+    ///
+    /// let stop = PatternSet::parse("circuit-open, shutting-down");
+    /// assert!(stop.matches("shutting-down"));
+    /// assert!(!stop.matches("circuit-open.db"), "each pattern matches whole names");
+    /// assert!(!PatternSet::parse("").matches(""));
+    /// ```
     pub fn matches(&self, name: &str) -> bool {
         self.patterns.iter().any(|p| p.matches(name))
     }

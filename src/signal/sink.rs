@@ -155,16 +155,33 @@ pub struct SinkBuilder {
 
 impl SinkBuilder {
     /// How many names the sink's table holds at once (at most
-    /// [`MAX_NAMES`](super::MAX_NAMES)). Default 256. Once it is full, a new name takes
-    /// the slot of the oldest name nobody uses (see [`Signal`]); when every name is in
-    /// use, raising a new one is refused with [`TableError::Full`] and counted
-    /// ([`SignalSink::full_refusals`]).
+    /// [`MAX_NAMES`](super::MAX_NAMES); more is clamped). Default 256. Once it is full, a
+    /// new name takes the slot of the oldest name nobody uses (see [`Signal`]); when every
+    /// name is in use, raising a new one is refused with [`TableError::Full`] and counted
+    /// ([`SignalSink::full_refusals`]). A raised name stays in use until it is retracted,
+    /// even once [`max_age`](Self::max_age) has expired it.
+    ///
+    /// ```
+    /// use ephemeral::signal::{SignalSink, TableError};
+    ///
+    /// let sink = SignalSink::builder().names(2).build();
+    /// sink.raise("circuit-open").unwrap();
+    /// let warm = sink.signal("cache.warm").unwrap(); // interned, never raised: idle
+    /// // The table is full; the idle name's slot goes to the new one.
+    /// sink.raise("backpressure").unwrap();
+    /// assert_eq!(sink.name(warm), None, "the old handle names nothing now");
+    /// // Both names are raised (in use): a third is refused, and counted.
+    /// assert_eq!(sink.raise("shutting-down"), Err(TableError::Full { capacity: 2 }));
+    /// assert_eq!(sink.full_refusals(), 1);
+    /// sink.retract("circuit-open");
+    /// assert!(sink.raise("shutting-down").is_ok(), "a retracted name is idle again");
+    /// ```
     pub fn names(mut self, n: usize) -> Self {
         self.names = n;
         self
     }
 
-    /// The longest name the sink stores, in bytes (1 to
+    /// The longest name the sink stores, in bytes (clamped to 1 to
     /// [`MAX_NAME_BYTES`](super::MAX_NAME_BYTES)). Default 64. Longer names are refused
     /// with [`TableError::NameTooLong`]. Each name slot reserves this much.
     ///
@@ -185,36 +202,127 @@ impl SinkBuilder {
         self
     }
 
-    /// How many raises the history keeps (at least 1). Default 1000. (The original's
+    /// How many raises the history keeps (at least 1; 0 is taken as 1). Default 1000.
+    /// Once full, each raise displaces the oldest one kept. The bound is on what the
+    /// history queries ([`count`](SignalSink::count),
+    /// [`count_matching`](SignalSink::count_matching),
+    /// [`events_matching`](SignalSink::events_matching), ...) can see, not on presence:
+    /// a signal stays raised however many raises came after it. (The original's
     /// `MaxQueuedSignals`, also 1000 there, is not this bound: it limits the queue of
     /// events waiting for async handlers, which is
     /// [`Options::max_queued_signals`](crate::Options::max_queued_signals) here.)
+    ///
+    /// ```
+    /// use ephemeral::signal::SignalSink;
+    ///
+    /// let sink = SignalSink::builder().history(2).build();
+    /// for name in ["a", "b", "c"] {
+    ///     sink.raise(name).unwrap();
+    /// }
+    /// let kept: Vec<_> = sink
+    ///     .events_matching("*")
+    ///     .iter()
+    ///     .map(|e| sink.name(e.signal).unwrap().to_string())
+    ///     .collect();
+    /// assert_eq!(kept, ["b", "c"], "the oldest raise was displaced");
+    /// assert_eq!(sink.count("a"), 0);
+    /// assert!(sink.is_raised("a"), "presence does not depend on the history");
+    /// ```
     pub fn history(mut self, n: usize) -> Self {
         self.history = n.max(1);
         self
     }
 
-    /// How many listeners may be subscribed at once. Default 16.
+    /// How many listeners may be subscribed at once. Default 16. Besides
+    /// [`subscribe`](SignalSink::subscribe), each [`changes`](SignalSink::changes) stream
+    /// and each coordinator given the sink with a `drain_on` set takes one place while it
+    /// lives. A dropped [`Subscription`] gives its place back.
+    ///
+    /// ```
+    /// use ephemeral::signal::{SignalSink, SubscribeError};
+    ///
+    /// let sink = SignalSink::builder().listeners(1).build();
+    /// let first = sink.subscribe(|_| {}).unwrap();
+    /// assert!(matches!(sink.subscribe(|_| {}), Err(SubscribeError::Full(_))));
+    /// assert!(matches!(sink.changes(8), Err(SubscribeError::NoPlaceForChanges)));
+    /// drop(first);
+    /// assert!(sink.changes(8).is_ok(), "the place was given back");
+    /// ```
     pub fn listeners(mut self, n: usize) -> Self {
         self.listeners = n;
         self
     }
 
     /// Signals raised longer ago than this no longer count as present, and raises
-    /// older than this leave the history's answers. Default: no limit.
+    /// older than this leave the history's answers. A raise exactly `max_age` old still
+    /// counts. Default: no limit.
+    ///
+    /// Expiry changes answers, not the table: an expired signal keeps its name in use
+    /// (see [`names`](Self::names)) until it is retracted, and raising it again makes it
+    /// present again.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+    ///
+    /// let clock = ManualClock::new();
+    /// let sink = SignalSink::builder()
+    ///     .names(1)
+    ///     .max_age(Duration::from_secs(10))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// sink.raise("backpressure").unwrap();
+    /// clock.advance(Duration::from_secs(10));
+    /// assert!(sink.is_raised("backpressure"), "exactly max_age old still counts");
+    /// clock.advance(Duration::from_nanos(1));
+    /// assert!(!sink.is_raised("backpressure"));
+    /// assert_eq!(sink.count("backpressure"), 0, "the raise left the history's answers");
+    /// assert!(sink.raise("other").is_err(), "the expired name still holds its slot");
+    /// sink.raise("backpressure").unwrap();
+    /// assert!(sink.is_raised("backpressure"), "a new raise makes it present again");
+    /// ```
     pub fn max_age(mut self, age: Duration) -> Self {
         self.max_age = Some(age);
         self
     }
 
-    /// Reads time from `timer` (a runtime adapter, or a `ManualClock` in tests).
+    /// Reads time from `timer` (a runtime adapter, or a `ManualClock` in tests): raise
+    /// times ([`SignalEvent::at`]), [`max_age`](Self::max_age) and
+    /// [`count_since`](SignalSink::count_since) all use it. Default: the process's
+    /// monotonic clock under `std`; without `std`, a clock that always reads zero.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+    ///
+    /// let clock = ManualClock::new();
+    /// let sink = SignalSink::builder().clock(clock.clone()).build();
+    /// clock.advance(Duration::from_secs(3));
+    /// assert_eq!(sink.now(), Duration::from_secs(3));
+    /// sink.raise("tick").unwrap();
+    /// assert_eq!(sink.events_matching("tick")[0].at, Duration::from_secs(3));
+    /// ```
     pub fn clock(mut self, timer: impl Timer) -> Self {
         self.clock = Box::new(timer);
         self
     }
 
-    /// Allocates every structure of the sink; nothing it does later allocates, except
-    /// subscribing, compiling masks and the queries that return a `Vec`.
+    /// Allocates every structure of the sink; nothing it does later allocates (raising,
+    /// retracting and checking presence included, a new name too), except subscribing
+    /// and making changes streams, compiling masks, and the queries and clears that take
+    /// patterns as text (they parse them; [`events_matching`](SignalSink::events_matching)
+    /// also fills a `Vec`).
+    ///
+    /// ```
+    /// use ephemeral::signal::SignalSink;
+    ///
+    /// let sink = SignalSink::builder().names(32).name_bytes(16).build();
+    /// assert_eq!(sink.table().capacity(), 32);
+    /// assert_eq!(sink.table().name_bytes(), 16);
+    /// let shared = sink.clone();
+    /// shared.raise("ready").unwrap();
+    /// assert!(sink.is_raised("ready"), "clones share the sink built once");
+    /// ```
     pub fn build(self) -> SignalSink {
         let (names, name_bytes) = (self.names, self.name_bytes);
         SignalSink {
@@ -245,10 +353,32 @@ impl fmt::Debug for SinkBuilder {
     }
 }
 
-/// Keeps a listener subscribed; dropping it unsubscribes.
+/// Keeps a listener subscribed; dropping it unsubscribes and gives its listener place
+/// back.
 ///
-/// After the drop, no raise that starts later calls the listener; one already calling
-/// it may finish.
+/// The drop does not wait: after it, no raise that starts later calls the listener, but
+/// one already calling it (on another thread, or the listener dropping its own
+/// subscription) may finish that call. The listener, with what it captured, is dropped by
+/// whichever leaves last: the subscription's drop, or that call. A subscription keeps
+/// its sink alive.
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+/// use ephemeral::signal::SignalSink;
+///
+/// let sink = SignalSink::builder().listeners(1).build();
+/// let heard = Arc::new(AtomicUsize::new(0));
+/// let counter = heard.clone();
+/// let subscription = sink
+///     .subscribe(move |_| { counter.fetch_add(1, Ordering::SeqCst); })
+///     .unwrap();
+/// sink.raise("a").unwrap();
+/// drop(subscription);
+/// sink.raise("a").unwrap();
+/// assert_eq!(heard.load(Ordering::SeqCst), 1, "not called after the drop");
+/// assert_eq!(Arc::strong_count(&heard), 1, "the listener was dropped with it");
+/// assert!(sink.subscribe(|_| {}).is_ok(), "its one place is free again");
+/// ```
 #[must_use = "dropping the subscription unsubscribes at once"]
 pub struct Subscription {
     sink: SignalSink,
@@ -319,12 +449,42 @@ impl Default for SignalSink {
 }
 
 impl SignalSink {
-    /// A sink with the default sizes and clock (see [`SinkBuilder`]).
+    /// A sink with the default sizes and clock (see [`SinkBuilder`]): 256 names of up
+    /// to 64 bytes, a history of 1000 raises, 16 listener places, no `max_age`.
+    ///
+    /// ```
+    /// use ephemeral::signal::{DEFAULT_NAME_BYTES, SignalSink};
+    ///
+    /// let sink = SignalSink::new();
+    /// assert_eq!(sink.table().capacity(), 256);
+    /// assert_eq!(sink.table().name_bytes(), DEFAULT_NAME_BYTES);
+    /// assert_eq!(sink.max_age(), None);
+    /// for _ in 0..1001 {
+    ///     sink.raise("tick").unwrap();
+    /// }
+    /// assert_eq!(sink.count("tick"), 1000, "the history keeps 1000 raises");
+    /// let _held: Vec<_> = (0..16).map(|_| sink.subscribe(|_| {}).unwrap()).collect();
+    /// assert!(sink.subscribe(|_| {}).is_err(), "16 listener places");
+    /// ```
     pub fn new() -> Self {
         Self::builder().build()
     }
 
-    /// A builder for sizes, `max_age` and the clock.
+    /// A builder for sizes, `max_age` and the clock, starting from the defaults of
+    /// [`new`](Self::new).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::signal::SignalSink;
+    ///
+    /// let sink = SignalSink::builder()
+    ///     .names(1024)
+    ///     .max_age(Duration::from_secs(30))
+    ///     .build();
+    /// assert_eq!(sink.table().capacity(), 1024);
+    /// assert_eq!(sink.max_age(), Some(Duration::from_secs(30)));
+    /// assert_eq!(sink.table().name_bytes(), 64, "what was not set keeps its default");
+    /// ```
     pub fn builder() -> SinkBuilder {
         SinkBuilder {
             names: 256,

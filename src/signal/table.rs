@@ -52,10 +52,32 @@ const GENERATION: Field<u64> = Field::top(32);
 const PIN: u64 = PINS.unit();
 
 /// The most names a table can hold (handles pack the index into 24 bits beside their
-/// generation in the history's words).
+/// generation in the history's words). A larger capacity asked of
+/// [`SignalTable::new`] or [`SinkBuilder::names`](super::SinkBuilder::names) is clamped
+/// to it, so every handle's [`index`](Signal::index) is below it.
+///
+/// ```
+/// use ephemeral::signal::MAX_NAMES;
+///
+/// assert_eq!(MAX_NAMES, 16_777_215);
+/// assert!(MAX_NAMES < 1 << 24, "an index fits 24 bits");
+/// ```
 pub const MAX_NAMES: usize = (1 << 24) - 1;
 
-/// The default longest name, in bytes.
+/// The default longest name, in bytes: of [`SignalTable::new`] and of a sink unless
+/// [`SinkBuilder::name_bytes`](super::SinkBuilder::name_bytes) says otherwise. Every
+/// name slot reserves this much, so a longer default would cost every table.
+///
+/// ```
+/// use ephemeral::signal::{DEFAULT_NAME_BYTES, SignalSink, TableError};
+///
+/// let sink = SignalSink::new();
+/// assert!(sink.raise("x".repeat(DEFAULT_NAME_BYTES)).is_ok());
+/// assert_eq!(
+///     sink.raise("x".repeat(DEFAULT_NAME_BYTES + 1)),
+///     Err(TableError::NameTooLong { max: DEFAULT_NAME_BYTES })
+/// );
+/// ```
 pub const DEFAULT_NAME_BYTES: usize = 64;
 
 /// A signal's handle in its table: a small `Copy` value (slot index and generation),
@@ -171,6 +193,28 @@ pub(crate) struct Read<R> {
 ///
 /// Interning a new name takes a short spin lock; lookups, raises, retracts and presence
 /// checks are lock-free and allocate nothing.
+///
+/// A table knows only names, presence and raise times. A [`SignalSink`](super::SignalSink)
+/// adds the clock, `max_age`, the history, listeners and the wakeups of deferred work;
+/// raise and retract through the sink when there is one.
+///
+/// ```
+/// use core::time::Duration;
+/// use ephemeral::signal::SignalTable;
+///
+/// let table = SignalTable::new(2);
+/// let open = table.intern("circuit-open").unwrap();
+/// table.raise(open, Duration::from_secs(1));
+/// let idle = table.intern("warming").unwrap();
+/// assert!(table.is_raised(open) && !table.is_raised(idle));
+///
+/// // Full: the idle name's slot goes to the new name; the raised one is kept.
+/// let late = table.intern("draining").unwrap();
+/// assert_eq!(late.index(), idle.index());
+/// assert_eq!(table.name(idle), None);
+/// assert_eq!(table.name(open).unwrap(), "circuit-open");
+/// assert_eq!(table.reclaimed(), 1);
+/// ```
 pub struct SignalTable {
     /// Per slot `GENERATION | PINS | LIVE` (module docs); pins by anyone, the rest by
     /// the interning-lock holder.
@@ -213,8 +257,10 @@ impl SignalTable {
         Self::with_name_bytes(capacity, DEFAULT_NAME_BYTES)
     }
 
-    /// A table for up to `capacity` names of up to `name_bytes` bytes each (clamped to
-    /// 1..=[`MAX_NAME_BYTES`](super::MAX_NAME_BYTES)); storage is `capacity * name_bytes` bytes, allocated now.
+    /// A table for up to `capacity` names (at most [`MAX_NAMES`]) of up to `name_bytes`
+    /// bytes each (clamped to 1..=[`MAX_NAME_BYTES`](super::MAX_NAME_BYTES)). All storage
+    /// is allocated now: per name, `name_bytes` rounded up to a multiple of 8, plus 32
+    /// bytes of bookkeeping and a presence bit.
     ///
     /// ```
     /// use ephemeral::signal::{SignalTable, TableError};
@@ -244,7 +290,22 @@ impl SignalTable {
         }
     }
 
-    /// How many names the table can hold.
+    /// How many names the table can hold at once: the capacity it was made with, up to
+    /// [`MAX_NAMES`]. Once that many are interned, a new name must take an idle name's
+    /// slot, or is refused.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::signal::{SignalTable, TableError};
+    ///
+    /// let table = SignalTable::new(2);
+    /// assert_eq!(table.capacity(), 2);
+    /// for name in ["a", "b"] {
+    ///     table.raise(table.intern(name).unwrap(), Duration::ZERO);
+    /// }
+    /// assert_eq!(table.len(), table.capacity());
+    /// assert_eq!(table.intern("c"), Err(TableError::Full { capacity: 2 }));
+    /// ```
     pub fn capacity(&self) -> usize {
         self.meta.len()
     }
@@ -395,6 +456,25 @@ impl SignalTable {
     /// handler that interns a new name while the code it interrupted holds that lock on
     /// the same core spins forever: intern the names a handler uses before enabling it
     /// (a known name is found without the lock).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::signal::{SignalTable, TableError};
+    ///
+    /// let table = SignalTable::with_name_bytes(1, 16);
+    /// let a = table.intern("cache.cold").unwrap();
+    /// assert_eq!(table.intern("cache.cold"), Ok(a), "a known name keeps its handle");
+    /// assert_eq!(table.intern(""), Err(TableError::EmptyName));
+    /// assert_eq!(
+    ///     table.intern("a-name-over-16-bytes"),
+    ///     Err(TableError::NameTooLong { max: 16 })
+    /// );
+    /// table.raise(a, Duration::ZERO);
+    /// assert_eq!(table.intern("b"), Err(TableError::Full { capacity: 1 }));
+    /// table.retract(a);
+    /// let b = table.intern("b").unwrap();
+    /// assert_eq!((b.index(), b.generation()), (0, 1), "a's slot, a new generation");
+    /// ```
     pub fn intern(&self, name: &str) -> Result<Signal, TableError> {
         let signal = self.acquire(name)?;
         self.unpin(signal);
@@ -551,7 +631,8 @@ impl SignalTable {
     }
 
     /// Marks `signal` present and records `now` as its last raise; a stale handle is
-    /// ignored.
+    /// ignored. Only the table changes: no history, no listener, no wakeup (a sink's
+    /// [`raise`](super::SignalSink::raise) does those).
     ///
     /// ```
     /// use core::time::Duration;
@@ -589,7 +670,26 @@ impl SignalTable {
         false
     }
 
-    /// Marks `signal` absent; a stale handle is ignored.
+    /// Marks `signal` absent; a stale handle is ignored. Its last raise time is kept
+    /// ([`raised_at`](Self::raised_at)), and a name no longer raised may be reclaimed
+    /// once the table is full. Only the table changes: no wakeup (a sink's
+    /// [`retract`](super::SignalSink::retract) wakes work deferred on it).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::signal::SignalTable;
+    ///
+    /// let table = SignalTable::new(1);
+    /// let busy = table.intern("busy").unwrap();
+    /// table.raise(busy, Duration::from_secs(4));
+    /// table.retract(busy);
+    /// assert!(!table.is_raised(busy));
+    /// assert_eq!(table.raised_at(busy), Some(Duration::from_secs(4)));
+    /// let next = table.intern("next").unwrap(); // busy's slot is free to reclaim
+    /// table.raise(next, Duration::ZERO);
+    /// table.retract(busy); // stale: ignored
+    /// assert!(table.is_raised(next), "a stale handle never touches the new name");
+    /// ```
     pub fn retract(&self, signal: Signal) {
         if self.pin(signal) {
             self.clear(signal);
@@ -609,7 +709,25 @@ impl SignalTable {
         was
     }
 
-    /// Whether `signal` is present.
+    /// Whether `signal` is present: raised and not retracted since. `false` for a
+    /// handle whose name was reclaimed or from another table. The table has no clock:
+    /// a sink's `max_age` is not applied here (use
+    /// [`SignalSink::is_raised`](super::SignalSink::is_raised) for that).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::{runtime::ManualClock, signal::SignalSink};
+    ///
+    /// let clock = ManualClock::new();
+    /// let sink = SignalSink::builder()
+    ///     .max_age(Duration::from_secs(1))
+    ///     .clock(clock.clone())
+    ///     .build();
+    /// let s = sink.raise("heartbeat").unwrap();
+    /// clock.advance(Duration::from_secs(2));
+    /// assert!(!sink.is_raised(s), "expired for the sink");
+    /// assert!(sink.table().is_raised(s), "still set in the table");
+    /// ```
     #[inline]
     pub fn is_raised(&self, signal: Signal) -> bool {
         // Bit first: a raised name is pinned, so a generation read after a set bit that
@@ -624,7 +742,23 @@ impl SignalTable {
         self.present[w].load(Ordering::Acquire)
     }
 
-    /// When `signal` was last raised, if ever (and if its name was not reclaimed).
+    /// When `signal` was last raised, if ever (and if its name was not reclaimed), as the
+    /// raiser's `now`; a retract keeps it.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use ephemeral::signal::SignalTable;
+    ///
+    /// let table = SignalTable::new(1);
+    /// let s = table.intern("sync").unwrap();
+    /// assert_eq!(table.raised_at(s), None, "never raised");
+    /// table.raise(s, Duration::from_secs(1));
+    /// table.raise(s, Duration::from_secs(3));
+    /// assert_eq!(table.raised_at(s), Some(Duration::from_secs(3)), "the latest raise");
+    /// table.retract(s);
+    /// table.intern("other").unwrap(); // reclaims the idle slot
+    /// assert_eq!(table.raised_at(s), None, "the name was reclaimed");
+    /// ```
     pub fn raised_at(&self, signal: Signal) -> Option<Duration> {
         let raw = self.raised_at.get(signal.index())?.load(Ordering::Acquire);
         // Acquire: a reset by a newer name's placement is followed by a generation the

@@ -6,6 +6,23 @@ use core::fmt;
 /// How many bytes of text a [`Label`] keeps. Longer text is cut at a character
 /// boundary. With its length and truncation flag a label is 32 bytes, the memory it adds
 /// to every window slot (IMPLEMENTATION.md, Memory).
+///
+/// ```
+/// use ephemeral::{LABEL_CAPACITY, Label};
+///
+/// let fits = Label::new(&"a".repeat(LABEL_CAPACITY));
+/// assert_eq!(fits.as_str().len(), LABEL_CAPACITY);
+/// assert!(!fits.is_truncated());
+///
+/// let url = "https://example.com/orders/12345/items";
+/// let cut = Label::new(url);
+/// assert!(cut.is_truncated());
+/// assert_eq!(cut.as_str(), &url[..LABEL_CAPACITY], "a prefix of the text");
+///
+/// // A character that would straddle the limit is dropped whole.
+/// let accented = Label::new(&format!("{}é", "a".repeat(LABEL_CAPACITY - 1)));
+/// assert_eq!(accented.as_str().len(), LABEL_CAPACITY - 1);
+/// ```
 pub const LABEL_CAPACITY: usize = 30;
 
 /// What an operation is about, in up to [`LABEL_CAPACITY`] bytes of text: given at

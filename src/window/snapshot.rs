@@ -10,10 +10,39 @@ use crate::signal::Signal;
 use super::Label;
 
 /// How many distinct signals one operation's record keeps. Raises beyond this still
-/// reach the sink; only the operation's own record is full.
+/// reach the sink; only the operation's own record is full. Raising a recorded signal
+/// again takes no more room, and retracting one frees its place.
+///
+/// ```
+/// # #[cfg(feature = "smol")] {
+/// use ephemeral::{OPERATION_SIGNALS, OpContext, Options, WorkCoordinator, runtime::Smol};
+///
+/// smol::block_on(async {
+///     let coordinator = WorkCoordinator::new(Smol, Options::default(), |_: u8, ctx: OpContext| async move {
+///         for i in 0..OPERATION_SIGNALS + 2 {
+///             ctx.signal(&format!("step.{i}")).unwrap();
+///         }
+///         ctx.signal("step.0").unwrap(); // recorded already: no new place
+///     }).unwrap();
+///     let id = coordinator.enqueue(1).await.unwrap();
+///     coordinator.complete();
+///     coordinator.drain().await;
+///     let sink = coordinator.signals();
+///     let recorded: Vec<_> = coordinator.get(id).unwrap().signals.iter()
+///         .map(|s| sink.name(*s).unwrap().to_string())
+///         .collect();
+///     assert_eq!(recorded.len(), OPERATION_SIGNALS);
+///     assert_eq!(recorded[0], "step.0");
+///     assert!(!recorded.contains(&format!("step.{}", OPERATION_SIGNALS)));
+///     assert!(sink.is_raised(format!("step.{}", OPERATION_SIGNALS + 1)), "the sink has them all");
+/// });
+/// # }
+/// ```
 pub const OPERATION_SIGNALS: usize = 8;
 
-/// The signals an operation has raised and not retracted, in the order first raised.
+/// The signals an operation has raised and not retracted (up to [`OPERATION_SIGNALS`]),
+/// in the order first raised, except that a signal raised after a retract may take the
+/// place the retracted one left.
 ///
 /// ```
 /// use ephemeral::OperationSignals;
