@@ -63,13 +63,15 @@ pub const MAX_QUEUED_SIGNALS: usize = 1 << 20;
 /// [`Outcome`](crate::Outcome) keeps up to
 /// [`PANIC_MESSAGE_CAPACITY`](crate::PANIC_MESSAGE_CAPACITY) bytes of a panic message
 /// (192 without `std`, which catches no panic and keeps no message).
+/// A coordinator also keeps, beside each slot, a wake-up and the slot's last ending (24
+/// bytes, for `wait` and results): count S + 24 for a coordinator.
 /// The slot count is [`slot_capacity`](Self::slot_capacity). A coordinator without
 /// [`signals`](Self::signals) builds a default sink (256 names, 1000 history events,
 /// 16 listeners: about 72 KiB); the task of a worker holds its body's future.
 ///
 /// With the defaults (1024 queued, 200 tracked, 50 pins) a `WorkCoordinator<u32, _,
-/// ()>` with one worker holds about 490 KiB, its window about 415 KiB: too much for a
-/// microcontroller. [`Options::small`] holds under 13 KiB (under 10 KiB without `std`).
+/// ()>` with one worker holds about 520 KiB, its window about 415 KiB: too much for a
+/// microcontroller. [`Options::small`] holds under 13 KiB (under 11 KiB without `std`).
 ///
 /// ```
 /// use core::time::Duration;
@@ -169,8 +171,8 @@ impl Options {
     /// queue and a window of 8, 2 pins, one async signal handler with a queue of 8, and a
     /// signal sink of its own sized to match (16 names, 16 history events, 2
     /// listeners). A `WorkCoordinator<u32, _, ()>` built from it holds under 13 KiB of
-    /// heap on a 64-bit target with `std` (under 10 KiB without; the default options:
-    /// about 490 KiB), its worker's task included; its window, under 8 KiB (see [Memory](Self#memory) for what each option costs). Raise what
+    /// heap on a 64-bit target with `std` (under 11 KiB without; the default options:
+    /// about 520 KiB), its worker's task included; its window, under 8 KiB (see [Memory](Self#memory) for what each option costs). Raise what
     /// you need from here.
     ///
     /// The sink is built here, so clones of these options share it (as with

@@ -244,7 +244,9 @@ impl OpContext {
     ///     }
     ///     coordinator.cancel();
     ///     coordinator.drain().await;
-    ///     assert_eq!(coordinator.totals().cancelled, 1);
+    ///     // Ended by `cancelled` (the body returns) or dropped at its next poll.
+    ///     let totals = coordinator.totals();
+    ///     assert_eq!(totals.completed + totals.cancelled, 1);
     /// });
     /// # }
     /// ```
