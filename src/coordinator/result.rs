@@ -413,11 +413,44 @@ where
     /// Accepts `item`, waiting while the coordinator is full (its queue, or its results:
     /// see [`results_capacity`](CoordinatorBuilder::results_capacity)); the id names its
     /// result.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 0 { Err("zero") } else { Ok(100 / n) }
+    ///     })
+    ///     .unwrap();
+    ///     let id = coordinator.enqueue(4).await.unwrap(); // the id names the result
+    ///     assert_eq!(coordinator.join(id).await, Ok(25));
+    /// });
+    /// # }
+    /// ```
     pub async fn enqueue(&self, item: I) -> Result<OperationId, EnqueueError<I>> {
         self.core.enqueue(item, |_| ()).await
     }
 
     /// Accepts `item` now, or hands it back in `Full` or `Closed`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{EnqueueError, OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     // Room for one result: the second item waits until the first result is taken.
+    ///     let coordinator = ResultCoordinator::builder(Smol, Options::default())
+    ///         .results_capacity(1)
+    ///         .build(|n: u32, _: OpContext| async move { Ok::<_, ()>(n) })
+    ///         .unwrap();
+    ///     let first = coordinator.try_enqueue(1).unwrap();
+    ///     assert!(matches!(coordinator.try_enqueue(2), Err(EnqueueError::Full(2))));
+    ///     assert_eq!(coordinator.join(first).await, Ok(1));
+    ///     assert!(coordinator.try_enqueue(2).is_ok());
+    /// });
+    /// # }
+    /// ```
     pub fn try_enqueue(&self, item: I) -> Result<OperationId, EnqueueError<I>> {
         self.core.try_enqueue(item, ())
     }
@@ -556,6 +589,24 @@ where
 
     /// Resolves with operation `id`'s result once it has finished (at once if it has),
     /// cloning it: the result stays for other callers. Otherwise as [`join`](Self::join).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 0 { Err("zero") } else { Ok(100 / n) }
+    ///     })
+    ///     .unwrap();
+    ///     let id = coordinator.enqueue(5).await.unwrap();
+    ///     assert_eq!(coordinator.wait_for_result(id).await, Ok(20));
+    ///     assert_eq!(coordinator.wait_for_result(id).await, Ok(20)); // still there
+    ///     let zero = coordinator.enqueue(0).await.unwrap();
+    ///     assert_eq!(coordinator.wait_for_result(zero).await, Err(ResultError::Failed("zero")));
+    /// });
+    /// # }
+    /// ```
     pub async fn wait_for_result(&self, id: OperationId) -> Result<V, ResultError<E>>
     where
         V: Clone,
@@ -604,6 +655,23 @@ where
     /// Moves operation `id`'s result out now: the value, or why there is none
     /// ([`NotFinished`](ResultError::NotFinished) while it runs). Needs no `Clone`;
     /// later calls answer [`ResultError::Taken`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 0 { Err("zero") } else { Ok(100 / n) }
+    ///     })
+    ///     .unwrap();
+    ///     let id = coordinator.enqueue(10).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.take_result(id), Ok(10));
+    ///     assert_eq!(coordinator.take_result(id), Err(ResultError::Taken(id)));
+    /// });
+    /// # }
+    /// ```
     pub fn take_result(&self, id: OperationId) -> Result<V, ResultError<E>> {
         self.settled(id, |store| store.take(id))
             .unwrap_or(Err(ResultError::NotFinished(id)))
@@ -731,6 +799,28 @@ where
 
     /// Every result held (finished and not yet taken), cloned, in the order the
     /// operations finished.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 0 { Err("zero") } else { Ok(100 / n) }
+    ///     })
+    ///     .unwrap();
+    ///     let ok = coordinator.enqueue(2).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     let zero = coordinator.enqueue(0).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(
+    ///         coordinator.results(),
+    ///         [(ok, Ok(50)), (zero, Err(ResultError::Failed("zero")))]
+    ///     );
+    ///     assert_eq!(coordinator.results().len(), 2); // cloned, not taken
+    /// });
+    /// # }
+    /// ```
     pub fn results(&self) -> Vec<(OperationId, Result<V, ResultError<E>>)>
     where
         V: Clone,
@@ -743,6 +833,22 @@ where
 
     /// The values held (successful operations' results not yet taken), cloned, in the
     /// order the operations finished.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 0 { Err("zero") } else { Ok(100 / n) }
+    ///     })
+    ///     .unwrap();
+    ///     let ids = [coordinator.enqueue(1).await.unwrap(), coordinator.enqueue(0).await.unwrap()];
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.successful(), [(ids[0], 100)]); // the failure is left out
+    /// });
+    /// # }
+    /// ```
     pub fn successful(&self) -> Vec<(OperationId, V)>
     where
         V: Clone,
@@ -754,12 +860,42 @@ where
 
     /// How many results the coordinator holds at most, items in flight included (see
     /// [`results_capacity`](CoordinatorBuilder::results_capacity)).
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, runtime::Smol};
+    ///
+    /// let coordinator = ResultCoordinator::builder(Smol, Options::default())
+    ///     .results_capacity(500)
+    ///     .build(|n: u32, _: OpContext| async move { Ok::<_, ()>(n) })
+    ///     .unwrap();
+    /// assert_eq!(coordinator.results_capacity(), 500);
+    /// # }
+    /// ```
     pub fn results_capacity(&self) -> usize {
         self.core.parts.capacity()
     }
 
     /// Items accepted whose results have not been taken yet (in flight, or finished and
     /// held); accepting waits while this is at the capacity.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use ephemeral::{OpContext, Options, ResultCoordinator, ResultError, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let coordinator = ResultCoordinator::new(Smol, Options::default(), |n: u32, _: OpContext| async move {
+    ///         if n == 0 { Err("zero") } else { Ok(100 / n) }
+    ///     })
+    ///     .unwrap();
+    ///     let id = coordinator.enqueue(1).await.unwrap();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(coordinator.results_reserved(), 1); // finished, held until taken
+    ///     coordinator.take_result(id).unwrap();
+    ///     assert_eq!(coordinator.results_reserved(), 0);
+    /// });
+    /// # }
+    /// ```
     pub fn results_reserved(&self) -> usize {
         self.core.parts.reserved()
     }

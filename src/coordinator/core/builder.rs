@@ -15,7 +15,20 @@ use crate::window::{Label, Snapshot};
 use crate::{KeyedWorkCoordinator, PriorityWorkCoordinator, ResultCoordinator, WorkCoordinator};
 
 mod sealed {
-    /// Keeps [`CoordinatorKind`](super::CoordinatorKind) to the crate's coordinators.
+    /// Keeps [`CoordinatorKind`](super::CoordinatorKind) to the crate's coordinators:
+    /// code may name the kinds, not add to them.
+    ///
+    /// ```compile_fail
+    /// use ephemeral::CoordinatorKind;
+    ///
+    /// struct Mine;
+    /// impl CoordinatorKind for Mine {
+    ///     type Item = u32;
+    ///     type Runtime = ();
+    ///     type Error = ();
+    ///     type Parts = ();
+    /// }
+    /// ```
     pub trait Sealed {}
 }
 
@@ -171,6 +184,29 @@ impl<C: CoordinatorKind> CoordinatorBuilder<C> {
 
     /// Calls `report` with each operation's snapshot as it becomes terminal, on the
     /// worker that finished it. Keep it short: it runs on the hot path.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::sync::{Arc, Mutex};
+    /// use ephemeral::{OpContext, Options, State, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let slow = Arc::new(Mutex::new(Vec::new()));
+    ///     let seen = slow.clone();
+    ///     let coordinator = WorkCoordinator::builder(Smol, Options::default())
+    ///         .on_finalized(move |snapshot| {
+    ///             if snapshot.state == State::Faulted {
+    ///                 seen.lock().unwrap().push(snapshot.id); // e.g. count, log or export
+    ///             }
+    ///         })
+    ///         .build(|n: u32, _: OpContext| async move { if n == 3 { Err("three") } else { Ok(()) } })
+    ///         .unwrap();
+    ///     let ids: Vec<_> = [coordinator.enqueue(1).await.unwrap(), coordinator.enqueue(3).await.unwrap()].into();
+    ///     coordinator.drain().await;
+    ///     assert_eq!(*slow.lock().unwrap(), [ids[1]]);
+    /// });
+    /// # }
+    /// ```
     pub fn on_finalized(
         mut self,
         report: impl Fn(&Snapshot<&Outcome<C::Error>>) + Send + Sync + 'static,
