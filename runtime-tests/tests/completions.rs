@@ -279,10 +279,72 @@ fn every_coordinator_reports_its_completions<E: Executor>(exec: E) {
     });
 }
 
+/// `cancel` reports every operation it ends, running or queued, with
+/// `CancelCause::Coordinator`, and an `on_finalized` that panics on each loses none.
+fn cancel_reports_each_operation_with_its_cause_despite_a_panicking_callback<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let coordinator = WorkCoordinator::builder(rt, Options::default().max_concurrency(2))
+            .completions(16)
+            .on_finalized(|_| panic!("the callback panics"))
+            .build(|_: u32, ctx: OpContext| async move {
+                ctx.cancelled().await;
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        within(LIMIT, async {
+            for n in 0..6 {
+                coordinator.enqueue(n).await.unwrap();
+            }
+        })
+        .await;
+        within(LIMIT, until(|| coordinator.active_count() == 2)).await;
+        coordinator.cancel();
+        let done = finished(within(LIMIT, coordinator.finished_stream().collect()).await);
+        assert_eq!(done.len(), 6, "{}", E::NAME);
+        assert!(
+            done.iter()
+                .all(|d| d.state == State::Cancelled && d.cause == Some(CancelCause::Coordinator)),
+            "{}: {done:?}",
+            E::NAME
+        );
+        assert_eq!(coordinator.totals().contained_panics, 6, "{}", E::NAME);
+    });
+}
+
+/// A body asking for its own coordinator's next completion is answered at once (a
+/// finished one, or `None`), never left waiting for itself.
+fn a_body_asking_for_completions_is_answered_at_once<E: Executor>(exec: E) {
+    let rt = exec.rt();
+    exec.block_on(async move {
+        let coordinator = WorkCoordinator::builder(rt, Options::default().max_concurrency(1))
+            .completions(4)
+            .build_with(|own| {
+                move |_: u32, _: OpContext| {
+                    let own = own.clone();
+                    async move {
+                        if let Some(coordinator) = own.upgrade() {
+                            coordinator.complete();
+                            let _ = coordinator.next_finished().await;
+                        }
+                        Ok::<_, ()>(())
+                    }
+                }
+            })
+            .unwrap();
+        within(LIMIT, coordinator.enqueue(1)).await.unwrap();
+        let done = finished(within(LIMIT, coordinator.finished_stream().collect()).await);
+        assert_eq!(done.len(), 1, "{}", E::NAME);
+        assert_eq!(done[0].state, State::Completed, "{}", E::NAME);
+    });
+}
+
 on_every_executor!(
     completions_come_in_finishing_order_with_each_state_and_cause,
     a_waiting_consumer_sees_every_completion_and_then_the_end,
     a_lagging_consumer_is_told_how_many_it_missed,
     dropping_the_stream_midway_leaves_the_coordinator_working,
     every_coordinator_reports_its_completions,
+    cancel_reports_each_operation_with_its_cause_despite_a_panicking_callback,
+    a_body_asking_for_completions_is_answered_at_once,
 );

@@ -144,3 +144,40 @@ where
         or(completions.pushed.until(next), self.idle().until(next)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(n: u32) -> Finished {
+        Finished {
+            id: OperationId::new(1, n, 1),
+            state: State::Completed,
+            cause: None,
+            label: Label::default(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_and_reports_the_count_before_what_it_holds() {
+        let completions = Completions::new(2);
+        for n in 0..5 {
+            completions.push(fact(n));
+        }
+        assert_eq!(completions.pop(), Some(Completion::Lagged(3)));
+        assert_eq!(completions.pop(), Some(Completion::Finished(fact(3))));
+        assert_eq!(completions.pop(), Some(Completion::Finished(fact(4))));
+        assert_eq!(completions.pop(), None);
+    }
+
+    #[test]
+    fn a_capacity_of_zero_holds_one() {
+        let completions = Completions::new(0);
+        completions.push(fact(0));
+        assert_eq!(completions.pop(), Some(Completion::Finished(fact(0))));
+        completions.push(fact(1));
+        completions.push(fact(2));
+        assert_eq!(completions.pop(), Some(Completion::Lagged(1)));
+        assert_eq!(completions.pop(), Some(Completion::Finished(fact(2))));
+    }
+}
