@@ -131,8 +131,9 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     finished: Box<[Ending]>,
     /// Keeps results beside the window (result coordinators only).
     keeper: Option<Box<dyn Keeper<O>>>,
-    /// Finished operations in finishing order, if the builder asked for them.
-    completions: Option<Completions>,
+    /// Finished operations in finishing order, if the builder asked for them; boxed, so
+    /// a core without them stays one word larger (the queue is cache-padded).
+    completions: Option<Box<Completions>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
     _drain_on: Option<Subscription>,
 }
@@ -232,7 +233,9 @@ where
             describe: hooks.describe.take(),
             finished,
             keeper,
-            completions: hooks.completions.map(Completions::new),
+            completions: hooks
+                .completions
+                .map(|capacity| Box::new(Completions::new(capacity))),
             _drain_on: drain_on,
         })
     }
