@@ -131,10 +131,11 @@ mod wakeup;
 mod window;
 
 pub use coordinator::{
-    Body, BodyOutput, CancelCause, ConcurrencyError, CoordinatorBuilder, CoordinatorKind,
-    EnqueueError, Gate, InResults, KeyName, KeyedWorkCoordinator, Lane, LaneError, LaneId,
-    OpContext, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage, PriorityWorkCoordinator,
-    ResultCoordinator, ResultError, Totals, WaitError, WeakCoordinator, WorkCoordinator,
+    Body, BodyOutput, CancelCause, Completion, ConcurrencyError, CoordinatorBuilder,
+    CoordinatorKind, EnqueueError, Finished, Gate, InResults, KeyName, KeyedWorkCoordinator, Lane,
+    LaneError, LaneId, OpContext, Outcome, PANIC_MESSAGE_CAPACITY, PanicMessage,
+    PriorityWorkCoordinator, ResultCoordinator, ResultError, Totals, WaitError, WeakCoordinator,
+    WorkCoordinator,
 };
 pub use for_each::{
     ForEachExt, Mapped, Summary, for_each, for_each_spawned, for_each_stream, map, map_stream,

@@ -1,6 +1,7 @@
 //! IMPLEMENTATION.md C9: after warm-up, items through `WorkCoordinator`,
 //! `KeyedWorkCoordinator` (keys already seen, and new keys whose clone does not
-//! allocate), `ResultCoordinator` and `for_each` allocate nothing.
+//! allocate), `ResultCoordinator` and `for_each` allocate nothing, nor do their
+//! completions consumed as they happen.
 //!
 //! The coordinator runs on a deliberately trivial executor that polls every spawned task
 //! in turn with a no-op waker: it never allocates after spawning, so every allocation
@@ -17,7 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use ephemeral::runtime::{ManualClock, Spawner, Timer};
 use ephemeral::{
-    KeyedWorkCoordinator, OpContext, Options, ResultCoordinator, WorkCoordinator, for_each,
+    Completion, KeyedWorkCoordinator, OpContext, Options, ResultCoordinator, WorkCoordinator,
+    for_each,
 };
 use futures_lite::future;
 
@@ -112,6 +114,57 @@ fn work_coordinator_items_allocate_nothing_after_warm_up() {
     assert_eq!(allocated, 0, "allocations for {ITEMS} items");
     assert_eq!(coordinator.totals().enqueued, 10_000 + ITEMS);
     assert_eq!(coordinator.totals().failed, (10_000 + ITEMS) / 10);
+}
+
+#[test]
+fn completions_consumed_as_they_happen_allocate_nothing_after_warm_up() {
+    let executor = PollAll::default();
+    let coordinator = WorkCoordinator::builder(
+        executor.clone(),
+        Options::default()
+            .max_concurrency(8)
+            .queue_capacity(64)
+            .max_tracked(100),
+    )
+    .completions(256)
+    .build(|n: u64, _: OpContext| async move {
+        if n.is_multiple_of(2) {
+            future::yield_now().await;
+        }
+        if n.is_multiple_of(10) { Err(n) } else { Ok(()) }
+    })
+    .unwrap();
+    let run = |range: core::ops::Range<u64>| {
+        let coordinator = &coordinator;
+        let count = range.end - range.start;
+        async move {
+            let consume = async {
+                let mut seen = 0;
+                while seen < count {
+                    match coordinator.next_finished().await {
+                        Some(Completion::Finished(_)) => seen += 1,
+                        Some(Completion::Lagged(missed)) => seen += missed,
+                        None => break,
+                    }
+                }
+                seen
+            };
+            let produce = async {
+                for n in range {
+                    coordinator.enqueue(n).await.unwrap();
+                }
+            };
+            let (seen, ()) = future::zip(consume, produce).await;
+            assert_eq!(seen, count);
+            coordinator.drain().await;
+        }
+    };
+    let allocated = allocations_after_warm_up(&executor, run);
+    assert_eq!(
+        allocated, 0,
+        "allocations for {ITEMS} items and their completions"
+    );
+    assert_eq!(coordinator.totals().enqueued, 10_000 + ITEMS);
 }
 
 #[test]

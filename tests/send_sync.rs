@@ -19,11 +19,11 @@ use ephemeral::signal::{
     SignalSink, SignalTable, SinkBuilder, Subscription,
 };
 use ephemeral::{
-    CancelCause, ConcurrencyError, CoordinatorBuilder, EnqueueError, FinishError, InsertError,
-    KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, OperationId, OperationSignals,
-    Options, OptionsError, Outcome, PanicMessage, PriorityWorkCoordinator, ResultCoordinator,
-    ResultError, Snapshot, State, Summary, Totals, WaitError, WeakCoordinator, Window, WindowError,
-    WorkCoordinator,
+    CancelCause, Completion, ConcurrencyError, CoordinatorBuilder, EnqueueError, FinishError,
+    Finished, InsertError, KeyedWorkCoordinator, Lane, LaneError, LaneId, OpContext, OperationId,
+    OperationSignals, Options, OptionsError, Outcome, PanicMessage, PriorityWorkCoordinator,
+    ResultCoordinator, ResultError, Snapshot, State, Summary, Totals, WaitError, WeakCoordinator,
+    Window, WindowError, WorkCoordinator,
 };
 
 fn send_sync<T: Send + Sync>() {}
@@ -55,6 +55,8 @@ fn plain_types_are_send_and_sync() {
     send_sync::<State>();
     send_sync::<Totals>();
     send_sync::<CancelCause>();
+    send_sync::<Completion>();
+    send_sync::<Finished>();
     send_sync::<PanicMessage>();
     send_sync::<OptionsError>();
     send_sync::<ConcurrencyError>();

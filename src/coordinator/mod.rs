@@ -18,13 +18,13 @@ mod store;
 mod work;
 
 pub(crate) use self::core::Control;
-pub use self::core::Totals;
 pub use self::core::admission::Gate;
 #[cfg(not(loom))]
 pub(crate) use self::core::admission::Signals;
 pub use self::core::builder::{CoordinatorBuilder, CoordinatorKind};
 pub(crate) use self::core::guard::Guarded;
 pub use self::core::handle::WeakCoordinator;
+pub use self::core::{Completion, Finished, Totals};
 pub use context::OpContext;
 pub use error::{ConcurrencyError, EnqueueError, LaneError, ResultError, WaitError};
 pub use keyed::{KeyName, KeyedWorkCoordinator};

@@ -64,6 +64,49 @@ macro_rules! shared_api {
             self.core.drain().await;
         }
 
+        /// The next operation to finish, in finishing order, as a small `Copy`
+        /// [`Completion`]($crate::Completion) (read its error with `with` while the
+        /// window keeps it), sleeping until one finishes; a
+        /// [`Lagged`]($crate::Completion::Lagged) count first if the consumer fell
+        /// more than the queue's capacity behind. `None` once the coordinator is
+        /// completed and every accepted item's completion has been yielded, and at
+        /// once if the builder did not ask for
+        /// [`completions`]($crate::CoordinatorBuilder::completions) (as here; see its
+        /// example). From one of the coordinator's own bodies it answers at once.
+        /// Allocates nothing.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// submit!(2);
+        /// assert_eq!(coordinator.next_finished().await, None); // built without a queue
+        /// # });
+        /// ```
+        pub async fn next_finished(&self) -> Option<$crate::Completion> {
+            self.core.next_finished().await
+        }
+
+        /// The operations in the order they finish, as a [`Stream`](futures_lite::Stream)
+        /// of [`next_finished`](Self::next_finished)'s items; it ends once the
+        /// coordinator is completed and every accepted item's completion has been
+        /// yielded. Dropping it midway leaves the coordinator working; a later stream
+        /// goes on where it stopped. Polling it allocates nothing.
+        ///
+        /// ```
+        #[doc = $setup]
+        /// use futures_lite::StreamExt;
+        /// coordinator.complete();
+        /// assert_eq!(coordinator.finished_stream().count().await, 0); // built without a queue
+        /// # });
+        /// ```
+        pub fn finished_stream(
+            &self,
+        ) -> impl futures_lite::Stream<Item = $crate::Completion> + Send + '_ {
+            futures_lite::stream::unfold(self, |coordinator| async move {
+                let next = coordinator.next_finished().await?;
+                Some((next, coordinator))
+            })
+        }
+
         /// Completes the coordinator, cancels every waiting item and drops running bodies
         /// at their next poll. Each becomes a `Cancelled` operation. (If the executor
         /// drops every worker, the same happens by itself, with

@@ -167,6 +167,7 @@ impl<C: CoordinatorKind> fmt::Debug for CoordinatorBuilder<C> {
             .field("describe", &self.hooks.describe.is_some())
             .field("on_signal", &self.hooks.on_signal.is_some())
             .field("on_signal_async", &self.hooks.dispatch.is_some())
+            .field("completions", &self.hooks.completions)
             .finish_non_exhaustive()
     }
 }
@@ -212,6 +213,54 @@ impl<C: CoordinatorKind> CoordinatorBuilder<C> {
         report: impl Fn(&Snapshot<&Outcome<C::Error>>) + Send + Sync + 'static,
     ) -> Self {
         self.hooks.on_finalized(report);
+        self
+    }
+
+    /// Keeps the coordinator's finished operations in finishing order for
+    /// `next_finished` and `finished_stream`: a queue of `capacity` (at least one)
+    /// [`Completion`](crate::Completion)s, allocated here, filled as each operation
+    /// ends, after the window shows it terminal. Nothing allocates per item; without
+    /// this call the core keeps no queue and pays one branch per finish.
+    ///
+    /// A consumer that falls more than `capacity` behind loses the oldest: it is told
+    /// how many by a [`Completion::Lagged`](crate::Completion::Lagged) before its next
+    /// item. Finishing never waits for the consumer (a worker would stall on one that
+    /// never comes, and a cancel or a dropped worker cannot wait at all); size the
+    /// queue, or read [`totals`](crate::WorkCoordinator::totals), if none may be lost.
+    ///
+    /// ```
+    /// # #[cfg(feature = "smol")] {
+    /// use std::io;
+    /// use futures_lite::StreamExt;
+    /// use ephemeral::{Completion, OpContext, Options, Outcome, State, WorkCoordinator, runtime::Smol};
+    ///
+    /// smol::block_on(async {
+    ///     let fetch = WorkCoordinator::builder(Smol, Options::default())
+    ///         .completions(16)
+    ///         .build(|n: u32, _: OpContext| async move {
+    ///             if n == 3 { Err(io::Error::other("three")) } else { Ok(()) }
+    ///         })
+    ///         .unwrap();
+    ///     fetch.enqueue_many([1, 2, 3]).await.unwrap();
+    ///     fetch.complete();
+    ///     let mut failed = Vec::new();
+    ///     let mut finished = core::pin::pin!(fetch.finished_stream());
+    ///     while let Some(Completion::Finished(done)) = finished.next().await {
+    ///         if done.state == State::Faulted {
+    ///             // The error is not `Clone`: read it where it lies.
+    ///             let message = fetch.with(done.id, |s| match s.outcome {
+    ///                 Some(Outcome::Error(e)) => e.to_string(),
+    ///                 _ => String::new(),
+    ///             });
+    ///             failed.push(message);
+    ///         }
+    ///     }
+    ///     assert_eq!(failed, [Some("three".to_string())]);
+    /// });
+    /// # }
+    /// ```
+    pub fn completions(mut self, capacity: usize) -> Self {
+        self.hooks.completions = Some(capacity);
         self
     }
 

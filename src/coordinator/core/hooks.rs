@@ -20,6 +20,8 @@ pub(crate) struct Hooks<E, T> {
     pub(super) on_signal: Option<OnSignal>,
     /// Present once async handlers were spawned for it.
     pub(super) dispatch: Option<Arc<Dispatch>>,
+    /// The capacity of the completions queue, if one is kept.
+    pub(super) completions: Option<usize>,
 }
 
 impl<E, T> Default for Hooks<E, T> {
@@ -29,6 +31,7 @@ impl<E, T> Default for Hooks<E, T> {
             describe: None,
             on_signal: None,
             dispatch: None,
+            completions: None,
         }
     }
 }
@@ -55,6 +58,7 @@ impl<E, T> Hooks<E, T> {
             describe: self.describe.take(),
             on_signal: self.on_signal.take(),
             dispatch: self.dispatch.take(),
+            completions: self.completions,
         };
         (finalized, rest)
     }

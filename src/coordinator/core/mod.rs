@@ -40,6 +40,7 @@
 pub(crate) mod admission;
 pub(crate) mod api;
 pub(crate) mod builder;
+mod completions;
 mod control;
 pub(crate) mod dispatch;
 mod enqueue;
@@ -55,6 +56,7 @@ pub(crate) mod schedule;
 mod waits;
 mod worker;
 
+pub use completions::{Completion, Finished};
 pub(crate) use control::Control;
 pub use control::Totals;
 #[cfg(feature = "sink")]
@@ -75,6 +77,7 @@ use concurrent_queue::PushError;
 use futures_lite::future::or;
 
 use admission::{Admission, OnSignal, Signals};
+use completions::Completions;
 use control::{ACTIVE, CANCELLED, COMPLETED, ENQUEUED, FAILED, IDLE, SETTLING};
 use dispatch::Dispatch;
 use guard::{Cancel, Guarded, in_scope};
@@ -128,6 +131,9 @@ pub(crate) struct Core<T, R, S, O, K = ()> {
     finished: Box<[Ending]>,
     /// Keeps results beside the window (result coordinators only).
     keeper: Option<Box<dyn Keeper<O>>>,
+    /// Finished operations in finishing order, if the builder asked for them; boxed, so
+    /// a core without them stays one word larger (the queue is cache-padded).
+    completions: Option<Box<Completions>>,
     /// Keeps the `drain_on` listener subscribed while the coordinator lives.
     _drain_on: Option<Subscription>,
 }
@@ -227,6 +233,9 @@ where
             describe: hooks.describe.take(),
             finished,
             keeper,
+            completions: hooks
+                .completions
+                .map(|capacity| Box::new(Completions::new(capacity))),
             _drain_on: drain_on,
         })
     }
@@ -286,11 +295,11 @@ where
         while let Some(taken) = self.intake.take() {
             let id = S::id(&taken);
             control.settling.fetch_add(1, Ordering::AcqRel);
-            let state = self.cancel_pending(id, cause);
+            let ended = self.cancel_pending(id, cause);
             self.done(taken);
             // `None`: `cancel_operation` claimed it first, and settled it.
-            if let Some(state) = state {
-                self.settle(id, state);
+            if let Some(ended) = ended {
+                self.settle(id, ended);
             }
             control.settling.fetch_sub(1, Ordering::AcqRel);
         }

@@ -101,10 +101,10 @@ where
         let settling = &self.control.settling;
         settling.fetch_add(1, Ordering::AcqRel);
         let cancelled = self.cancel_pending(id, CancelCause::Requested);
-        if let Some(state) = cancelled {
+        if let Some(ended) = cancelled {
             // Its ticket stays queued; the worker that takes it finds it claimed and
             // only retires the ticket, so it is settled here, once.
-            self.settle(id, state);
+            self.settle(id, ended);
         }
         settling.fetch_sub(1, Ordering::AcqRel);
         if cancelled.is_some() {

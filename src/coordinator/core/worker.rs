@@ -4,6 +4,11 @@
 
 use super::*;
 use admission::Gate;
+use core::cell::Cell;
+
+/// How a settled operation ended, and what the completions queue reports of it (noted
+/// while the window finished it, if a queue is kept).
+pub(super) type Ended = (State, Option<Finished>);
 
 /// Counts one worker future alive; the last one dropped while work remains (its
 /// executor shut down) stops the coordinator so nothing waits for it. Its bounds are
@@ -98,14 +103,21 @@ where
         let cancelled = O::record(Outcome::Cancelled(CancelCause::Stopped), None);
         core.control.seat(self.worker, SETTLING);
         let now = core.now();
+        let noted = Cell::new(None);
         let state = if self.started {
             core.window
-                .finish_reporting(self.id, State::Cancelled, cancelled, now, core.reporter())
+                .finish_reporting(
+                    self.id,
+                    State::Cancelled,
+                    cancelled,
+                    now,
+                    core.reporter(&noted),
+                )
                 .is_ok()
         } else {
             match core
                 .window
-                .cancel_reporting(self.id, cancelled, now, core.reporter())
+                .cancel_reporting(self.id, cancelled, now, core.reporter(&noted))
             {
                 Ok(input) => {
                     core.control.contain(move || drop(input));
@@ -118,7 +130,7 @@ where
             self.worker,
             self.taken.take(),
             self.id,
-            state.then_some(State::Cancelled),
+            state.then(|| (State::Cancelled, noted.get())),
         );
     }
 }
@@ -330,18 +342,19 @@ where
         let (state, outcome, value) = guarded.await.settle();
         control.seat(worker, SETTLING);
         // We started it, so finishing cannot be refused.
+        let noted = Cell::new(None);
         let finished = self.window.finish_reporting(
             id,
             state,
             O::record(outcome, value),
             self.now(),
-            self.reporter(),
+            self.reporter(&noted),
         );
         self.retire(
             worker,
             holding.taken.take(),
             id,
-            finished.is_ok().then_some(state),
+            finished.is_ok().then(|| (state, noted.get())),
         );
     }
 
@@ -355,25 +368,34 @@ where
 
     /// Cancels a pending operation (taken from the queue, or asked for by
     /// `cancel_operation`); `Cancelled` unless another canceller claimed it first. Its
-    /// input is dropped here (contained).
-    pub(super) fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<State> {
+    /// input is dropped here (contained). With it comes what the completions queue
+    /// reports of it, if one is kept.
+    pub(super) fn cancel_pending(&self, id: OperationId, cause: CancelCause) -> Option<Ended> {
         let cancelled = O::record(Outcome::Cancelled(cause), None);
+        let noted = Cell::new(None);
         let input = self
             .window
-            .cancel_reporting(id, cancelled, self.now(), self.reporter())
+            .cancel_reporting(id, cancelled, self.now(), self.reporter(&noted))
             .ok()?;
         self.control.contain(move || drop(input));
-        Some(State::Cancelled)
+        Some((State::Cancelled, noted.get()))
     }
 
     /// What reports a finished operation to `on_finalized` (contained), if there is one;
     /// without it the window makes no snapshot.
-    /// It also hands the operation to the keeper, if any, before it is published.
-    fn reporter(&self) -> Option<impl FnOnce(Option<&K>, Snapshot<&O>) + '_> {
-        if self.on_finalized.is_none() && self.keeper.is_none() {
+    /// It also hands the operation to the keeper, if any, before it is published, and
+    /// notes what the completions queue reports of it in `noted`, for `settle`.
+    fn reporter<'a>(
+        &'a self,
+        noted: &'a Cell<Option<Finished>>,
+    ) -> Option<impl FnOnce(Option<&K>, Snapshot<&O>) + 'a> {
+        if self.on_finalized.is_none() && self.keeper.is_none() && self.completions.is_none() {
             return None;
         }
         Some(move |_: Option<&K>, snapshot: Snapshot<&O>| {
+            if self.completions.is_some() {
+                noted.set(Some(Finished::of(&snapshot)));
+            }
             let snapshot = match (&self.on_finalized, &self.keeper) {
                 (Some(report), None) => {
                     self.control.contain(|| report(snapshot));
@@ -392,7 +414,7 @@ where
         })
     }
 
-    /// After a taken item's operation is terminal (`state`, or `None` if
+    /// After a taken item's operation is terminal (`ended`, or `None` if
     /// `cancel_operation` claimed it first, which settled it): tells the queue (the
     /// key's next item may start), counts it, wakes whoever waits on it or on idleness,
     /// and frees the worker's seat.
@@ -401,13 +423,13 @@ where
         worker: usize,
         taken: Option<S::Taken>,
         id: OperationId,
-        state: Option<State>,
+        ended: Option<Ended>,
     ) {
         if let Some(taken) = taken {
             self.done(taken);
         }
-        if let Some(state) = state {
-            self.settle(id, state);
+        if let Some(ended) = ended {
+            self.settle(id, ended);
         }
         self.control.seat(worker, IDLE);
     }
@@ -420,8 +442,11 @@ where
         }
     }
 
-    /// Counts a terminal operation and wakes whoever waits on it or on idleness.
-    pub(super) fn settle(&self, id: OperationId, state: State) {
+    /// Counts a terminal operation, reports it to the completions queue if one is kept
+    /// (after the window shows it terminal, so `with` lends its end, and before it is
+    /// counted settled, so the stream cannot end before it) and wakes whoever waits on
+    /// it or on idleness.
+    pub(super) fn settle(&self, id: OperationId, (state, noted): Ended) {
         self.control.count(match state {
             State::Completed => COMPLETED,
             State::Cancelled => CANCELLED,
@@ -432,6 +457,9 @@ where
         }
         if let Some(ending) = self.finished.get(id.index() as usize) {
             ending.ended(id, state);
+        }
+        if let (Some(completions), Some(finished)) = (&self.completions, noted) {
+            completions.push(finished);
         }
         self.intake.settle();
     }
