@@ -14,12 +14,14 @@ use std::time::Duration;
 use ephemeral::runtime::{ManualClock, Smol, Spawner, Timer};
 use ephemeral::{Label, OpContext, Options, Outcome, WorkCoordinator};
 
+type Worker = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// Keeps the workers it is given without ever polling them: nothing waits on the
 /// coordinator, so an enqueue wakes nobody (waking a task on a real executor may
 /// allocate in the executor's own run queue, which is not the enqueue's cost).
 #[derive(Clone, Default)]
 struct Unpolled {
-    held: std::sync::Arc<Mutex<Vec<Pin<Box<dyn Future<Output = ()> + Send>>>>>,
+    held: std::sync::Arc<Mutex<Vec<Worker>>>,
     clock: ManualClock,
 }
 
