@@ -287,8 +287,10 @@ fn cancel_reports_each_operation_with_its_cause_despite_a_panicking_callback<E: 
         let coordinator = WorkCoordinator::builder(rt, Options::default().max_concurrency(2))
             .completions(16)
             .on_finalized(|_| panic!("the callback panics"))
-            .build(|_: u32, ctx: OpContext| async move {
-                ctx.cancelled().await;
+            // Never ends by itself (awaiting `ctx.cancelled()` would let a body return,
+            // and complete, before the worker drops it).
+            .build(|_: u32, _: OpContext| async move {
+                futures_lite::future::pending::<()>().await;
                 Ok::<_, ()>(())
             })
             .unwrap();
