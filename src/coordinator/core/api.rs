@@ -118,8 +118,8 @@ macro_rules! shared_api {
         /// submit!(2);
         /// coordinator.cancel();
         /// coordinator.drain().await;
+        /// // Each ended: cancelled, or finished before the cancel reached it.
         /// assert_eq!(coordinator.totals().cancelled + coordinator.totals().completed, 2);
-        /// assert!(coordinator.totals().cancelled >= 1);
         /// # });
         /// ```
         pub fn cancel(&self) {
