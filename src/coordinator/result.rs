@@ -555,8 +555,6 @@ where
         EnqueueSink::new(move |item| self.enqueue(item), EnqueueError::Full)
     }
 
-    /// Resolves with operation `id`'s value once it has finished (at once if it has),
-    /// or with why there is none. The value stays for other callers (it is cloned).
     /// Resolves with operation `id`'s result once it has finished (at once if it has),
     /// moving it out of the store: the value, or why there is none. Needs no `Clone`.
     /// Later calls answer [`ResultError::Taken`] (or `Unknown`, once the operation has
